@@ -1,0 +1,147 @@
+"""What one simulation run writes: compact columnar buffers, one row per opportunity.
+
+The model appends to typed ``array.array`` columns (no Python object per value, no dict per event),
+so a million deals fit in about 100 MB. ``DealRecords.columns()`` hands them to the results layer as
+NumPy arrays without copying. This module is the one reference for every field and its unit.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Outcome codes, in the order they are reported.
+OUTCOMES: tuple[str, ...] = ("open", "won", "lost", "no_decision", "disqualified", "unworked")
+OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED = range(len(OUTCOMES))
+
+#: Deal table columns: name -> (array typecode, unit / meaning). Times are days since the start.
+DEAL_FIELDS: dict[str, tuple[str, str]] = {
+    "deal_id": ("l", "id, in order of arrival"),
+    "segment": ("b", "index into market.segments"),
+    "seller": ("l", "index of the seller (-1: never assigned)"),
+    "group_size": ("h", "stakeholders in the buying group"),
+    "fit": ("f", "fit to the ideal customer, 0..1"),
+    "pace": ("f", "deal pace factor on buyer lags and tasks"),
+    "value": ("d", "list value, currency"),
+    "created_at": ("d", "day the suspect arrived"),
+    "assigned_at": ("d", "day a seller took it (NaN: never)"),
+    "ended_at": ("d", "day the real end happened: decision, disqualification or going dark"),
+    "closed_at": ("d", "day the CRM records the end (after a close-out delay for no decision)"),
+    "outcome": ("b", "index into OUTCOMES"),
+    "stage_reached": ("b", "last stage entered, 1-based (0: still in the suspect pool)"),
+    "discount": ("f", "share of the value given away"),
+    "calls": ("h", "calls held"),
+    "touches": ("h", "touches sent"),
+    "wrong_activities": ("h", "activities done wrong (and redone)"),
+    "wrong_stages": ("l", "bit i set: stage i+1 had a wrong step"),
+    "gap_days": ("f", "total days between consecutive contacts with a call"),
+    "max_gap_days": ("f", "longest gap before a call, days"),
+    "seller_wait_days": ("f", "days the next call waited for a free seller slot, summed"),
+    "buyer_wait_days": ("f", "days waited for the buyer (tasks and availability), summed"),
+    "call_hours": ("f", "seller hours in calls and their preparation"),
+    "work_hours": ("f", "seller hours of offline work and touches"),
+    "first_forecast_at": ("d", "first forecast close date (NaN: never forecast)"),
+    "pushes": ("h", "times the forecast close date was pushed"),
+    "final_momentum": ("f", "momentum at the end"),
+}
+
+#: Event codes of the optional event log (a deal's story).
+EVENTS: tuple[str, ...] = (
+    "created",
+    "assigned",
+    "stage_entered",
+    "call",
+    "touch",
+    "buyer_task_done",
+    "seller_work_done",
+    "forecast_set",
+    "qualified",
+    "disqualified",
+    "went_dark",
+    "decided",
+    "closed",
+    "unworked",
+)
+EV = {name: code for code, name in enumerate(EVENTS)}
+
+
+@dataclass
+class DealRecords:
+    """Columnar deal buffers plus per-stage entry times."""
+
+    n_stages: int
+    cols: dict[str, array] = field(init=False)
+    stage_entered: array = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cols = {name: array(code) for name, (code, _) in DEAL_FIELDS.items()}
+        self.stage_entered = array("d")
+
+    def __len__(self) -> int:
+        return len(self.cols["deal_id"])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Zero-copy NumPy views of the columns; ``stage_entered`` is (n, n_stages), NaN if never."""
+        out: dict[str, np.ndarray] = {}
+        for name, buf in self.cols.items():
+            out[name] = np.frombuffer(buf, dtype=buf.typecode) if len(buf) else _empty(buf)
+        st = np.frombuffer(self.stage_entered, dtype="d") if len(self.stage_entered) else np.empty(0)
+        out["stage_entered"] = st.reshape(-1, self.n_stages)
+        return out
+
+
+def _empty(buf: array) -> np.ndarray:
+    return np.empty(0, dtype=np.dtype(buf.typecode))
+
+
+@dataclass
+class EventLog:
+    """A deal's story, columnar: case, time, event code, stage (1-based, 0 none), value, seller."""
+
+    case: array = field(default_factory=lambda: array("l"))
+    time: array = field(default_factory=lambda: array("d"))
+    code: array = field(default_factory=lambda: array("b"))
+    stage: array = field(default_factory=lambda: array("b"))
+    value: array = field(default_factory=lambda: array("d"))
+    seller: array = field(default_factory=lambda: array("l"))
+
+    def add(self, case: int, time: float, code: int, stage: int, value: float, seller: int) -> None:
+        self.case.append(case)
+        self.time.append(time)
+        self.code.append(code)
+        self.stage.append(stage)
+        self.value.append(value)
+        self.seller.append(seller)
+
+    def __len__(self) -> int:
+        return len(self.case)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {
+            name: np.frombuffer(buf, dtype=buf.typecode) if len(buf) else _empty(buf)
+            for name, buf in vars(self).items()
+        }
+
+
+@dataclass
+class RunRecords:
+    """Everything one replication produced, with what is needed to interpret it.
+
+    ``seller_hours`` and ``seller_capacity_hours`` cover the counting window
+    [warmup_days, horizon_days]: hours booked (calls, prep, work, touches) and hours available.
+    """
+
+    scenario_name: str
+    stage_names: tuple[str, ...]
+    segment_names: tuple[str, ...]
+    seed: int
+    replication: int
+    horizon_days: float
+    warmup_days: float
+    deals: DealRecords
+    seller_hours: np.ndarray
+    seller_capacity_hours: np.ndarray
+    events: EventLog | None = None
+    sim_events: int = 0

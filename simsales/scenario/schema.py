@@ -1,0 +1,363 @@
+"""The scenario: everything the model needs to know about a market, a team and a sales process.
+
+Pure, frozen, validated data. Every key has a description (it becomes the JSON Schema that
+``simsales schema`` prints) and, where a sensible one exists, a default. Units: time in days,
+seller effort in hours, money in the scenario's one currency, shares and probabilities in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simsales.scenario.distributions import Constant, LogNormal
+from simsales.scenario.quantities import Count, Duration, Factor, Money, Share
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunSettings(_Frozen):
+    """How long to simulate and how often."""
+
+    horizon_days: float = Field(730.0, gt=0, description="Simulated time, in days.")
+    warmup_days: float = Field(
+        180.0,
+        ge=0,
+        description="Deals created before this day are simulated but not counted in the metrics.",
+    )
+    replications: int = Field(10, ge=1, description="Independent runs; metrics get 95% CIs.")
+    seed: int = Field(12345, ge=0, description="Root seed: same seed, same results.")
+
+    @model_validator(mode="after")
+    def _warmup_inside(self) -> RunSettings:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days:g}) must be shorter than horizon_days "
+                f"({self.horizon_days:g})"
+            )
+        return self
+
+
+class Segment(_Frozen):
+    """A kind of buyer: its share of arriving suspects, its fit to the ideal customer, its value."""
+
+    name: str = Field(min_length=1)
+    share: float = Field(gt=0, description="Relative share of arriving suspects.")
+    fit: Share = Field(description="Fit to the ideal customer profile, 0 (none) to 1 (perfect).")
+    deal_value: Money = Field(description="List value of a deal, in currency units.")
+
+
+class ArrivalSchedule(_Frozen):
+    """How the arrival rate of suspects moves over the year."""
+
+    by_month: list[float] = Field(
+        default_factory=lambda: [1.0] * 12,
+        min_length=12,
+        max_length=12,
+        description="Twelve multipliers of the base rate, January first (a year is 365 days).",
+    )
+    quarter_end_push: float = Field(
+        1.0, ge=0, description="Multiplier of the rate in the last days of each quarter."
+    )
+    quarter_end_days: float = Field(
+        14.0, ge=0, le=91.25, description="How many days before each quarter end the push lasts."
+    )
+
+    @model_validator(mode="after")
+    def _factors(self) -> ArrivalSchedule:
+        if any(f < 0 for f in self.by_month):
+            raise ValueError("monthly multipliers must not be negative")
+        if max(self.by_month) * max(self.quarter_end_push, 1.0) <= 0:
+            raise ValueError("the arrival rate is zero all year")
+        return self
+
+
+class Market(_Frozen):
+    """Stage 0: the pool of suspects that arrive and wait for a seller."""
+
+    suspects_per_day: float = Field(gt=0, description="Base arrival rate of suspects per day.")
+    schedule: ArrivalSchedule = Field(default_factory=ArrivalSchedule)
+    segments: list[Segment] = Field(min_length=1)
+    patience_days: float = Field(
+        0.0,
+        ge=0,
+        description="A suspect not taken by a seller within this many days goes elsewhere "
+        "(0 = waits for ever).",
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Market:
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique, got {names}")
+        return self
+
+
+class Momentum(_Frozen):
+    """The buyer's momentum m in [0, 1]: the priority of this purchase among everything else."""
+
+    initial: float = Field(0.5, ge=0, le=1, description="Momentum of a suspect before any call.")
+    half_life_days: float = Field(
+        14.0, gt=0, description="Without contact, momentum halves in this many days."
+    )
+    busy_half_life_factor: float = Field(
+        2.0,
+        ge=1,
+        description="While the buyer works on its own task, the half-life is this many times "
+        "longer (a buyer busy with your proposal is not drifting away).",
+    )
+    call_restore_right: float = Field(
+        0.8, ge=0, le=1, description="A call done right closes this share of the gap to 1."
+    )
+    call_restore_wrong: float = Field(
+        0.3, ge=0, le=1, description="A call with a wrong step closes this share of the gap to 1."
+    )
+    touch_boost: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="A touch (recap, article, case study) closes this share of the gap to 1.",
+    )
+
+
+class NoDecision(_Frozen):
+    """How low momentum turns into a deal going dark: hazard = max_per_day * (1 - m)^shape."""
+
+    max_hazard_per_day: float = Field(
+        0.03, ge=0, description="Daily hazard of going dark at zero momentum."
+    )
+    shape: int = Field(
+        2, ge=1, le=6, description="Exponent k: larger keeps high-momentum deals safer."
+    )
+    close_out_delay_days: Duration = Field(
+        default_factory=lambda: LogNormal(median=21, p90=60),
+        description="Days from the deal going dark to the seller closing it as no decision "
+        "in the CRM (the deal holds a WIP place until then).",
+    )
+
+
+class Consensus(_Frozen):
+    """Buying-group consensus: P(n) = p_one * q_per_extra ** (n - 1), spread over the stages."""
+
+    p_one: float = Field(0.81, gt=0, le=1, description="Purchase likelihood with one stakeholder.")
+    q_per_extra: float = Field(
+        0.83, gt=0, le=1, description="Factor per extra stakeholder (0.83: 81% → 31% at six)."
+    )
+    fit_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="How much the buyer's fit moves consensus: factor 1 + w * (2 * fit - 1).",
+    )
+
+
+class SupplierChoice(_Frozen):
+    """Once the group decides to buy: from us (won) or someone else / in house (lost)."""
+
+    win_base: float = Field(0.5, ge=0, le=1, description="Chance we are chosen at average fit.")
+    fit_weight: float = Field(
+        0.5, ge=0, le=1, description="How much fit moves it: factor 1 + w * (2 * fit - 1)."
+    )
+
+
+class Buyers(_Frozen):
+    """The buying organisation: its group, its calendar, its pace and momentum."""
+
+    group_size: Count = Field(description="Stakeholders in the buying group (rounded).")
+    pace: Factor = Field(
+        default_factory=lambda: LogNormal(median=1.0, p90=1.8),
+        description="Per-deal factor on all buyer lags and tasks (urgency): drawn once per deal.",
+    )
+    meeting_lag_days: Duration = Field(
+        description="Days until one stakeholder's next free slot, from when a meeting is asked for."
+    )
+    lag_per_extra_attendee: float = Field(
+        0.15, ge=0, description="Each extra attendee lengthens the lag by this share."
+    )
+    comfortable_activities_per_call: int = Field(
+        3, ge=1, description="Activities per call the buyer takes in without overload."
+    )
+    overload_factor: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Each activity beyond the comfortable number multiplies the chance of doing "
+        "each activity right by this.",
+    )
+    attendees_per_extra_activity: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Each activity beyond the first adds this share of the group to a call.",
+    )
+    momentum: Momentum = Field(default_factory=Momentum)
+    no_decision: NoDecision = Field(default_factory=NoDecision)
+    consensus: Consensus = Field(default_factory=Consensus)
+    choice: SupplierChoice = Field(default_factory=SupplierChoice)
+
+
+class Team(_Frozen):
+    """The sellers: their calendars and their skill."""
+
+    sellers: int = Field(8, ge=1, le=10_000)
+    skill: Share = Field(
+        default_factory=lambda: Constant(value=1.0),
+        description="Per seller, drawn once: multiplies each stage's chance of doing it right.",
+    )
+    selling_hours_per_day: float = Field(6.0, gt=0, le=24)
+    meeting_slots_per_day: int = Field(3, ge=1, description="Customer meetings a day at most.")
+    workdays_per_week: int = Field(5, ge=1, le=7)
+    call_hours: float = Field(1.0, gt=0, description="Length of a call covering one activity.")
+    call_hours_per_extra_activity: float = Field(
+        0.25, ge=0, description="Extra call length for each further activity covered."
+    )
+    prep_hours: float = Field(0.5, ge=0, description="Preparation per call.")
+    touch_hours: float = Field(0.1, ge=0, description="Seller time to send one touch.")
+    assignment: Literal["least_loaded", "round_robin"] = Field(
+        "least_loaded", description="How a new deal finds its seller."
+    )
+
+    @model_validator(mode="after")
+    def _a_call_fits_a_day(self) -> Team:
+        if self.call_hours + self.prep_hours > self.selling_hours_per_day:
+            raise ValueError(
+                f"a call with its preparation ({self.call_hours + self.prep_hours:g} h) does not "
+                f"fit in selling_hours_per_day ({self.selling_hours_per_day:g})"
+            )
+        return self
+
+
+class Policies(_Frozen):
+    """The lean levers: the ways of selling a team can choose."""
+
+    activities_per_call: int = Field(
+        2, ge=1, le=20, description="Call compression: joint activities planned into each call."
+    )
+    touch_every_days: float = Field(
+        0.0, ge=0, description="Send a touch when this many days pass without contact (0 = never)."
+    )
+    book_next_within_days: float = Field(
+        0.0,
+        ge=0,
+        description="Book the next meeting at the end of each call, within this many days "
+        "(0 = schedule it later by email).",
+    )
+    qualification_strictness: float = Field(
+        0.3, ge=0, le=1, description="Disqualify a buyer whose fit, as read in discovery, is below."
+    )
+    wip_cap: int = Field(0, ge=0, description="Open deals per seller at most (0 = no cap).")
+
+
+class WrongStep(_Frozen):
+    """What a call with a wrong step costs, beyond redoing the activity (rework)."""
+
+    momentum_loss: float = Field(0.0, ge=0, le=1, description="Share of momentum lost.")
+    end_chance: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance the buyer stops engaging at once (raised defences): no decision.",
+    )
+    lag_factor: float = Field(
+        1.0,
+        ge=1,
+        description="All later gaps of the deal lengthen by this factor (handed to a gatekeeper, "
+        "chasing).",
+    )
+    decision_factor: float = Field(
+        1.0, gt=0, le=1, description="Multiplies the final purchase likelihood."
+    )
+    discount: Share = Field(
+        default_factory=lambda: Constant(value=0.0),
+        description="Share of the value given away (a price fight at close).",
+    )
+
+
+class BuyerTask(_Frozen):
+    """Work the buyer does on its own after the stage's calls; the next call waits for it."""
+
+    name: str = Field(min_length=1)
+    duration: Duration = Field(description="Days, before the deal's pace factor.")
+
+
+class Qualification(_Frozen):
+    """This stage qualifies: the seller reads the buyer's fit, with an error, and may disqualify."""
+
+    read_error_sd_right: float = Field(0.1, ge=0, description="Error of the fit read when right.")
+    read_error_sd_wrong: float = Field(0.3, ge=0, description="Error of the fit read when wrong.")
+
+
+class Stage(_Frozen):
+    """One stage of the sale: its calls, the seller's and the buyer's own work, and its risks."""
+
+    name: str = Field(min_length=1)
+    activities: int = Field(
+        ge=0, le=50, description="Joint activities done in calls (0: a stage without calls)."
+    )
+    p_right: float = Field(
+        0.9, gt=0, le=1, description="Chance one activity is done right by a seller of skill 1."
+    )
+    seller_work_hours: float = Field(
+        0.0, ge=0, description="Offline seller work after the calls (a proposal), in hours."
+    )
+    buyer_tasks: list[BuyerTask] = Field(default_factory=list)
+    attendee_share: float = Field(
+        0.5, ge=0, le=1, description="Share of the buying group needed in this stage's calls."
+    )
+    half_life_factor: float = Field(
+        1.0, gt=0, description="Momentum half-life multiplier in this stage (later: slower decay)."
+    )
+    consensus_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the group-size consensus penalty paid at the end of this stage.",
+    )
+    qualification: Qualification | None = Field(
+        None, description="Present if this stage may disqualify the buyer."
+    )
+    sets_forecast: bool = Field(False, description="The forecast close date is set after it.")
+    wrong: WrongStep = Field(default_factory=WrongStep)
+
+
+class Forecast(_Frozen):
+    """Forecast close dates, and how they slip."""
+
+    first_forecast_days: Duration = Field(
+        default_factory=lambda: LogNormal(median=45, p90=90),
+        description="Days from the forecast-setting stage to the first forecast close date.",
+    )
+    push_days: float = Field(30.0, gt=0, description="Each missed close date is pushed this far.")
+
+
+class Scenario(_Frozen):
+    """A market, a sales team and a sales process: one file, validated."""
+
+    name: str = Field("scenario", min_length=1)
+    description: str = ""
+    currency: str = Field("EUR", description="Label of the currency unit; all money uses it.")
+    run: RunSettings = Field(default_factory=RunSettings)
+    market: Market
+    buyers: Buyers
+    team: Team = Field(default_factory=Team)
+    policies: Policies = Field(default_factory=Policies)
+    stages: list[Stage] = Field(min_length=1, max_length=20)
+    forecast: Forecast = Field(default_factory=Forecast)
+
+    @model_validator(mode="after")
+    def _stages_consistent(self) -> Scenario:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must be unique, got {names}")
+        total = sum(s.consensus_share for s in self.stages)
+        if abs(total - 1.0) > 1e-6:
+            shares = ", ".join(f"{s.name}={s.consensus_share:g}" for s in self.stages)
+            raise ValueError(f"stages' consensus_share must add up to 1, got {total:g} ({shares})")
+        if sum(s.qualification is not None for s in self.stages) > 1:
+            raise ValueError("at most one stage may have a qualification")
+        if sum(s.sets_forecast for s in self.stages) > 1:
+            raise ValueError("at most one stage may set the forecast (sets_forecast = true)")
+        return self
