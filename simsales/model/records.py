@@ -31,6 +31,7 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "closed_at": ("d", "day the CRM records the end (after a close-out delay for no decision)"),
     "outcome": ("b", "index into OUTCOMES"),
     "stage_reached": ("b", "last stage entered, 1-based (0: still in the suspect pool)"),
+    "qualified": ("b", "1 if the deal passed the qualifying stage (a qualified opportunity)"),
     "discount": ("f", "share of the value given away"),
     "calls": ("h", "calls held"),
     "touches": ("h", "touches sent"),
@@ -53,9 +54,10 @@ EVENTS: tuple[str, ...] = (
     "assigned",
     "stage_entered",
     "call",
+    "wrong_step",
     "touch",
-    "buyer_task_done",
-    "seller_work_done",
+    "buyer_task",
+    "seller_work",
     "forecast_set",
     "qualified",
     "disqualified",
@@ -83,11 +85,13 @@ class DealRecords:
         return len(self.cols["deal_id"])
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Zero-copy NumPy views of the columns; ``stage_entered`` is (n, n_stages), NaN if never."""
+        """Zero-copy NumPy views; ``stage_entered`` is (n, n_stages), NaN where never entered."""
         out: dict[str, np.ndarray] = {}
         for name, buf in self.cols.items():
             out[name] = np.frombuffer(buf, dtype=buf.typecode) if len(buf) else _empty(buf)
-        st = np.frombuffer(self.stage_entered, dtype="d") if len(self.stage_entered) else np.empty(0)
+        st = (
+            np.frombuffer(self.stage_entered, dtype="d") if len(self.stage_entered) else np.empty(0)
+        )
         out["stage_entered"] = st.reshape(-1, self.n_stages)
         return out
 
@@ -98,7 +102,14 @@ def _empty(buf: array) -> np.ndarray:
 
 @dataclass
 class EventLog:
-    """A deal's story, columnar: case, time, event code, stage (1-based, 0 none), value, seller."""
+    """A deal's story, columnar: one row per event, appended in the order the model decides them.
+
+    ``value`` depends on the event: activities covered (call), activities done wrong (wrong_step),
+    days (buyer_task), hours (seller_work), the forecast date (forecast_set), the fit
+    (qualified, disqualified), the outcome code (decided, closed), the list value (created).
+    ``momentum`` is the buyer's momentum right after the event where the model knows it (else NaN).
+    Rows are not in time order (future bookings are logged when made): sort by case, then time.
+    """
 
     case: array = field(default_factory=lambda: array("l"))
     time: array = field(default_factory=lambda: array("d"))
@@ -106,14 +117,25 @@ class EventLog:
     stage: array = field(default_factory=lambda: array("b"))
     value: array = field(default_factory=lambda: array("d"))
     seller: array = field(default_factory=lambda: array("l"))
+    momentum: array = field(default_factory=lambda: array("d"))
 
-    def add(self, case: int, time: float, code: int, stage: int, value: float, seller: int) -> None:
+    def add(
+        self,
+        case: int,
+        time: float,
+        code: int,
+        stage: int,
+        value: float,
+        seller: int,
+        momentum: float,
+    ) -> None:
         self.case.append(case)
         self.time.append(time)
         self.code.append(code)
         self.stage.append(stage)
         self.value.append(value)
         self.seller.append(seller)
+        self.momentum.append(momentum)
 
     def __len__(self) -> int:
         return len(self.case)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from statistics import NormalDist
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -39,6 +39,9 @@ class _Dist(BaseModel):
     def support(self) -> tuple[float, float]:  # pragma: no cover - every subclass overrides
         """Smallest and largest value the distribution can produce."""
         raise NotImplementedError
+
+    #: True when the support's lower end is never drawn (exponential, lognormal, gamma, beta).
+    low_is_open: ClassVar[bool] = False
 
     def draw(self, r: random.Random) -> float:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -70,6 +73,8 @@ class Constant(_Dist):
 
 class Exponential(_Dist):
     """Memoryless waiting time with the given mean."""
+
+    low_is_open: ClassVar[bool] = True
 
     dist: Literal["exponential"] = "exponential"
     mean_: float = Field(alias="mean", gt=0)
@@ -225,6 +230,8 @@ class LogNormal(_Dist):
     "Usually about 5 days, 1 time in 10 more than 12" is how people describe durations.
     """
 
+    low_is_open: ClassVar[bool] = True
+
     dist: Literal["lognormal"] = "lognormal"
     median: float = Field(gt=0)
     p90: float = Field(gt=0)
@@ -261,6 +268,8 @@ class LogNormal(_Dist):
 class Gamma(_Dist):
     """Positive quantity with a given mean and shape (shape 1 is exponential; larger is tighter)."""
 
+    low_is_open: ClassVar[bool] = True
+
     dist: Literal["gamma"] = "gamma"
     mean_: float = Field(alias="mean", gt=0)
     shape: float = Field(gt=0)
@@ -284,6 +293,8 @@ class Gamma(_Dist):
 
 class Beta(_Dist):
     """A share between 0 and 1 given by its mean and concentration (a + b; larger is tighter)."""
+
+    low_is_open: ClassVar[bool] = True
 
     dist: Literal["beta"] = "beta"
     mean_: float = Field(alias="mean", gt=0, lt=1)

@@ -21,7 +21,7 @@ def _within(lo: float, hi: float, what: str, *, open_low: bool = False) -> Calla
         if isinstance(dist, Normal) and dist.low is None and math.isfinite(lo):
             dist = Normal(mean=dist.mean_, sd=dist.sd, low=lo, high=dist.high)
         s_lo, s_hi = dist.support
-        too_low = s_lo <= lo if open_low else s_lo < lo
+        too_low = s_lo < lo or (open_low and s_lo == lo and not dist.low_is_open)
         if too_low or s_hi > hi:
             bound = f"above {lo:g}" if open_low else f"at least {lo:g}"
             rule = bound if math.isinf(hi) else f"between {lo:g} and {hi:g}"

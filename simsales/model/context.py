@@ -1,0 +1,179 @@
+"""What every opportunity process of a run shares: the scenario turned into fast plain values.
+
+The scenario is validated, immutable data with nested models; the hot loop should not walk it.
+``StagePlan`` and ``RunContext`` hold the same facts as floats, ints and tuples, computed once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from simsales.model.calendar import SellerCalendars
+from simsales.model.records import DealRecords, EventLog
+from simsales.model.team import Team
+from simsales.scenario.distributions import Constant
+from simsales.scenario.schema import Scenario, Stage
+
+
+@dataclass(frozen=True, slots=True)
+class StagePlan:
+    """One stage, flattened for the hot loop."""
+
+    number: int  # 1-based
+    activities: int
+    p_right: float
+    seller_work_hours: float
+    buyer_tasks: tuple[Any, ...]  # distributions (``draw(r)``), in days before pace
+    attendee_share: float
+    half_life: float  # days
+    consensus_share: float
+    qualifies: bool
+    read_sd_right: float
+    read_sd_wrong: float
+    sets_forecast: bool
+    wrong_momentum_keep: float  # 1 - momentum_loss
+    wrong_end_chance: float
+    wrong_lag_factor: float
+    wrong_decision_factor: float
+    wrong_discount: Any  # distribution, or None when there is no discount
+    bit: int
+
+    @classmethod
+    def from_stage(cls, index: int, stage: Stage, base_half_life: float) -> StagePlan:
+        q = stage.qualification
+        w = stage.wrong
+        no_discount = isinstance(w.discount, Constant) and w.discount.value == 0.0
+        return cls(
+            number=index + 1,
+            activities=stage.activities,
+            p_right=stage.p_right,
+            seller_work_hours=stage.seller_work_hours,
+            buyer_tasks=tuple(t.duration for t in stage.buyer_tasks),
+            attendee_share=stage.attendee_share,
+            half_life=base_half_life * stage.half_life_factor,
+            consensus_share=stage.consensus_share,
+            qualifies=q is not None,
+            read_sd_right=q.read_error_sd_right if q else 0.0,
+            read_sd_wrong=q.read_error_sd_wrong if q else 0.0,
+            sets_forecast=stage.sets_forecast,
+            wrong_momentum_keep=1.0 - w.momentum_loss,
+            wrong_end_chance=w.end_chance,
+            wrong_lag_factor=w.lag_factor,
+            wrong_decision_factor=w.decision_factor,
+            wrong_discount=None if no_discount else w.discount,
+            bit=1 << index,
+        )
+
+
+@dataclass(slots=True)
+class RunContext:
+    """Shared state of one replication: environment, team, calendars, sinks, parameters."""
+
+    env: simpy.Environment
+    scenario: Scenario
+    team: Team
+    calendars: SellerCalendars
+    records: DealRecords
+    log: EventLog | None
+    stages: tuple[StagePlan, ...]
+    skills: list[float]
+    horizon: float
+    # flattened parameters
+    apc: int
+    touch_every: float
+    book_within: float
+    strictness: float
+    call_hours: float
+    call_hours_extra: float
+    prep_hours: float
+    touch_hours: float
+    meeting_lag: Any
+    lag_per_attendee: float
+    attendees_per_extra: float
+    overload: tuple[float, ...]  # factor on p_right by activities in the call (index = k)
+    m0: float
+    busy_factor: float
+    restore_right: float
+    restore_wrong: float
+    touch_boost: float
+    lam: float
+    k: int
+    p_one: float
+    q_extra: float
+    consensus_fit_weight: float
+    win_base: float
+    choice_fit_weight: float
+    push_days: float
+    patience: float
+    qualifies_somewhere: bool
+    live: dict[int, Any] = field(default_factory=dict)
+    on_won: Callable[[Any], None] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        env: simpy.Environment,
+        scenario: Scenario,
+        *,
+        skills: list[float],
+        event_log: bool,
+    ) -> RunContext:
+        b = scenario.buyers
+        t = scenario.team
+        p = scenario.policies
+        mo = b.momentum
+        horizon = scenario.run.horizon_days
+        max_k = max([p.activities_per_call, *(s.activities for s in scenario.stages)]) + 1
+        comfort = b.comfortable_activities_per_call
+        overload = tuple(b.overload_factor ** max(0, k - comfort) for k in range(max_k + 1))
+        return cls(
+            env=env,
+            scenario=scenario,
+            team=Team(env, sellers=t.sellers, wip_cap=p.wip_cap, rule=t.assignment),
+            calendars=SellerCalendars(
+                sellers=t.sellers,
+                slots_per_day=t.meeting_slots_per_day,
+                hours_per_day=t.selling_hours_per_day,
+                workdays_per_week=t.workdays_per_week,
+                days=math.ceil(horizon) + 60,
+            ),
+            records=DealRecords(n_stages=len(scenario.stages)),
+            log=EventLog() if event_log else None,
+            stages=tuple(
+                StagePlan.from_stage(i, s, mo.half_life_days) for i, s in enumerate(scenario.stages)
+            ),
+            skills=skills,
+            horizon=horizon,
+            apc=p.activities_per_call,
+            touch_every=p.touch_every_days,
+            book_within=p.book_next_within_days,
+            strictness=p.qualification_strictness,
+            call_hours=t.call_hours,
+            call_hours_extra=t.call_hours_per_extra_activity,
+            prep_hours=t.prep_hours,
+            touch_hours=t.touch_hours,
+            meeting_lag=b.meeting_lag_days,
+            lag_per_attendee=b.lag_per_extra_attendee,
+            attendees_per_extra=b.attendees_per_extra_activity,
+            overload=overload,
+            m0=mo.initial,
+            busy_factor=mo.busy_half_life_factor,
+            restore_right=mo.call_restore_right,
+            restore_wrong=mo.call_restore_wrong,
+            touch_boost=mo.touch_boost,
+            lam=b.no_decision.max_hazard_per_day,
+            k=b.no_decision.shape,
+            p_one=b.consensus.p_one,
+            q_extra=b.consensus.q_per_extra,
+            consensus_fit_weight=b.consensus.fit_weight,
+            win_base=b.choice.win_base,
+            choice_fit_weight=b.choice.fit_weight,
+            push_days=scenario.forecast.push_days,
+            patience=scenario.market.patience_days,
+            qualifies_somewhere=any(s.qualification is not None for s in scenario.stages),
+        )

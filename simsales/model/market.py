@@ -1,0 +1,133 @@
+"""Stage 0, the market: suspects arrive, each with a buyer drawn up front.
+
+Arrivals are a Poisson process whose rate follows the year (monthly factors and a quarter-end
+push), sampled exactly by thinning. Everything a deal needs that has a fixed count per deal is drawn
+here in batches (vectorised NumPy, then handed out as Python floats), in arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from simsales.scenario.schema import Scenario
+
+DAYS_PER_YEAR = 365.0
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+DAYS_PER_QUARTER = DAYS_PER_YEAR / 4
+_BATCH = 512
+
+
+def arrival_rate(scenario: Scenario, t: float) -> float:
+    """Suspects per day at time t."""
+    market = scenario.market
+    sched = market.schedule
+    year_day = t % DAYS_PER_YEAR
+    rate = market.suspects_per_day * sched.by_month[min(int(year_day / DAYS_PER_MONTH), 11)]
+    if sched.quarter_end_push != 1.0 and (
+        t % DAYS_PER_QUARTER >= DAYS_PER_QUARTER - sched.quarter_end_days
+    ):
+        rate *= sched.quarter_end_push
+    return rate
+
+
+def arrival_times(scenario: Scenario, rng: np.random.Generator, horizon: float) -> Iterator[float]:
+    """Arrival times in [0, horizon) of the scenario's (possibly seasonal) Poisson process."""
+    sched = scenario.market.schedule
+    rate_max = (
+        scenario.market.suspects_per_day * max(sched.by_month) * max(sched.quarter_end_push, 1.0)
+    )
+    seasonal = any(f != sched.by_month[0] for f in sched.by_month) or sched.quarter_end_push != 1.0
+    t = 0.0
+    while True:
+        gaps = rng.exponential(1.0 / rate_max, _BATCH).tolist()
+        marks = rng.random(_BATCH).tolist()
+        for gap, u in zip(gaps, marks, strict=True):
+            t += gap
+            if t >= horizon:
+                return
+            if not seasonal or u * rate_max <= arrival_rate(scenario, t):
+                yield t
+
+
+@dataclass(slots=True)
+class DealDraw:
+    """The fixed-count random draws of one deal."""
+
+    segment: int
+    fit: float
+    value: float
+    group_size: int
+    pace: float
+    budget: float
+    behaviour_seed: int
+    dice: list[float]  # one per stage (consensus), then final decision, then supplier choice
+    read_error: float
+    close_out_delay: float
+    forecast_days: float
+
+
+class DealDraws:
+    """Hands out ``DealDraw``s in arrival order, drawing them in vectorised batches."""
+
+    def __init__(self, scenario: Scenario, streams: dict[str, np.random.Generator]) -> None:
+        self.scenario = scenario
+        self.streams = streams
+        self._queue: list[DealDraw] = []
+        shares = np.array([s.share for s in scenario.market.segments], float)
+        self._segment_p = shares / shares.sum()
+
+    def next(self) -> DealDraw:
+        if not self._queue:
+            self._queue = self._batch(_BATCH)
+            self._queue.reverse()
+        return self._queue.pop()
+
+    def _batch(self, n: int) -> list[DealDraw]:
+        sc = self.scenario
+        buyers = self.streams["buyers"]
+        segments = sc.market.segments
+        seg = buyers.choice(len(segments), size=n, p=self._segment_p)
+        fit = np.empty(n)
+        value = np.empty(n)
+        for i, s in enumerate(segments):  # every segment draws a full batch: CRN-stable
+            f = s.fit.sample(buyers, n)
+            v = s.deal_value.sample(buyers, n)
+            mask = seg == i
+            fit[mask] = f[mask]
+            value[mask] = v[mask]
+        group = np.maximum(np.rint(sc.buyers.group_size.sample(buyers, n)), 1).astype(int)
+        pace = sc.buyers.pace.sample(buyers, n)
+        budget = self.streams["hazard"].exponential(1.0, n)
+        decisions = self.streams["decisions"]
+        dice = decisions.random((n, len(sc.stages) + 2))
+        read_error = decisions.standard_normal(n)
+        crm = self.streams["crm"]
+        close_out = sc.buyers.no_decision.close_out_delay_days.sample(crm, n)
+        forecast = sc.forecast.first_forecast_days.sample(crm, n)
+        seeds = self.streams["behaviour"].integers(0, 2**63 - 1, n)
+        return [
+            DealDraw(
+                *row[:7],
+                dice=row[7],
+                read_error=row[8],
+                close_out_delay=row[9],
+                forecast_days=row[10],
+            )
+            for row in zip(
+                seg.tolist(),
+                fit.tolist(),
+                value.tolist(),
+                group.tolist(),
+                pace.tolist(),
+                budget.tolist(),
+                seeds.tolist(),
+                dice.tolist(),
+                read_error.tolist(),
+                close_out.tolist(),
+                forecast.tolist(),
+                strict=True,
+            )
+        ]

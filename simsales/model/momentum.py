@@ -1,0 +1,141 @@
+"""The buyer's momentum between contacts, and the deal going dark as a competing risk.
+
+After a contact at t0 leaving momentum m0, momentum decays as m(t) = m0 * 2^(-(t - t0)/h). The
+hazard of going dark is lambda(t) = lam * (1 - m(t))^k: negligible right after a good call, close
+to ``lam`` after weeks of silence. Each deal draws one budget E ~ Exp(1) when it is created and goes
+dark at the moment its cumulative hazard reaches E. The cumulative hazard has a closed form
+(binomial expansion of (1 - m0 e^{-ct})^k), and because lambda grows within a segment the cumulative
+hazard is convex, so Newton's method started at the segment's end converges monotonically
+to the dark time. Nothing is polled: a gap costs a few arithmetic operations, however long it is.
+
+A gap is split into segments where the decay rate or momentum changes: the end of the buyer's own
+task (decay is slower while the buyer is busy) and touches (each closes a share of the gap to 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+LN2 = math.log(2.0)
+
+
+def cumulative_hazard(m0: float, tau: float, c: float, lam: float, k: int) -> float:
+    """Integral of lam * (1 - m0 e^{-c t})^k over [0, tau] (c = ln 2 / half-life, per day)."""
+    total = tau
+    coef = 1.0
+    for j in range(1, k + 1):
+        coef *= -m0 * (k - j + 1) / j
+        total -= coef * math.expm1(-j * c * tau) / (j * c)
+    return lam * total
+
+
+def hazard(m0: float, t: float, c: float, lam: float, k: int) -> float:
+    """The hazard of going dark, per day, t days into a segment that started at momentum m0."""
+    return lam * (1.0 - m0 * math.exp(-c * t)) ** k
+
+
+def time_to_budget(m0: float, tau: float, c: float, lam: float, k: int, budget: float) -> float:
+    """Solve cumulative_hazard(t) = budget for t in [0, tau], given it is reached by tau.
+
+    Newton from the right end: the function is increasing and convex, so each step stays to the
+    right of the root and the iteration cannot overshoot.
+    """
+    t = tau
+    for _ in range(60):
+        excess = cumulative_hazard(m0, t, c, lam, k) - budget
+        rate = hazard(m0, t, c, lam, k)
+        if rate <= 0.0:
+            return t
+        step = excess / rate
+        t -= step
+        if t <= 0.0:
+            return 0.0
+        if step < 1e-10:
+            break
+    return t
+
+
+class BuyerClock:
+    """The state that decay and hazard need, advanced piecewise along the deal's time line.
+
+    ``clock`` is the time up to which the hazard has been integrated; ``momentum`` is the momentum
+    at ``clock``; ``budget`` the cumulative hazard still to go before the deal goes dark.
+    """
+
+    __slots__ = (
+        "budget",
+        "busy_until",
+        "clock",
+        "last_contact",
+        "momentum",
+        "touch_times",
+    )
+
+    def __init__(self, start: float, momentum: float, budget: float) -> None:
+        self.clock = start
+        self.momentum = momentum
+        self.budget = budget
+        self.last_contact = start
+        self.busy_until = start
+        self.touch_times: list[float] = []
+
+    def contact(self, t: float, restore: float) -> None:
+        """A call at t (the clock must already stand at t): momentum moves ``restore`` towards 1."""
+        self.momentum += (1.0 - self.momentum) * restore
+        self.last_contact = t
+
+    def advance(
+        self,
+        target: float,
+        half_life: float,
+        busy_factor: float,
+        touch_every: float,
+        touch_boost: float,
+        lam: float,
+        k: int,
+    ) -> float:
+        """Integrate from ``clock`` to ``target``; return the dark time, or -1.0 if still alive.
+
+        Touches fall every ``touch_every`` days after the last contact (a call or a touch) and are
+        appended to ``touch_times``; 0 means no touches.
+        """
+        t = self.clock
+        m = self.momentum
+        budget = self.budget
+        busy_until = self.busy_until
+        next_touch = self.last_contact + touch_every if touch_every > 0.0 else math.inf
+        while next_touch <= t:  # touches already due (clock moved without passing them)
+            next_touch += touch_every
+        while t < target:
+            end = target
+            touching = False
+            if next_touch < end:
+                end = next_touch
+                touching = True
+            busy = t < busy_until
+            if busy and busy_until < end:
+                end = busy_until
+                touching = False
+            h = half_life * busy_factor if busy else half_life
+            c = LN2 / h
+            tau = end - t
+            if lam > 0.0:
+                spent = cumulative_hazard(m, tau, c, lam, k)
+                if spent >= budget:
+                    dark = t + time_to_budget(m, tau, c, lam, k, budget)
+                    self.momentum = m * math.exp(-c * (dark - t))
+                    self.clock = dark
+                    self.budget = 0.0
+                    return dark
+                budget -= spent
+            m *= math.exp(-c * tau)
+            t = end
+            if touching:
+                m += (1.0 - m) * touch_boost
+                self.touch_times.append(t)
+                self.last_contact = t
+                next_touch = t + touch_every
+        self.clock = t
+        self.momentum = m
+        self.budget = budget
+        return -1.0

@@ -1,0 +1,395 @@
+"""One opportunity, buyer and seller together, from the suspect pool to its end (a SimPy process).
+
+The deal waits in the suspect pool for a seller with room (the WIP cap), then moves through the
+stages. Each stage's joint activities are covered in calls of up to ``activities_per_call``; between
+two calls lies a gap — the buyer's own tasks, the buyer's next free slot (slower for a larger part
+of the buying group) and the seller's calendar — during which momentum decays and the deal may go
+dark. Each activity in a call is done right or wrong; a wrong one is redone (rework) and costs the
+stage's consequence. After its calls a stage may qualify the buyer, set the forecast, and hand the
+buyer its tasks and the seller its offline work; once those are done, the buying group pays the
+stage's share of the consensus penalty. After the last stage the group decides, then chooses a
+supplier. Every deal ends exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Generator
+from typing import Any
+
+from simsales.model.context import RunContext, StagePlan
+from simsales.model.market import DealDraw
+from simsales.model.momentum import BuyerClock
+from simsales.model.records import (
+    DISQUALIFIED,
+    EV,
+    LOST,
+    NO_DECISION,
+    OPEN,
+    UNWORKED,
+    WON,
+)
+
+NAN = math.nan
+_EV_CREATED = EV["created"]
+_EV_ASSIGNED = EV["assigned"]
+_EV_STAGE = EV["stage_entered"]
+_EV_CALL = EV["call"]
+_EV_WRONG = EV["wrong_step"]
+_EV_TOUCH = EV["touch"]
+_EV_TASK = EV["buyer_task"]
+_EV_WORK = EV["seller_work"]
+_EV_FORECAST = EV["forecast_set"]
+_EV_QUALIFIED = EV["qualified"]
+_EV_DISQUALIFIED = EV["disqualified"]
+_EV_DARK = EV["went_dark"]
+_EV_DECIDED = EV["decided"]
+_EV_CLOSED = EV["closed"]
+_EV_UNWORKED = EV["unworked"]
+
+
+class Deal:
+    """The running record of one opportunity (written to the deal table when it ends)."""
+
+    __slots__ = (
+        "assigned_at",
+        "buyer_wait",
+        "call_hours",
+        "calls",
+        "created_at",
+        "discount",
+        "draw",
+        "entered",
+        "first_forecast",
+        "gap_days",
+        "id",
+        "max_gap",
+        "momentum",
+        "qualified",
+        "seller",
+        "seller_wait",
+        "stage_reached",
+        "touches",
+        "work_hours",
+        "wrong_activities",
+        "wrong_stages",
+    )
+
+    def __init__(self, deal_id: int, created_at: float, draw: DealDraw, n_stages: int) -> None:
+        self.id = deal_id
+        self.created_at = created_at
+        self.draw = draw
+        self.assigned_at = NAN
+        self.seller = -1
+        self.stage_reached = 0
+        self.qualified = 0
+        self.entered = [NAN] * n_stages
+        self.calls = 0
+        self.touches = 0
+        self.wrong_activities = 0
+        self.wrong_stages = 0
+        self.gap_days = 0.0
+        self.max_gap = 0.0
+        self.seller_wait = 0.0
+        self.buyer_wait = 0.0
+        self.call_hours = 0.0
+        self.work_hours = 0.0
+        self.first_forecast = NAN
+        self.discount = 0.0
+        self.momentum = NAN
+
+
+def record_deal(
+    ctx: RunContext, deal: Deal, outcome: int, ended_at: float, closed_at: float
+) -> None:
+    """Append the deal's row to the deal table and forget it."""
+    cols = ctx.records.cols
+    d = deal.draw
+    pushes = 0
+    ff = deal.first_forecast
+    until = ctx.horizon if outcome == OPEN else closed_at
+    if ff == ff and until > ff:  # ff == ff: not NaN
+        pushes = math.ceil((until - ff) / ctx.push_days)
+    cols["deal_id"].append(deal.id)
+    cols["segment"].append(d.segment)
+    cols["seller"].append(deal.seller)
+    cols["group_size"].append(d.group_size)
+    cols["fit"].append(d.fit)
+    cols["pace"].append(d.pace)
+    cols["value"].append(d.value)
+    cols["created_at"].append(deal.created_at)
+    cols["assigned_at"].append(deal.assigned_at)
+    cols["ended_at"].append(ended_at)
+    cols["closed_at"].append(closed_at)
+    cols["outcome"].append(outcome)
+    cols["stage_reached"].append(deal.stage_reached)
+    cols["qualified"].append(deal.qualified)
+    cols["discount"].append(deal.discount)
+    cols["calls"].append(deal.calls)
+    cols["touches"].append(deal.touches)
+    cols["wrong_activities"].append(deal.wrong_activities)
+    cols["wrong_stages"].append(deal.wrong_stages)
+    cols["gap_days"].append(deal.gap_days)
+    cols["max_gap_days"].append(deal.max_gap)
+    cols["seller_wait_days"].append(deal.seller_wait)
+    cols["buyer_wait_days"].append(deal.buyer_wait)
+    cols["call_hours"].append(deal.call_hours)
+    cols["work_hours"].append(deal.work_hours)
+    cols["first_forecast_at"].append(ff)
+    cols["pushes"].append(pushes)
+    cols["final_momentum"].append(deal.momentum)
+    ctx.records.stage_entered.extend(deal.entered)
+    del ctx.live[deal.id]
+
+
+def flush_open_deals(ctx: RunContext) -> None:
+    """Deals still open at the horizon are written as open (right-censored), in id order."""
+    for deal_id in sorted(ctx.live):
+        record_deal(ctx, ctx.live[deal_id], OPEN, NAN, NAN)
+
+
+def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
+    """The life of one opportunity; see the module docstring for the flow."""
+    env = ctx.env
+    log = ctx.log
+    team = ctx.team
+    draw = deal.draw
+    ctx.live[deal.id] = deal
+    if log is not None:
+        log.add(deal.id, env.now, _EV_CREATED, 0, draw.value, -1, NAN)
+
+    # Stage 0: the suspect pool, until a seller has room.
+    seller = team.try_assign()
+    if seller < 0:
+        ev = team.wait()
+        if ctx.patience > 0.0:
+            yield ev | env.timeout(ctx.patience)
+            if not ev.triggered:
+                team.give_up(ev)
+                if log is not None:
+                    log.add(deal.id, env.now, _EV_UNWORKED, 0, 0.0, -1, NAN)
+                record_deal(ctx, deal, UNWORKED, env.now, env.now)
+                return
+        else:
+            yield ev
+        seller = ev.value
+    start = env.now
+    deal.assigned_at = start
+    deal.seller = seller
+    if not ctx.qualifies_somewhere:
+        deal.qualified = 1  # no stage qualifies: every opportunity counts as qualified
+    if log is not None:
+        log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
+
+    r = random.Random(draw.behaviour_seed)
+    clock = BuyerClock(start, ctx.m0, draw.budget)
+    cal = ctx.calendars
+    pace = draw.pace
+    group = draw.group_size
+    skill = ctx.skills[seller]
+    busy_factor = ctx.busy_factor
+    touch_every = ctx.touch_every
+    touch_boost = ctx.touch_boost
+    lam = ctx.lam
+    k_shape = ctx.k
+    overload = ctx.overload
+    apc = ctx.apc
+    book_within = ctx.book_within
+
+    fit_factor = 1.0 + ctx.consensus_fit_weight * (2.0 * draw.fit - 1.0)
+    consensus = min(1.0, max(0.0, ctx.p_one * ctx.q_extra ** (group - 1) * fit_factor))
+    lag_mult = 1.0
+    decision_mult = 1.0
+
+    t = start  # when the latest thing happened (a call, or a stage's start without calls)
+    last_call = -1.0  # time of the latest call
+    ready = start  # the buyer's tasks and the seller's offline work are done by then
+    work_end = start
+
+    def touches_sent() -> None:
+        times = clock.touch_times
+        if times:
+            deal.touches += len(times)
+            hours = ctx.touch_hours
+            deal.work_hours += hours * len(times)
+            for tt in times:
+                cal.add_hours(seller, tt, hours)
+                if log is not None:
+                    log.add(deal.id, tt, _EV_TOUCH, 0, 0.0, seller, NAN)
+            times.clear()
+
+    sp: StagePlan
+    for sp in ctx.stages:
+        entry = ready
+        half_life = sp.half_life
+        remaining = sp.activities
+        entered = False
+        if remaining == 0:
+            dark = clock.advance(
+                entry, half_life, busy_factor, touch_every, touch_boost, lam, k_shape
+            )
+            touches_sent()
+            if dark >= 0.0:
+                yield from _go_dark(ctx, deal, clock, dark)
+                return
+            t = entry
+            entered = True
+            _enter(deal, sp, entry, log, seller, clock.momentum)
+        while remaining > 0:
+            k = apc if apc < remaining else remaining
+            share = sp.attendee_share + ctx.attendees_per_extra * (k - 1)
+            attendees = max(1, min(group, round(group * share))) if share < 1.0 else group
+            lag = (
+                ctx.meeting_lag.draw(r)
+                * pace
+                * (1.0 + ctx.lag_per_attendee * (attendees - 1))
+                * lag_mult
+            )
+            if book_within > 0.0 and t == last_call:
+                earliest = max(ready, t + (lag if lag < book_within else book_within))
+            else:
+                earliest = (ready if ready > t else t) + lag
+            hours = ctx.call_hours + ctx.call_hours_extra * (k - 1) + ctx.prep_hours
+            call_at, free_at = cal.book_call(seller, earliest, hours)
+            dark = clock.advance(
+                call_at, half_life, busy_factor, touch_every, touch_boost, lam, k_shape
+            )
+            touches_sent()
+            if not entered and (dark < 0.0 or dark >= entry):
+                entered = True
+                _enter(deal, sp, entry, log, seller, NAN)
+            if dark >= 0.0:
+                yield from _go_dark(ctx, deal, clock, dark)
+                return
+            # the gap, split into what the buyer and what the seller made us wait for
+            gap = call_at - t
+            work_part = work_end - (clock.busy_until if clock.busy_until > t else t)
+            work_part = work_part if work_part > 0.0 else 0.0
+            deal.gap_days += gap
+            if gap > deal.max_gap:
+                deal.max_gap = gap
+            deal.seller_wait += call_at - free_at + work_part
+            deal.buyer_wait += free_at - t - work_part
+            yield env.timeout(call_at - env.now)
+            t = last_call = call_at
+
+            # the call: each activity right or wrong
+            p = sp.p_right * skill
+            p = (1.0 if p > 1.0 else p) * overload[k]
+            wrong = 0
+            for _ in range(k):
+                if r.random() >= p:
+                    wrong += 1
+            remaining -= k - wrong
+            deal.calls += 1
+            deal.call_hours += hours
+            if wrong:
+                deal.wrong_activities += wrong
+                deal.wrong_stages |= sp.bit
+                clock.contact(t, ctx.restore_wrong)
+                clock.momentum *= sp.wrong_momentum_keep
+                lag_mult *= sp.wrong_lag_factor
+                decision_mult *= sp.wrong_decision_factor
+                if sp.wrong_discount is not None:
+                    deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - sp.wrong_discount.draw(r))
+            else:
+                clock.contact(t, ctx.restore_right)
+            if log is not None:
+                log.add(deal.id, t, _EV_CALL, sp.number, k, seller, clock.momentum)
+                if wrong:
+                    log.add(deal.id, t, _EV_WRONG, sp.number, wrong, seller, clock.momentum)
+            if wrong and sp.wrong_end_chance > 0.0 and r.random() < sp.wrong_end_chance:
+                yield from _go_dark(ctx, deal, clock, t)  # raised defences: no more contact
+                return
+
+        # after the stage's calls
+        if sp.qualifies:
+            sd = sp.read_sd_wrong if deal.wrong_stages & sp.bit else sp.read_sd_right
+            if draw.fit + draw.read_error * sd < ctx.strictness:
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                if log is not None:
+                    log.add(deal.id, t, _EV_DISQUALIFIED, sp.number, draw.fit, seller, NAN)
+                _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
+                return
+            deal.qualified = 1
+            if log is not None:
+                log.add(deal.id, t, _EV_QUALIFIED, sp.number, draw.fit, seller, NAN)
+        if sp.sets_forecast:
+            deal.first_forecast = t + draw.forecast_days
+            if log is not None:
+                log.add(deal.id, t, _EV_FORECAST, sp.number, deal.first_forecast, seller, NAN)
+        busy_until = t
+        for task in sp.buyer_tasks:
+            days = task.draw(r) * pace
+            if log is not None:
+                log.add(deal.id, busy_until, _EV_TASK, sp.number, days, seller, NAN)
+            busy_until += days
+        clock.busy_until = busy_until
+        work_end = t
+        if sp.seller_work_hours > 0.0:
+            work_end = cal.book_work(seller, t, sp.seller_work_hours)
+            deal.work_hours += sp.seller_work_hours
+            if log is not None:
+                log.add(deal.id, t, _EV_WORK, sp.number, sp.seller_work_hours, seller, NAN)
+        ready = busy_until if busy_until > work_end else work_end
+        # the buying group pays this stage's share of the consensus penalty
+        if sp.consensus_share > 0.0 and draw.dice[sp.number - 1] >= consensus**sp.consensus_share:
+            dark = clock.advance(
+                ready, half_life, busy_factor, touch_every, touch_boost, lam, k_shape
+            )
+            touches_sent()
+            yield from _go_dark(ctx, deal, clock, ready if dark < 0.0 else dark)
+            return
+
+    # the decision, once the last stage's tasks and work are done
+    last = ctx.stages[-1]
+    dark = clock.advance(ready, last.half_life, busy_factor, touch_every, touch_boost, lam, k_shape)
+    touches_sent()
+    if dark >= 0.0:
+        yield from _go_dark(ctx, deal, clock, dark)
+        return
+    if ready > env.now:
+        yield env.timeout(ready - env.now)
+    n = len(ctx.stages)
+    if draw.dice[n] >= decision_mult:  # "we'll get back to you": the group never decides
+        yield from _go_dark(ctx, deal, clock, ready)
+        return
+    choice = ctx.win_base * (1.0 + ctx.choice_fit_weight * (2.0 * draw.fit - 1.0))
+    outcome = WON if draw.dice[n + 1] < choice else LOST
+    if log is not None:
+        log.add(deal.id, ready, _EV_DECIDED, last.number, outcome, seller, clock.momentum)
+    _close(ctx, deal, outcome, ready, ready, clock.momentum)
+    if outcome == WON and ctx.on_won is not None:
+        ctx.on_won(deal)  # the account lifecycle takes it from here
+
+
+def _enter(deal: Deal, sp: StagePlan, at: float, log: Any, seller: int, momentum: float) -> None:
+    deal.entered[sp.number - 1] = at
+    deal.stage_reached = sp.number
+    if log is not None:
+        log.add(deal.id, at, _EV_STAGE, sp.number, 0.0, seller, momentum)
+
+
+def _close(
+    ctx: RunContext, deal: Deal, outcome: int, ended_at: float, closed_at: float, momentum: float
+) -> None:
+    deal.momentum = momentum
+    if ctx.log is not None:
+        ctx.log.add(deal.id, closed_at, _EV_CLOSED, deal.stage_reached, outcome, deal.seller, NAN)
+    record_deal(ctx, deal, outcome, ended_at, closed_at)
+    ctx.team.release(deal.seller)
+
+
+def _go_dark(
+    ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float
+) -> Generator[Any, Any, None]:
+    """The deal went dark at ``dark``; the seller closes it as no decision some weeks later."""
+    env = ctx.env
+    deal.momentum = clock.momentum
+    if ctx.log is not None:
+        ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, 0.0, deal.seller, clock.momentum)
+    closed_at = dark + deal.draw.close_out_delay
+    yield env.timeout(closed_at - env.now)
+    _close(ctx, deal, NO_DECISION, dark, closed_at, clock.momentum)
