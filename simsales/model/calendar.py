@@ -55,7 +55,7 @@ class SellerCalendars:
     def first_workday(self, t: float) -> int:
         """The first working day that starts at or after time t."""
         d = math.ceil(t)
-        if d >= self._days:
+        if d + 7 >= self._days:  # a working day is always found within a week
             self._grow(d + 7)
         workday = self._workday
         while not workday[d]:

@@ -36,6 +36,7 @@ class StagePlan:
     read_sd_right: float
     read_sd_wrong: float
     sets_forecast: bool
+    flows_on: bool  # no buyer task or seller work after it: a call's agenda may run on
     wrong_momentum_keep: float  # 1 - momentum_loss
     wrong_end_chance: float
     wrong_lag_factor: float
@@ -61,6 +62,7 @@ class StagePlan:
             read_sd_right=q.read_error_sd_right if q else 0.0,
             read_sd_wrong=q.read_error_sd_wrong if q else 0.0,
             sets_forecast=stage.sets_forecast,
+            flows_on=not stage.buyer_tasks and stage.seller_work_hours == 0.0,
             wrong_momentum_keep=1.0 - w.momentum_loss,
             wrong_end_chance=w.end_chance,
             wrong_lag_factor=w.lag_factor,
@@ -102,6 +104,7 @@ class RunContext:
     restore_wrong: float
     touch_boost: float
     lam: float
+    base_hazard: float
     k: int
     p_one: float
     q_extra: float
@@ -167,6 +170,7 @@ class RunContext:
             restore_wrong=mo.call_restore_wrong,
             touch_boost=mo.touch_boost,
             lam=b.no_decision.max_hazard_per_day,
+            base_hazard=b.no_decision.background_hazard_per_day,
             k=b.no_decision.shape,
             p_one=b.consensus.p_one,
             q_extra=b.consensus.q_per_extra,

@@ -1,12 +1,13 @@
 """The buyer's momentum between contacts, and the deal going dark as a competing risk.
 
 After a contact at t0 leaving momentum m0, momentum decays as m(t) = m0 * 2^(-(t - t0)/h). The
-hazard of going dark is lambda(t) = lam * (1 - m(t))^k: negligible right after a good call, close
-to ``lam`` after weeks of silence. Each deal draws one budget E ~ Exp(1) when it is created and goes
-dark at the moment its cumulative hazard reaches E. The cumulative hazard has a closed form
-(binomial expansion of (1 - m0 e^{-ct})^k), and because lambda grows within a segment the cumulative
-hazard is convex, so Newton's method started at the segment's end converges monotonically
-to the dark time. Nothing is polled: a gap costs a few arithmetic operations, however long it is.
+hazard of going dark is lambda(t) = base + lam * (1 - m(t))^k: close to the small background
+``base`` (the buyer's world moving on, whatever we do) right after a good call, close to ``base +
+lam`` after weeks of silence. Each deal draws one budget E ~ Exp(1) when it is created and goes dark
+at the moment its cumulative hazard reaches E. The cumulative hazard has a closed form (binomial
+expansion of (1 - m0 e^{-ct})^k), and because lambda grows within a segment the cumulative hazard is
+convex, so Newton's method started at the segment's end converges monotonically to the dark time.
+Nothing is polled: a gap costs a few arithmetic operations, however long it is.
 
 A gap is split into segments where the decay rate or momentum changes: the end of the buyer's own
 task (decay is slower while the buyer is busy) and touches (each closes a share of the gap to 1).
@@ -19,22 +20,29 @@ import math
 LN2 = math.log(2.0)
 
 
-def cumulative_hazard(m0: float, tau: float, c: float, lam: float, k: int) -> float:
-    """Integral of lam * (1 - m0 e^{-c t})^k over [0, tau] (c = ln 2 / half-life, per day)."""
+def cumulative_hazard(
+    m0: float, tau: float, c: float, lam: float, k: int, base: float = 0.0
+) -> float:
+    """Integral of base + lam * (1 - m0 e^{-c t})^k over [0, tau] (c = ln 2 / half-life, per day).
+
+    ``base`` is the background hazard that no contact removes (the buyer's world moves on).
+    """
     total = tau
     coef = 1.0
     for j in range(1, k + 1):
         coef *= -m0 * (k - j + 1) / j
         total -= coef * math.expm1(-j * c * tau) / (j * c)
-    return lam * total
+    return lam * total + base * tau
 
 
-def hazard(m0: float, t: float, c: float, lam: float, k: int) -> float:
+def hazard(m0: float, t: float, c: float, lam: float, k: int, base: float = 0.0) -> float:
     """The hazard of going dark, per day, t days into a segment that started at momentum m0."""
-    return lam * (1.0 - m0 * math.exp(-c * t)) ** k
+    return base + lam * (1.0 - m0 * math.exp(-c * t)) ** k
 
 
-def time_to_budget(m0: float, tau: float, c: float, lam: float, k: int, budget: float) -> float:
+def time_to_budget(
+    m0: float, tau: float, c: float, lam: float, k: int, budget: float, base: float = 0.0
+) -> float:
     """Solve cumulative_hazard(t) = budget for t in [0, tau], given it is reached by tau.
 
     Newton from the right end: the function is increasing and convex, so each step stays to the
@@ -42,8 +50,8 @@ def time_to_budget(m0: float, tau: float, c: float, lam: float, k: int, budget: 
     """
     t = tau
     for _ in range(60):
-        excess = cumulative_hazard(m0, t, c, lam, k) - budget
-        rate = hazard(m0, t, c, lam, k)
+        excess = cumulative_hazard(m0, t, c, lam, k, base) - budget
+        rate = hazard(m0, t, c, lam, k, base)
         if rate <= 0.0:
             return t
         step = excess / rate
@@ -56,49 +64,72 @@ def time_to_budget(m0: float, tau: float, c: float, lam: float, k: int, budget: 
 
 
 class BuyerClock:
-    """The state that decay and hazard need, advanced piecewise along the deal's time line.
+    """One buyer's momentum and dark-hazard budget, advanced piecewise along the deal's time line.
 
     ``clock`` is the time up to which the hazard has been integrated; ``momentum`` is the momentum
-    at ``clock``; ``budget`` the cumulative hazard still to go before the deal goes dark.
+    at ``clock``; ``budget`` the cumulative hazard still to go before the deal goes dark. The
+    hazard and touch parameters are fixed for the deal.
     """
 
     __slots__ = (
+        "base",
         "budget",
+        "busy_factor",
         "busy_until",
         "clock",
+        "k",
+        "lam",
         "last_contact",
         "momentum",
+        "touch_boost",
+        "touch_every",
         "touch_times",
     )
 
-    def __init__(self, start: float, momentum: float, budget: float) -> None:
+    def __init__(
+        self,
+        start: float,
+        momentum: float,
+        budget: float,
+        *,
+        busy_factor: float = 1.0,
+        touch_every: float = 0.0,
+        touch_boost: float = 0.0,
+        lam: float = 0.0,
+        k: int = 1,
+        base: float = 0.0,
+    ) -> None:
         self.clock = start
         self.momentum = momentum
         self.budget = budget
         self.last_contact = start
         self.busy_until = start
         self.touch_times: list[float] = []
+        self.busy_factor = busy_factor
+        self.touch_every = touch_every
+        self.touch_boost = touch_boost
+        self.lam = lam
+        self.k = k
+        self.base = base
 
     def contact(self, t: float, restore: float) -> None:
         """A call at t (the clock must already stand at t): momentum moves ``restore`` towards 1."""
         self.momentum += (1.0 - self.momentum) * restore
         self.last_contact = t
 
-    def advance(
-        self,
-        target: float,
-        half_life: float,
-        busy_factor: float,
-        touch_every: float,
-        touch_boost: float,
-        lam: float,
-        k: int,
-    ) -> float:
+    def advance(self, target: float, half_life: float) -> float:
         """Integrate from ``clock`` to ``target``; return the dark time, or -1.0 if still alive.
 
-        Touches fall every ``touch_every`` days after the last contact (a call or a touch) and are
-        appended to ``touch_times``; 0 means no touches.
+        ``half_life`` (days) is the stage's, lengthened by ``busy_factor`` while the buyer is busy
+        (until ``busy_until``). Touches fall every ``touch_every`` days after the last contact (a
+        call or a touch; 0 means never) and are appended to ``touch_times``.
         """
+        busy_factor = self.busy_factor
+        touch_every = self.touch_every
+        touch_boost = self.touch_boost
+        lam = self.lam
+        k = self.k
+        base = self.base
         t = self.clock
         m = self.momentum
         budget = self.budget
@@ -119,10 +150,10 @@ class BuyerClock:
             h = half_life * busy_factor if busy else half_life
             c = LN2 / h
             tau = end - t
-            if lam > 0.0:
-                spent = cumulative_hazard(m, tau, c, lam, k)
+            if lam > 0.0 or base > 0.0:
+                spent = cumulative_hazard(m, tau, c, lam, k, base)
                 if spent >= budget:
-                    dark = t + time_to_budget(m, tau, c, lam, k, budget)
+                    dark = t + time_to_budget(m, tau, c, lam, k, budget, base)
                     self.momentum = m * math.exp(-c * (dark - t))
                     self.clock = dark
                     self.budget = 0.0

@@ -183,29 +183,40 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
 
     r = random.Random(draw.behaviour_seed)
-    clock = BuyerClock(start, ctx.m0, draw.budget)
+    clock = BuyerClock(
+        start,
+        ctx.m0,
+        draw.budget,
+        busy_factor=ctx.busy_factor,
+        touch_every=ctx.touch_every,
+        touch_boost=ctx.touch_boost,
+        lam=ctx.lam,
+        k=ctx.k,
+        base=ctx.base_hazard,
+    )
     cal = ctx.calendars
+    stages = ctx.stages
+    last_stage = len(stages) - 1
     pace = draw.pace
     group = draw.group_size
     skill = ctx.skills[seller]
-    busy_factor = ctx.busy_factor
-    touch_every = ctx.touch_every
-    touch_boost = ctx.touch_boost
-    lam = ctx.lam
-    k_shape = ctx.k
     overload = ctx.overload
     apc = ctx.apc
     book_within = ctx.book_within
 
     fit_factor = 1.0 + ctx.consensus_fit_weight * (2.0 * draw.fit - 1.0)
     consensus = min(1.0, max(0.0, ctx.p_one * ctx.q_extra ** (group - 1) * fit_factor))
-    lag_mult = 1.0
-    decision_mult = 1.0
+    lag_mult = 1.0  # grows with wrong steps that lengthen every later gap
+    decision_mult = 1.0  # shrinks with wrong steps that make the final decision less likely
 
-    t = start  # when the latest thing happened (a call, or a stage's start without calls)
-    last_call = -1.0  # time of the latest call
+    t = start  # when the latest thing happened: a call, or the start of a stage without calls
+    last_call = -1.0
     ready = start  # the buyer's tasks and the seller's offline work are done by then
     work_end = start
+    i = 0
+    sp: StagePlan = stages[0]
+    remaining = sp.activities
+    pending = start  # entry time of stage i, recorded once the deal is known to live until then
 
     def touches_sent() -> None:
         times = clock.touch_times
@@ -219,148 +230,202 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                     log.add(deal.id, tt, _EV_TOUCH, 0, 0.0, seller, NAN)
             times.clear()
 
-    sp: StagePlan
-    for sp in ctx.stages:
-        entry = ready
-        half_life = sp.half_life
-        remaining = sp.activities
-        entered = False
+    while True:
         if remaining == 0:
-            dark = clock.advance(
-                entry, half_life, busy_factor, touch_every, touch_boost, lam, k_shape
-            )
-            touches_sent()
-            if dark >= 0.0:
-                yield from _go_dark(ctx, deal, clock, dark)
+            # Stage i has had all its calls (or has none): qualify, set the forecast, hand out
+            # the buyer's tasks and the seller's work; the group's consensus is tested once done.
+            if pending >= 0.0:
+                dark = clock.advance(pending, sp.half_life)
+                touches_sent()
+                if dark >= 0.0:
+                    yield from _go_dark(ctx, deal, clock, dark)
+                    return
+                _enter(deal, sp, pending, log, seller, clock.momentum)
+                t = pending
+                pending = -1.0
+            if not _qualifies(ctx, deal, sp, t, log):
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
                 return
-            t = entry
-            entered = True
-            _enter(deal, sp, entry, log, seller, clock.momentum)
-        while remaining > 0:
-            k = apc if apc < remaining else remaining
-            share = sp.attendee_share + ctx.attendees_per_extra * (k - 1)
-            attendees = max(1, min(group, round(group * share))) if share < 1.0 else group
-            lag = (
-                ctx.meeting_lag.draw(r)
-                * pace
-                * (1.0 + ctx.lag_per_attendee * (attendees - 1))
-                * lag_mult
-            )
-            if book_within > 0.0 and t == last_call:
-                earliest = max(ready, t + (lag if lag < book_within else book_within))
-            else:
-                earliest = (ready if ready > t else t) + lag
-            hours = ctx.call_hours + ctx.call_hours_extra * (k - 1) + ctx.prep_hours
-            call_at, free_at = cal.book_call(seller, earliest, hours)
-            dark = clock.advance(
-                call_at, half_life, busy_factor, touch_every, touch_boost, lam, k_shape
-            )
-            touches_sent()
-            if not entered and (dark < 0.0 or dark >= entry):
-                entered = True
-                _enter(deal, sp, entry, log, seller, NAN)
-            if dark >= 0.0:
-                yield from _go_dark(ctx, deal, clock, dark)
+            busy_until, work_end = _hand_out_work(ctx, deal, sp, t, r, pace, log)
+            clock.busy_until = busy_until
+            ready = busy_until if busy_until > work_end else work_end
+            if i == last_stage or not _consensus_holds(draw, sp, consensus):
+                dark = clock.advance(ready, sp.half_life)
+                touches_sent()
+                if i < last_stage or dark >= 0.0:  # the group stalled, or the deal went dark
+                    yield from _go_dark(ctx, deal, clock, ready if dark < 0.0 else dark)
+                    return
+                yield from _decide(ctx, deal, clock, ready, decision_mult)
                 return
-            # the gap, split into what the buyer and what the seller made us wait for
-            gap = call_at - t
-            work_part = work_end - (clock.busy_until if clock.busy_until > t else t)
-            work_part = work_part if work_part > 0.0 else 0.0
-            deal.gap_days += gap
-            if gap > deal.max_gap:
-                deal.max_gap = gap
-            deal.seller_wait += call_at - free_at + work_part
-            deal.buyer_wait += free_at - t - work_part
-            yield env.timeout(call_at - env.now)
-            t = last_call = call_at
+            i += 1
+            sp = stages[i]
+            remaining = sp.activities
+            pending = ready
+            continue
 
-            # the call: each activity right or wrong
+        # The next call: its agenda runs on into the next stages while nothing blocks it.
+        agenda = remaining
+        j = i
+        while agenda < apc and j < last_stage and stages[j].flows_on and stages[j + 1].activities:
+            j += 1
+            agenda += stages[j].activities
+        if agenda > apc:
+            agenda = apc
+        share = sp.attendee_share + ctx.attendees_per_extra * (agenda - 1)
+        attendees = max(1, min(group, round(group * share))) if share < 1.0 else group
+        lag = ctx.meeting_lag.draw(r) * pace * (1.0 + ctx.lag_per_attendee * (attendees - 1))
+        lag *= lag_mult
+        if book_within > 0.0 and t == last_call:
+            earliest = max(ready, t + (lag if lag < book_within else book_within))
+        else:
+            earliest = (ready if ready > t else t) + lag
+        hours = ctx.call_hours + ctx.call_hours_extra * (agenda - 1) + ctx.prep_hours
+        call_at, free_at = cal.book_call(seller, earliest, hours)
+        dark = clock.advance(call_at, sp.half_life)
+        touches_sent()
+        if pending >= 0.0 and (dark < 0.0 or dark >= pending):
+            _enter(deal, sp, pending, log, seller, NAN)
+            pending = -1.0
+        if dark >= 0.0:
+            yield from _go_dark(ctx, deal, clock, dark)
+            return
+        # the gap, split into what we waited for: the buyer, or the seller
+        gap = call_at - t
+        work_part = work_end - (clock.busy_until if clock.busy_until > t else t)
+        work_part = work_part if work_part > 0.0 else 0.0
+        deal.gap_days += gap
+        if gap > deal.max_gap:
+            deal.max_gap = gap
+        deal.seller_wait += call_at - free_at + work_part
+        deal.buyer_wait += free_at - t - work_part
+        yield env.timeout(call_at - env.now)
+        t = last_call = call_at
+        deal.calls += 1
+        deal.call_hours += hours
+        if log is not None:
+            log.add(deal.id, t, _EV_CALL, sp.number, agenda, seller, NAN)
+
+        # the call: each activity on the agenda is done right or wrong (and then redone)
+        left = agenda
+        load = overload[agenda]
+        restore = ctx.restore_right
+        while True:
+            k = left if left < remaining else remaining
             p = sp.p_right * skill
-            p = (1.0 if p > 1.0 else p) * overload[k]
+            p = (1.0 if p > 1.0 else p) * load
             wrong = 0
             for _ in range(k):
                 if r.random() >= p:
                     wrong += 1
             remaining -= k - wrong
-            deal.calls += 1
-            deal.call_hours += hours
+            left -= k
             if wrong:
+                restore = ctx.restore_wrong
                 deal.wrong_activities += wrong
-                deal.wrong_stages |= sp.bit
-                clock.contact(t, ctx.restore_wrong)
-                clock.momentum *= sp.wrong_momentum_keep
-                lag_mult *= sp.wrong_lag_factor
-                decision_mult *= sp.wrong_decision_factor
-                if sp.wrong_discount is not None:
-                    deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - sp.wrong_discount.draw(r))
-            else:
-                clock.contact(t, ctx.restore_right)
-            if log is not None:
-                log.add(deal.id, t, _EV_CALL, sp.number, k, seller, clock.momentum)
-                if wrong:
-                    log.add(deal.id, t, _EV_WRONG, sp.number, wrong, seller, clock.momentum)
-            if wrong and sp.wrong_end_chance > 0.0 and r.random() < sp.wrong_end_chance:
-                yield from _go_dark(ctx, deal, clock, t)  # raised defences: no more contact
-                return
-
-        # after the stage's calls
-        if sp.qualifies:
-            sd = sp.read_sd_wrong if deal.wrong_stages & sp.bit else sp.read_sd_right
-            if draw.fit + draw.read_error * sd < ctx.strictness:
-                if t > env.now:
-                    yield env.timeout(t - env.now)
+                if not deal.wrong_stages & sp.bit:  # the stage's consequence, once per stage
+                    deal.wrong_stages |= sp.bit
+                    lag_mult *= sp.wrong_lag_factor
+                    decision_mult *= sp.wrong_decision_factor
+                    if sp.wrong_discount is not None:
+                        cut = sp.wrong_discount.draw(r)
+                        deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - cut)
                 if log is not None:
-                    log.add(deal.id, t, _EV_DISQUALIFIED, sp.number, draw.fit, seller, NAN)
+                    log.add(deal.id, t, _EV_WRONG, sp.number, wrong, seller, NAN)
+                if sp.wrong_end_chance > 0.0 and r.random() < sp.wrong_end_chance:
+                    clock.contact(t, restore)
+                    clock.momentum *= sp.wrong_momentum_keep
+                    yield from _go_dark(ctx, deal, clock, t)  # raised defences: no more contact
+                    return
+                clock.momentum *= sp.wrong_momentum_keep
+            if remaining or not left or not sp.flows_on or not stages[i + 1].activities:
+                break
+            # stage i is done inside this call and nothing blocks: settle it, go on to the next
+            if not _qualifies(ctx, deal, sp, t, log):
                 _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
                 return
-            deal.qualified = 1
-            if log is not None:
-                log.add(deal.id, t, _EV_QUALIFIED, sp.number, draw.fit, seller, NAN)
-        if sp.sets_forecast:
-            deal.first_forecast = t + draw.forecast_days
-            if log is not None:
-                log.add(deal.id, t, _EV_FORECAST, sp.number, deal.first_forecast, seller, NAN)
-        busy_until = t
-        for task in sp.buyer_tasks:
-            days = task.draw(r) * pace
-            if log is not None:
-                log.add(deal.id, busy_until, _EV_TASK, sp.number, days, seller, NAN)
-            busy_until += days
-        clock.busy_until = busy_until
-        work_end = t
-        if sp.seller_work_hours > 0.0:
-            work_end = cal.book_work(seller, t, sp.seller_work_hours)
-            deal.work_hours += sp.seller_work_hours
-            if log is not None:
-                log.add(deal.id, t, _EV_WORK, sp.number, sp.seller_work_hours, seller, NAN)
-        ready = busy_until if busy_until > work_end else work_end
-        # the buying group pays this stage's share of the consensus penalty
-        if sp.consensus_share > 0.0 and draw.dice[sp.number - 1] >= consensus**sp.consensus_share:
-            dark = clock.advance(
-                ready, half_life, busy_factor, touch_every, touch_boost, lam, k_shape
-            )
-            touches_sent()
-            yield from _go_dark(ctx, deal, clock, ready if dark < 0.0 else dark)
-            return
+            _hand_out_work(ctx, deal, sp, t, r, pace, log)
+            if not _consensus_holds(draw, sp, consensus):
+                clock.contact(t, restore)
+                yield from _go_dark(ctx, deal, clock, t)
+                return
+            i += 1
+            sp = stages[i]
+            remaining = sp.activities
+            _enter(deal, sp, t, log, seller, NAN)
+        clock.contact(t, restore)
 
-    # the decision, once the last stage's tasks and work are done
-    last = ctx.stages[-1]
-    dark = clock.advance(ready, last.half_life, busy_factor, touch_every, touch_boost, lam, k_shape)
-    touches_sent()
-    if dark >= 0.0:
-        yield from _go_dark(ctx, deal, clock, dark)
-        return
-    if ready > env.now:
-        yield env.timeout(ready - env.now)
+
+def _qualifies(ctx: RunContext, deal: Deal, sp: StagePlan, t: float, log: Any) -> bool:
+    """A qualifying stage reads the buyer's fit (with an error) and may disqualify it."""
+    if not sp.qualifies:
+        return True
+    draw = deal.draw
+    sd = sp.read_sd_wrong if deal.wrong_stages & sp.bit else sp.read_sd_right
+    ok = draw.fit + draw.read_error * sd >= ctx.strictness
+    if ok:
+        deal.qualified = 1
+    if log is not None:
+        code = _EV_QUALIFIED if ok else _EV_DISQUALIFIED
+        log.add(deal.id, t, code, sp.number, draw.fit, deal.seller, NAN)
+    return ok
+
+
+def _hand_out_work(
+    ctx: RunContext,
+    deal: Deal,
+    sp: StagePlan,
+    t: float,
+    r: random.Random,
+    pace: float,
+    log: Any,
+) -> tuple[float, float]:
+    """After a stage's calls: set the forecast, start the buyer's tasks and the seller's work.
+
+    Returns when the buyer's tasks and when the seller's offline work will be done.
+    """
+    if sp.sets_forecast:
+        deal.first_forecast = t + deal.draw.forecast_days
+        if log is not None:
+            log.add(deal.id, t, _EV_FORECAST, sp.number, deal.first_forecast, deal.seller, NAN)
+    busy_until = t
+    for task in sp.buyer_tasks:
+        days = task.draw(r) * pace
+        if log is not None:
+            log.add(deal.id, busy_until, _EV_TASK, sp.number, days, deal.seller, NAN)
+        busy_until += days
+    work_end = t
+    if sp.seller_work_hours > 0.0:
+        work_end = ctx.calendars.book_work(deal.seller, t, sp.seller_work_hours)
+        deal.work_hours += sp.seller_work_hours
+        if log is not None:
+            log.add(deal.id, t, _EV_WORK, sp.number, sp.seller_work_hours, deal.seller, NAN)
+    return busy_until, work_end
+
+
+def _consensus_holds(draw: DealDraw, sp: StagePlan, consensus: float) -> bool:
+    """The buying group pays this stage's share of the consensus penalty: P(n) ** share."""
+    return sp.consensus_share <= 0.0 or draw.dice[sp.number - 1] < consensus**sp.consensus_share
+
+
+def _decide(
+    ctx: RunContext, deal: Deal, clock: BuyerClock, at: float, decision_mult: float
+) -> Generator[Any, Any, None]:
+    """After the last stage: the group decides (or never does), then chooses a supplier."""
+    env = ctx.env
+    draw = deal.draw
+    if at > env.now:
+        yield env.timeout(at - env.now)
     n = len(ctx.stages)
     if draw.dice[n] >= decision_mult:  # "we'll get back to you": the group never decides
-        yield from _go_dark(ctx, deal, clock, ready)
+        yield from _go_dark(ctx, deal, clock, at)
         return
     choice = ctx.win_base * (1.0 + ctx.choice_fit_weight * (2.0 * draw.fit - 1.0))
     outcome = WON if draw.dice[n + 1] < choice else LOST
-    if log is not None:
-        log.add(deal.id, ready, _EV_DECIDED, last.number, outcome, seller, clock.momentum)
-    _close(ctx, deal, outcome, ready, ready, clock.momentum)
+    if ctx.log is not None:
+        ctx.log.add(deal.id, at, _EV_DECIDED, n, outcome, deal.seller, clock.momentum)
+    _close(ctx, deal, outcome, at, at, clock.momentum)
     if outcome == WON and ctx.on_won is not None:
         ctx.on_won(deal)  # the account lifecycle takes it from here
 

@@ -124,10 +124,16 @@ class Momentum(_Frozen):
 
 
 class NoDecision(_Frozen):
-    """How low momentum turns into a deal going dark: hazard = max_per_day * (1 - m)^shape."""
+    """How a deal goes dark: hazard = background + max_hazard * (1 - momentum)^shape, per day."""
 
     max_hazard_per_day: float = Field(
-        0.03, ge=0, description="Daily hazard of going dark at zero momentum."
+        0.03, ge=0, description="Daily hazard of going dark at zero momentum (beyond background)."
+    )
+    background_hazard_per_day: float = Field(
+        0.0,
+        ge=0,
+        description="Daily hazard of going dark whatever the momentum: the buyer's world moves on "
+        "(re-organisations, budget freezes, other priorities), so time itself kills deals.",
     )
     shape: int = Field(
         2, ge=1, le=6, description="Exponent k: larger keeps high-momentum deals safer."

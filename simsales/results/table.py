@@ -1,0 +1,239 @@
+"""The deal table of one replication: columnar, read-only, with what is needed to read it.
+
+``DealTable`` is the one object the metrics, plots and reports read. It copies the record buffers
+once, so that the model's ``array.array`` buffers are not pinned by NumPy views (an exported
+``array.array`` cannot grow) and so that nothing downstream can change a result by accident: every
+column is a read-only NumPy array. Rows are never materialised except while writing CSV, a chunk at
+a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO
+
+import numpy as np
+
+from simsales.model.records import DEAL_FIELDS, OUTCOMES, UNWORKED, RunRecords
+
+#: Rows formatted per chunk when writing CSV: bounds the memory of the string rows.
+CSV_CHUNK_ROWS = 50_000
+
+
+#: Stage keys that would make a per-stage metric collide with an overall one (``wip_mean``).
+_RESERVED_KEYS = frozenset({"mean", "per_seller"})
+
+
+def stage_keys(stage_names: Sequence[str]) -> tuple[str, ...]:
+    """Snake-case keys for stage names, used in metric names and CSV headers.
+
+    Scenario stage names are free text ("Needs analysis"); metric names must be identifiers. A
+    name that slugs to nothing, to a key already taken, or to a reserved word gets the 1-based
+    stage number appended, so that every stage keeps its own key whatever the names are.
+    """
+    keys: list[str] = []
+    for number, name in enumerate(stage_names, start=1):
+        key = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or f"stage_{number}"
+        while key in keys or key in _RESERVED_KEYS:
+            key = f"{key}_{number}"
+        keys.append(key)
+    return tuple(keys)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DealTable:
+    """One replication's deals, one row per suspect, as read-only NumPy columns.
+
+    ``columns`` holds every field of ``DEAL_FIELDS`` (units documented there) plus
+    ``stage_entered``, shape (n, n_stages): column i is the day stage i+1 was entered, NaN if never.
+    Tables compare by identity (``eq=False``): element-wise array equality has no single truth
+    value, and a table is a result, not a value to deduplicate.
+    """
+
+    columns: Mapping[str, np.ndarray]
+    stage_names: tuple[str, ...]
+    segment_names: tuple[str, ...]
+    scenario_name: str
+    seed: int
+    replication: int
+    horizon_days: float
+    warmup_days: float
+
+    @classmethod
+    def from_records(cls, records: RunRecords) -> DealTable:
+        """Copy a run's record buffers into a read-only table."""
+        cols: dict[str, np.ndarray] = {}
+        for name, view in records.deals.columns().items():
+            arr = np.array(view, copy=True)
+            arr.flags.writeable = False
+            cols[name] = arr
+        n_stages = len(records.stage_names)
+        rows, stage_cols = cols["stage_entered"].shape
+        if stage_cols != n_stages:
+            raise ValueError(f"records have {stage_cols} stage columns but {n_stages} stage names")
+        if rows != len(cols["deal_id"]):
+            raise ValueError(
+                f"records have stage entry times for {rows} deals but {len(cols['deal_id'])} deals"
+            )
+        return cls(
+            columns=MappingProxyType(cols),
+            stage_names=tuple(records.stage_names),
+            segment_names=tuple(records.segment_names),
+            scenario_name=records.scenario_name,
+            seed=records.seed,
+            replication=records.replication,
+            horizon_days=float(records.horizon_days),
+            warmup_days=float(records.warmup_days),
+        )
+
+    def __len__(self) -> int:
+        return len(self.columns["deal_id"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    @property
+    def window_days(self) -> float:
+        """Length of the counting window [warmup_days, horizon_days], days."""
+        return self.horizon_days - self.warmup_days
+
+    @cached_property
+    def stage_keys(self) -> tuple[str, ...]:
+        """Snake-case stage keys (see ``stage_keys``)."""
+        return stage_keys(self.stage_names)
+
+    @cached_property
+    def counted(self) -> np.ndarray:
+        """Deals created in the counting window; only these enter the per-deal metrics.
+
+        Deals created during the warm-up met an empty, unrepresentative system.
+        """
+        return self.columns["created_at"] >= self.warmup_days
+
+    @cached_property
+    def opportunities(self) -> np.ndarray:
+        """Counted deals a seller took: every outcome but unworked.
+
+        A suspect still waiting in the pool at the horizon (never assigned) is not an opportunity
+        either, whatever outcome code it carries: an opportunity starts when a seller takes it.
+        """
+        return (
+            self.counted
+            & (self.columns["outcome"] != UNWORKED)
+            & np.isfinite(self.columns["assigned_at"])
+        )
+
+    @cached_property
+    def outcome_names(self) -> np.ndarray:
+        """Outcome of each deal as its name (``OUTCOMES``)."""
+        return np.asarray(OUTCOMES)[self.columns["outcome"].astype(np.intp)]
+
+    @cached_property
+    def segment_labels(self) -> np.ndarray:
+        """Segment of each deal as its name."""
+        return np.asarray(self.segment_names, dtype=str)[self.columns["segment"].astype(np.intp)]
+
+    @cached_property
+    def cycle_days(self) -> np.ndarray:
+        """Days from assignment to the CRM close, as a CRM measures it; NaN if open or unworked."""
+        return self.columns["closed_at"] - self.columns["assigned_at"]
+
+    def to_csv(self, file: str | Path | IO[str]) -> None:
+        """Write one row per deal with a header; outcome and segment by name, NaN as empty."""
+        write_deals_csv([self], file, replication_column=False)
+
+
+def _csv_header(table: DealTable, replication_column: bool) -> list[str]:
+    head = ["replication"] if replication_column else []
+    head += list(DEAL_FIELDS)
+    head += [f"entered_{key}" for key in table.stage_keys]
+    return head
+
+
+def _as_cells(values: np.ndarray) -> list[object]:
+    """CSV cells of a column: NaN as empty (None), float32 as its own shortest text.
+
+    Python floats and ints are formatted by the C csv writer itself (shortest round-trip repr);
+    only float32 needs its text made here, or 0.1 would be written as 0.10000000149011612.
+    """
+    if values.dtype.kind != "f":
+        return values.tolist()
+    cells = values.astype(str if values.dtype.itemsize < 8 else object)
+    cells[np.isnan(values)] = None if cells.dtype == object else ""
+    return cells.tolist()
+
+
+def _cell_columns(
+    table: DealTable, lo: int, hi: int, replication_column: bool
+) -> list[list[object]]:
+    cols: list[list[object]] = []
+    if replication_column:
+        cols.append([table.replication] * (hi - lo))
+    for name in DEAL_FIELDS:
+        if name == "outcome":
+            cols.append(table.outcome_names[lo:hi].tolist())
+        elif name == "segment":
+            cols.append(table.segment_labels[lo:hi].tolist())
+        else:
+            cols.append(_as_cells(table.columns[name][lo:hi]))
+    entered = table.columns["stage_entered"][lo:hi]
+    cols += [_as_cells(entered[:, k]) for k in range(entered.shape[1])]
+    return cols
+
+
+def write_deals_csv(
+    tables: Sequence[DealTable],
+    file: str | Path | IO[str],
+    *,
+    replication_column: bool = True,
+) -> None:
+    """Write the deals of several replications as one CSV, a ``replication`` column first.
+
+    All tables must come from one scenario layout (same stages), so that the columns line up.
+    Rows are built a chunk at a time from the columns: memory stays bounded by the chunk.
+    """
+    if not tables:
+        raise ValueError("write_deals_csv needs at least one table")
+    _check_same_layout(tables)
+    if isinstance(file, str | Path):
+        with open(file, "w", newline="", encoding="utf-8") as fh:
+            _write(tables, fh, replication_column)
+    else:
+        _write(tables, file, replication_column)
+
+
+def _write(tables: Sequence[DealTable], fh: IO[str], replication_column: bool) -> None:
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(_csv_header(tables[0], replication_column))
+    for table in tables:
+        for lo in range(0, len(table), CSV_CHUNK_ROWS):
+            hi = min(lo + CSV_CHUNK_ROWS, len(table))
+            writer.writerows(zip(*_cell_columns(table, lo, hi, replication_column), strict=True))
+
+
+def _check_same_layout(tables: Iterable[DealTable]) -> None:
+    layouts = {t.stage_names for t in tables}
+    if len(layouts) > 1:
+        raise ValueError(f"tables have different stages and cannot share columns: {layouts}")
+
+
+def concat_columns(tables: Sequence[DealTable]) -> dict[str, np.ndarray]:
+    """All replications' columns stacked, with a ``replication`` column: for pooled analysis.
+
+    The result is a new, writable dict of arrays (a copy): pooled data no longer belongs to one
+    replication, so it is not a ``DealTable``.
+    """
+    if not tables:
+        raise ValueError("concat_columns needs at least one table")
+    _check_same_layout(tables)
+    out = {name: np.concatenate([t.columns[name] for t in tables]) for name in tables[0].columns}
+    out["replication"] = np.concatenate(
+        [np.full(len(t), t.replication, dtype=np.int64) for t in tables]
+    )
+    return out
