@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Outcome codes, in the order they are reported.
+#: Outcome codes, in the order they are reported. ``open``: not ended at the horizon (with
+#: ``stage_reached`` 0 and no ``assigned_at`` if still waiting in the suspect pool; a deal that went
+#: dark but is not yet closed out in the CRM is open too, as the CRM sees it). ``unworked``: a
+#: suspect that gave up waiting for a seller (not an opportunity).
 OUTCOMES: tuple[str, ...] = ("open", "won", "lost", "no_decision", "disqualified", "unworked")
 OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED = range(len(OUTCOMES))
 
@@ -37,7 +40,7 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "touches": ("h", "touches sent"),
     "wrong_activities": ("h", "activities done wrong (and redone)"),
     "wrong_stages": ("l", "bit i set: stage i+1 had a wrong step"),
-    "gap_days": ("f", "total days between consecutive contacts with a call"),
+    "gap_days": ("f", "days from the previous call (or the assignment) to each call, summed"),
     "max_gap_days": ("f", "longest gap before a call, days"),
     "seller_wait_days": ("f", "days the next call waited for a free seller slot, summed"),
     "buyer_wait_days": ("f", "days waited for the buyer (tasks and availability), summed"),
