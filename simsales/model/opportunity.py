@@ -218,25 +218,14 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     remaining = sp.activities
     pending = start  # entry time of stage i, recorded once the deal is known to live until then
 
-    def touches_sent() -> None:
-        times = clock.touch_times
-        if times:
-            deal.touches += len(times)
-            hours = ctx.touch_hours
-            deal.work_hours += hours * len(times)
-            for tt in times:
-                cal.add_hours(seller, tt, hours)
-                if log is not None:
-                    log.add(deal.id, tt, _EV_TOUCH, 0, 0.0, seller, NAN)
-            times.clear()
-
     while True:
         if remaining == 0:
             # Stage i has had all its calls (or has none): qualify, set the forecast, hand out
             # the buyer's tasks and the seller's work; the group's consensus is tested once done.
             if pending >= 0.0:
                 dark = clock.advance(pending, sp.half_life)
-                touches_sent()
+                if clock.touch_times:
+                    _send_touches(ctx, deal, clock)
                 if dark >= 0.0:
                     yield from _go_dark(ctx, deal, clock, dark)
                     return
@@ -253,7 +242,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             ready = busy_until if busy_until > work_end else work_end
             if i == last_stage or not _consensus_holds(draw, sp, consensus):
                 dark = clock.advance(ready, sp.half_life)
-                touches_sent()
+                if clock.touch_times:
+                    _send_touches(ctx, deal, clock)
                 if i < last_stage or dark >= 0.0:  # the group stalled, or the deal went dark
                     yield from _go_dark(ctx, deal, clock, ready if dark < 0.0 else dark)
                     return
@@ -284,7 +274,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         hours = ctx.call_hours + ctx.call_hours_extra * (agenda - 1) + ctx.prep_hours
         call_at, free_at = cal.book_call(seller, earliest, hours)
         dark = clock.advance(call_at, sp.half_life)
-        touches_sent()
+        if clock.touch_times:
+            _send_touches(ctx, deal, clock)
         if pending >= 0.0 and (dark < 0.0 or dark >= pending):
             _enter(deal, sp, pending, log, seller, NAN)
             pending = -1.0
@@ -355,6 +346,19 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             remaining = sp.activities
             _enter(deal, sp, t, log, seller, NAN)
         clock.contact(t, restore)
+
+
+def _send_touches(ctx: RunContext, deal: Deal, clock: BuyerClock) -> None:
+    """Book the touches the clock sent: seller time on their days, and the deal's count."""
+    times = clock.touch_times
+    deal.touches += len(times)
+    hours = ctx.touch_hours
+    deal.work_hours += hours * len(times)
+    for tt in times:
+        ctx.calendars.add_hours(deal.seller, tt, hours)
+        if ctx.log is not None:
+            ctx.log.add(deal.id, tt, _EV_TOUCH, 0, 0.0, deal.seller, NAN)
+    times.clear()
 
 
 def _qualifies(ctx: RunContext, deal: Deal, sp: StagePlan, t: float, log: Any) -> bool:

@@ -21,7 +21,7 @@ from statistics import NormalDist
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 #: z-score of the 90th percentile of the standard normal: p90 = median * exp(sigma * Z90).
 Z90 = NormalDist().inv_cdf(0.9)
@@ -236,19 +236,27 @@ class LogNormal(_Dist):
     median: float = Field(gt=0)
     p90: float = Field(gt=0)
 
+    _mu: float = PrivateAttr(0.0)
+    _sigma: float = PrivateAttr(1.0)
+
     @model_validator(mode="after")
     def _ordered(self) -> LogNormal:
         if not self.p90 > self.median:
             raise ValueError(f"p90 ({self.p90}) must be above the median ({self.median})")
         return self
 
+    def model_post_init(self, context: Any, /) -> None:
+        # cached: draw() sits in the simulation's hot loop
+        self._mu = math.log(self.median)
+        self._sigma = math.log(self.p90 / self.median) / Z90
+
     @property
     def mu(self) -> float:
-        return math.log(self.median)
+        return self._mu
 
     @property
     def sigma(self) -> float:
-        return math.log(self.p90 / self.median) / Z90
+        return self._sigma
 
     @property
     def mean(self) -> float:
@@ -259,7 +267,7 @@ class LogNormal(_Dist):
         return (0.0, math.inf)
 
     def draw(self, r: random.Random) -> float:
-        return math.exp(r.gauss(self.mu, self.sigma))
+        return math.exp(r.gauss(self._mu, self._sigma))
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.lognormal(self.mu, self.sigma, size)

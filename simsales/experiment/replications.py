@@ -1,0 +1,155 @@
+"""Run the replications of one scenario, serially or on any ``concurrent.futures.Executor``.
+
+Replication ``r`` always gets the random streams of ``(seed, r)``, whoever runs it and whenever it
+finishes, so results do not depend on the number of workers. Metrics are computed inside the
+worker: only a small dict per replication crosses the process boundary, unless the caller asks
+for the records too (to stream a deal table to disk). Results are handed back in replication
+order, holding at most a few finished replications in memory while waiting for a slower one.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from simsales.model import RunRecords, simulate
+from simsales.results import metrics_from_records
+from simsales.scenario import Scenario
+
+__all__ = ["OnResult", "run_replications"]
+
+#: Called once per replication, in replication order: (replication, records or None, metrics).
+OnResult = Callable[[int, RunRecords | None, dict[str, float]], None]
+Progress = Callable[[int], None]
+
+_Outcome = tuple[int, dict[str, float], RunRecords | None]
+
+
+@dataclass(frozen=True)
+class _Work:
+    """One replication's job, picklable so that it can be sent to a worker process."""
+
+    scenario: Scenario
+    seed: int
+    event_log: bool
+    keep_records: bool
+
+    def __call__(self, replication: int) -> _Outcome:
+        records = simulate(
+            self.scenario, seed=self.seed, replication=replication, event_log=self.event_log
+        )
+        metrics = metrics_from_records(records)
+        return replication, metrics, records if self.keep_records else None
+
+
+def run_replications(
+    scenario: Scenario,
+    *,
+    replications: int,
+    seed: int,
+    jobs: int = 1,
+    event_log: bool = False,
+    on_result: OnResult | None = None,
+    keep_records: bool = True,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> list[dict[str, float]]:
+    """Run replications ``0 .. replications - 1`` and return their metrics in that order.
+
+    ``jobs == 1`` without an ``executor`` runs in this process; otherwise the work goes to
+    ``executor`` or to a new ``ProcessPoolExecutor(max_workers=jobs)``. ``on_result`` sees each
+    replication's records (``None`` if ``keep_records`` is false: the records then never leave
+    the worker) and metrics, in replication order. ``progress`` is called with the number of
+    replications finished so far. Same scenario and seed, same results, for any ``jobs``.
+    """
+    if replications < 1:
+        raise ValueError(f"replications must be at least 1, got {replications}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    work = _Work(scenario, seed, event_log, keep_records and on_result is not None)
+    if executor is None and jobs == 1:
+        return _run_serial(work, replications, on_result, progress)
+    if executor is not None:
+        return _run_on(executor, work, replications, on_result, progress, window=2 * jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    try:
+        metrics = _run_on(pool, work, replications, on_result, progress, window=2 * jobs)
+    except BaseException as exc:
+        # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
+        # for the replications in progress either.
+        workers = _workers(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
+        if isinstance(exc, KeyboardInterrupt):
+            for process in workers:
+                process.terminate()
+        raise
+    pool.shutdown()
+    return metrics
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which cancels the run (and prints no tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _workers(pool: ProcessPoolExecutor) -> list[Any]:
+    """The pool's worker processes (private in Python < 3.14, which has ``terminate_workers``)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _run_serial(
+    work: _Work, replications: int, on_result: OnResult | None, progress: Progress | None
+) -> list[dict[str, float]]:
+    results = []
+    for r in range(replications):
+        _, metrics, records = work(r)
+        if on_result is not None:
+            on_result(r, records, metrics)
+        del records  # let one replication's records go before the next is simulated
+        results.append(metrics)
+        if progress is not None:
+            progress(r + 1)
+    return results
+
+
+def _run_on(
+    executor: Executor,
+    work: _Work,
+    replications: int,
+    on_result: OnResult | None,
+    progress: Progress | None,
+    *,
+    window: int,
+) -> list[dict[str, float]]:
+    """Keep at most ``window`` replications submitted or waiting to be handed on, so memory
+    stays bounded however many replications there are and however unevenly they finish."""
+    window = max(window, 2)
+    results: list[dict[str, float]] = []
+    finished: dict[int, _Outcome] = {}
+    running: set[Future[_Outcome]] = set()
+    submitted = done = 0
+    try:
+        while len(results) < replications:
+            while submitted < replications and len(running) + len(finished) < window:
+                running.add(executor.submit(work, submitted))
+                submitted += 1
+            ready, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in ready:
+                outcome = future.result()
+                finished[outcome[0]] = outcome
+                done += 1
+                if progress is not None:
+                    progress(done)
+            while len(results) in finished:
+                r, metrics, records = finished.pop(len(results))
+                if on_result is not None:
+                    on_result(r, records, metrics)
+                del records
+                results.append(metrics)
+    finally:
+        for future in running:
+            future.cancel()
+    return results

@@ -1,0 +1,112 @@
+"""Shared fixtures: the smallest valid scenario, and a way to write scenario files."""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: The smallest valid scenario: every required key, two stages, a short fast run.
+MINIMAL_SCENARIO_TOML = """\
+name = "tiny"
+
+[run]
+horizon_days = 120
+warmup_days = 20
+replications = 3
+seed = 7
+
+[market]
+suspects_per_day = 0.5
+
+[[market.segments]]
+name = "mid"
+share = 1
+fit = 0.7
+deal_value = { dist = "lognormal", median = 20000, p90 = 50000 }
+
+[buyers]
+group_size = { dist = "empirical", values = [1, 3, 5] }
+meeting_lag_days = { dist = "exponential", mean = 3 }
+
+[team]
+sellers = 2
+
+[[stages]]
+name = "outreach"
+activities = 2
+consensus_share = 0.5
+
+[[stages]]
+name = "discovery"
+activities = 3
+consensus_share = 0.5
+qualification = {}
+sets_forecast = true
+buyer_tasks = [{ name = "review", duration = { dist = "lognormal", median = 4, p90 = 10 } }]
+"""
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML (inline tables for tables): enough to write scenario test files."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if not (isinstance(value, float) and math.isinf(value)) else "inf"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def dump_toml(doc: dict[str, Any]) -> str:
+    """A document as TOML: scalars first, then one ``[table]`` per table, ``[[array]]`` tables."""
+    lines = [f'"{k}" = {toml_value(v)}' for k, v in doc.items() if not _is_table(v)]
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            lines.append(f'\n["{key}"]')
+            lines += [f'"{k}" = {toml_value(v)}' for k, v in value.items()]
+        elif _is_table(value):
+            for item in value:
+                lines.append(f'\n[["{key}"]]')
+                lines += [f'"{k}" = {toml_value(v)}' for k, v in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    )
+
+
+@pytest.fixture
+def minimal_scenario_toml() -> str:
+    """The smallest valid scenario file, as text."""
+    return MINIMAL_SCENARIO_TOML
+
+
+@pytest.fixture
+def minimal_scenario() -> dict[str, Any]:
+    """The smallest valid scenario as a plain document (a fresh copy to change)."""
+    return copy.deepcopy(tomllib.loads(MINIMAL_SCENARIO_TOML))
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[..., Path]:
+    """Write a scenario (TOML text or a document) to ``tmp_path/name`` and return its path."""
+
+    def write(content: str | dict[str, Any], name: str = "scenario.toml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content if isinstance(content, str) else dump_toml(content), "utf-8")
+        return path
+
+    return write
