@@ -179,10 +179,10 @@ RULES: list[tuple[tuple[str | int, ...], Any, str, str]] = [
      "greater than 0"),
     (("stages", 0, "wrong", "discount"), 1.5, "stages[0] (outreach).wrong.discount",
      "a share or probability must be between 0 and 1"),
-    (("stages", 1, "name"), "outreach", "", "stage names must be unique"),
-    (("stages", 0, "consensus_share"), 0.2, "", "consensus_share must add up to 1"),
-    (("stages", 0, "qualification"), {}, "", "at most one stage may have a qualification"),
-    (("stages", 0, "sets_forecast"), True, "", "at most one stage may set the forecast"),
+    (("stages", 1, "name"), "outreach", "stages", "stage names must be unique"),
+    (("stages", 0, "consensus_share"), 0.2, "stages", "consensus_share must add up to 1"),
+    (("stages", 0, "qualification"), {}, "stages", "at most one stage may have a qualification"),
+    (("stages", 0, "sets_forecast"), True, "stages", "at most one stage may set the forecast"),
     # forecast and the scenario itself
     (("forecast", "first_forecast_days"), -1, "forecast.first_forecast_days",
      "a duration (days) must be at least 0"),
@@ -595,3 +595,32 @@ def test_render_path_and_values() -> None:
     assert format_value({"dist": "lognormal", "median": 5}) == '{ dist = "lognormal", median = 5 }'
     assert format_value(True) == "true"
     assert format_value("x" * 100).endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("steps", "value", "key_path"),
+    [
+        (("team", "sellers"), True, "team.sellers"),
+        (("stages", 0, "p_right"), "0.8", "stages[0] (outreach).p_right"),
+        (("run", "horizon_days"), float("inf"), "run.horizon_days"),
+        (("market", "suspects_per_day"), float("nan"), "market.suspects_per_day"),
+    ],
+)
+def test_wrong_types_and_infinities_are_errors_not_coerced(
+    minimal_scenario: dict[str, Any],
+    write_scenario: WriteScenario,
+    steps: tuple[str | int, ...],
+    value: Any,
+    key_path: str,
+) -> None:
+    problem = the_problem(write_scenario(put(minimal_scenario, steps, value)))
+    assert problem.key_path == key_path
+
+
+def test_stage_list_rules_reported_beside_field_errors(
+    minimal_scenario: dict[str, Any], write_scenario: WriteScenario
+) -> None:
+    put(minimal_scenario, ("stages", 0, "consensus_share"), 0.2)
+    put(minimal_scenario, ("team", "sellers"), 0)
+    paths = {p.key_path for p in problems_of(write_scenario(minimal_scenario))}
+    assert paths == {"stages", "team.sellers"}

@@ -29,7 +29,7 @@ _STD_NORMAL = NormalDist()
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides
@@ -79,7 +79,9 @@ class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
     mean_: float = Field(alias="mean", gt=0)
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
     @property
     def mean(self) -> float:
@@ -169,7 +171,9 @@ class Normal(_Dist):
     low: float | None = None
     high: float | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Normal:
@@ -282,7 +286,9 @@ class Gamma(_Dist):
     mean_: float = Field(alias="mean", gt=0)
     shape: float = Field(gt=0)
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
     @property
     def mean(self) -> float:
@@ -308,7 +314,9 @@ class Beta(_Dist):
     mean_: float = Field(alias="mean", gt=0, lt=1)
     concentration: float = Field(gt=0)
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
     @property
     def a(self) -> float:

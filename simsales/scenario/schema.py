@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simsales.scenario.distributions import Constant, LogNormal
 from simsales.scenario.quantities import Count, Duration, Factor, Money, Share
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # strict: TOML values are typed, so `sellers = true` or `p_right = "0.8"` is a mistake to
+    # report, not to coerce; no infinities (a run with an infinite horizon never ends).
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class RunSettings(_Frozen):
@@ -353,17 +355,19 @@ class Scenario(_Frozen):
     stages: list[Stage] = Field(min_length=1, max_length=20)
     forecast: Forecast = Field(default_factory=Forecast)
 
-    @model_validator(mode="after")
-    def _stages_consistent(self) -> Scenario:
-        names = [s.name for s in self.stages]
+    @field_validator("stages")
+    @classmethod
+    def _stages_consistent(cls, stages: list[Stage]) -> list[Stage]:
+        # a field validator (not a model one) so it runs, with its key path, beside other errors
+        names = [s.name for s in stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must be unique, got {names}")
-        total = sum(s.consensus_share for s in self.stages)
+        total = sum(s.consensus_share for s in stages)
         if abs(total - 1.0) > 1e-6:
-            shares = ", ".join(f"{s.name}={s.consensus_share:g}" for s in self.stages)
+            shares = ", ".join(f"{s.name}={s.consensus_share:g}" for s in stages)
             raise ValueError(f"stages' consensus_share must add up to 1, got {total:g} ({shares})")
-        if sum(s.qualification is not None for s in self.stages) > 1:
+        if sum(s.qualification is not None for s in stages) > 1:
             raise ValueError("at most one stage may have a qualification")
-        if sum(s.sets_forecast for s in self.stages) > 1:
+        if sum(s.sets_forecast for s in stages) > 1:
             raise ValueError("at most one stage may set the forecast (sets_forecast = true)")
-        return self
+        return stages
