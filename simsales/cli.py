@@ -36,8 +36,9 @@ OUTPUT_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv")
 #: Rows of the text table, by group. Every metric (per stage too) is in the JSON and CSV output.
 TABLE_GROUPS: dict[str, tuple[str, ...]] = {
     "outcomes": ("opportunities", "share_won", "share_lost", "share_no_decision",
-                 "share_disqualified", "share_open", "win_rate_decided",
-                 "no_decision_of_not_won", "unworked_share"),
+                 "share_disqualified", "share_open", "unworked_share"),
+    "pipeline": ("qualified_share", "win_rate_qualified", "no_decision_of_not_won_qualified",
+                 "purchase_likelihood", "win_rate_decided", "no_decision_of_not_won"),
     "cycle time": ("won_median_days", "cycle_median_days", "cycle_p90_days",
                    "cycle_median_lost_days", "cycle_median_no_decision_days"),
     "activity": ("calls_per_deal", "touches_per_deal", "wrong_activities_per_deal",

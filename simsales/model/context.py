@@ -109,6 +109,7 @@ class RunContext:
     p_one: float
     q_extra: float
     consensus_fit_weight: float
+    consensus_momentum_weight: float
     win_base: float
     choice_fit_weight: float
     push_days: float
@@ -175,6 +176,7 @@ class RunContext:
             p_one=b.consensus.p_one,
             q_extra=b.consensus.q_per_extra,
             consensus_fit_weight=b.consensus.fit_weight,
+            consensus_momentum_weight=b.consensus.momentum_weight,
             win_base=b.choice.win_base,
             choice_fit_weight=b.choice.fit_weight,
             push_days=scenario.forecast.push_days,

@@ -135,8 +135,12 @@ class BuyerClock:
         budget = self.budget
         busy_until = self.busy_until
         next_touch = self.last_contact + touch_every if touch_every > 0.0 else math.inf
-        while next_touch <= t:  # touches already due (clock moved without passing them)
-            next_touch += touch_every
+        if next_touch <= t:
+            # due exactly now: the previous advance ended at this touch's time without a call
+            m += (1.0 - m) * touch_boost
+            self.touch_times.append(t)
+            self.last_contact = t
+            next_touch = t + touch_every
         while t < target:
             end = target
             touching = False

@@ -71,6 +71,7 @@ class Deal:
         "seller_wait",
         "stage_reached",
         "touches",
+        "touches_ahead",
         "work_hours",
         "wrong_activities",
         "wrong_stages",
@@ -87,6 +88,7 @@ class Deal:
         self.entered = [NAN] * n_stages
         self.calls = 0
         self.touches = 0
+        self.touches_ahead: list[float] = []
         self.wrong_activities = 0
         self.wrong_stages = 0
         self.gap_days = 0.0
@@ -144,9 +146,21 @@ def record_deal(
 
 
 def flush_open_deals(ctx: RunContext) -> None:
-    """Deals still open at the horizon are written as open (right-censored), in id order."""
+    """Deals still open at the horizon are written as open (right-censored), in id order.
+
+    A deal computes a little of its future ahead (the touches up to its next call, the day it
+    will enter its next stage); what lies beyond the horizon had not happened yet and is dropped.
+    """
+    horizon = ctx.horizon
     for deal_id in sorted(ctx.live):
-        record_deal(ctx, ctx.live[deal_id], OPEN, NAN, NAN)
+        deal = ctx.live[deal_id]
+        deal.touches -= sum(1 for tt in deal.touches_ahead if tt > horizon)
+        entered = deal.entered
+        for i, at in enumerate(entered):
+            if at > horizon:
+                entered[i] = NAN
+        deal.stage_reached = max((i + 1 for i, at in enumerate(entered) if at == at), default=0)
+        record_deal(ctx, deal, OPEN, NAN, NAN)
 
 
 def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
@@ -216,22 +230,15 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     i = 0
     sp: StagePlan = stages[0]
     remaining = sp.activities
-    pending = start  # entry time of stage i, recorded once the deal is known to live until then
+    _enter(deal, sp, start, log, seller, clock.momentum)
 
     while True:
         if remaining == 0:
             # Stage i has had all its calls (or has none): qualify, set the forecast, hand out
-            # the buyer's tasks and the seller's work; the group's consensus is tested once done.
-            if pending >= 0.0:
-                dark = clock.advance(pending, sp.half_life)
-                if clock.touch_times:
-                    _send_touches(ctx, deal, clock)
-                if dark >= 0.0:
-                    yield from _go_dark(ctx, deal, clock, dark)
-                    return
-                _enter(deal, sp, pending, log, seller, clock.momentum)
-                t = pending
-                pending = -1.0
+            # the buyer's tasks and the seller's work; once they are done the group either
+            # agrees to go on (consensus) or stalls.
+            if t < ready:  # a stage without calls starts when the previous one's work is done
+                t = ready
             if not _qualifies(ctx, deal, sp, t, log):
                 if t > env.now:
                     yield env.timeout(t - env.now)
@@ -240,19 +247,22 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             busy_until, work_end = _hand_out_work(ctx, deal, sp, t, r, pace, log)
             clock.busy_until = busy_until
             ready = busy_until if busy_until > work_end else work_end
-            if i == last_stage or not _consensus_holds(draw, sp, consensus):
-                dark = clock.advance(ready, sp.half_life)
-                if clock.touch_times:
-                    _send_touches(ctx, deal, clock)
-                if i < last_stage or dark >= 0.0:  # the group stalled, or the deal went dark
-                    yield from _go_dark(ctx, deal, clock, ready if dark < 0.0 else dark)
-                    return
+            dark = clock.advance(ready, sp.half_life)
+            if clock.touch_times:
+                _send_touches(ctx, deal, clock)
+            if dark >= 0.0:
+                yield from _go_dark(ctx, deal, clock, dark)
+                return
+            if not _consensus_holds(ctx, draw, sp, consensus, clock.momentum):
+                yield from _go_dark(ctx, deal, clock, ready)  # the group stalls
+                return
+            if i == last_stage:
                 yield from _decide(ctx, deal, clock, ready, decision_mult)
                 return
             i += 1
             sp = stages[i]
             remaining = sp.activities
-            pending = ready
+            _enter(deal, sp, ready, log, seller, clock.momentum)
             continue
 
         # The next call: its agenda runs on into the next stages while nothing blocks it.
@@ -276,12 +286,10 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         dark = clock.advance(call_at, sp.half_life)
         if clock.touch_times:
             _send_touches(ctx, deal, clock)
-        if pending >= 0.0 and (dark < 0.0 or dark >= pending):
-            _enter(deal, sp, pending, log, seller, NAN)
-            pending = -1.0
         if dark >= 0.0:
             yield from _go_dark(ctx, deal, clock, dark)
             return
+        yield env.timeout(call_at - env.now)
         # the gap, split into what we waited for: the buyer, or the seller
         gap = call_at - t
         work_part = work_end - (clock.busy_until if clock.busy_until > t else t)
@@ -291,7 +299,6 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             deal.max_gap = gap
         deal.seller_wait += call_at - free_at + work_part
         deal.buyer_wait += free_at - t - work_part
-        yield env.timeout(call_at - env.now)
         t = last_call = call_at
         deal.calls += 1
         deal.call_hours += hours
@@ -337,7 +344,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                 _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
                 return
             _hand_out_work(ctx, deal, sp, t, r, pace, log)
-            if not _consensus_holds(draw, sp, consensus):
+            momentum_now = clock.momentum + (1.0 - clock.momentum) * restore
+            if not _consensus_holds(ctx, draw, sp, consensus, momentum_now):
                 clock.contact(t, restore)
                 yield from _go_dark(ctx, deal, clock, t)
                 return
@@ -352,6 +360,9 @@ def _send_touches(ctx: RunContext, deal: Deal, clock: BuyerClock) -> None:
     """Book the touches the clock sent: seller time on their days, and the deal's count."""
     times = clock.touch_times
     deal.touches += len(times)
+    # sent ahead of the clock (up to the next call): may lie beyond the horizon
+    now = ctx.env.now
+    deal.touches_ahead = [tt for tt in deal.touches_ahead if tt > now] + times
     hours = ctx.touch_hours
     deal.work_hours += hours * len(times)
     for tt in times:
@@ -408,9 +419,19 @@ def _hand_out_work(
     return busy_until, work_end
 
 
-def _consensus_holds(draw: DealDraw, sp: StagePlan, consensus: float) -> bool:
-    """The buying group pays this stage's share of the consensus penalty: P(n) ** share."""
-    return sp.consensus_share <= 0.0 or draw.dice[sp.number - 1] < consensus**sp.consensus_share
+def _consensus_holds(
+    ctx: RunContext, draw: DealDraw, sp: StagePlan, consensus: float, momentum: float
+) -> bool:
+    """The buying group pays this stage's share of the consensus penalty.
+
+    An engaged group (momentum 1) passes with P(n) ** share, so the stages together reproduce the
+    purchase likelihood P(n) of the cited research; a group whose interest has faded agrees less
+    readily: the exponent grows by ``momentum_weight * (1 - momentum)``.
+    """
+    if sp.consensus_share <= 0.0:
+        return True
+    exponent = sp.consensus_share * (1.0 + ctx.consensus_momentum_weight * (1.0 - momentum))
+    return draw.dice[sp.number - 1] < consensus**exponent
 
 
 def _decide(

@@ -143,6 +143,14 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.case)
 
+    def until(self, horizon: float) -> EventLog:
+        """The events up to the horizon: what a deal booked beyond it had not happened yet."""
+        keep = [i for i, t in enumerate(self.time) if t <= horizon]
+        out = EventLog()
+        for name, buf in vars(self).items():
+            getattr(out, name).extend(buf[i] for i in keep)
+        return out
+
     def columns(self) -> dict[str, np.ndarray]:
         return {
             name: np.frombuffer(buf, dtype=buf.typecode) if len(buf) else _empty(buf)

@@ -34,6 +34,8 @@ def simulate(
     horizon = scenario.run.horizon_days
     env.run(until=horizon)
     flush_open_deals(ctx)
+    if ctx.log is not None:
+        ctx.log = ctx.log.until(horizon)
     used, capacity = ctx.calendars.hours_between(scenario.run.warmup_days, horizon)
     return RunRecords(
         scenario_name=scenario.name,

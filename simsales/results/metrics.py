@@ -45,8 +45,14 @@ METRICS: dict[str, str] = {
     "share_no_decision": "no decision / opportunities, share",
     "share_disqualified": "disqualified / opportunities, share",
     "share_open": "still open at the horizon / opportunities (the five shares add to 1), share",
-    "win_rate_decided": "won / (won + lost + no decision): qualified deals that ended, share",
+    "win_rate_decided": "won / (won + lost + no decision): opportunities that ended, share",
     "no_decision_of_not_won": "no decision / (lost + no decision + disqualified), share",
+    "purchase_likelihood": "(won + lost) / (won + lost + no decision): the group bought at all, "
+    "share",
+    "qualified_share": "opportunities that passed qualification / opportunities, share",
+    "win_rate_qualified": "won / ended qualified opportunities (the pipeline's win rate), share",
+    "no_decision_of_not_won_qualified": "no decision / (lost + no decision) among qualified "
+    "opportunities, share",
     "share_closed_lost_crm": "(lost + disqualified) / opportunities: the CRM's closed lost, share",
     # cycle time
     "cycle_median_days": "median cycle (assigned to CRM close), Kaplan–Meier with open deals "
@@ -158,6 +164,8 @@ def _counts_and_outcomes(table: DealTable) -> dict[str, float]:
     n_suspects = int(table.counted.sum())
     n_opp = int(opp.sum())
     n = {code: int(np.sum(opp & (outcome == code))) for code in range(len(OUTCOMES))}
+    qual = opp & (table["qualified"] == 1)
+    q = {code: int(np.sum(qual & (outcome == code))) for code in range(len(OUTCOMES))}
     unworked = n_suspects - n_opp
     window = table.window_days
     closed = sum(n[code] for code in CLOSED_OUTCOMES)
@@ -174,6 +182,10 @@ def _counts_and_outcomes(table: DealTable) -> dict[str, float]:
         "win_rate_decided": ratio(n[WON], n[WON] + n[LOST] + n[NO_DECISION]),
         "no_decision_of_not_won": ratio(n[NO_DECISION], n[LOST] + n[NO_DECISION] + n[DISQUALIFIED]),
         "share_closed_lost_crm": ratio(n[LOST] + n[DISQUALIFIED], n_opp),
+        "purchase_likelihood": ratio(n[WON] + n[LOST], n[WON] + n[LOST] + n[NO_DECISION]),
+        "qualified_share": ratio(int(qual.sum()), n_opp),
+        "win_rate_qualified": ratio(q[WON], q[WON] + q[LOST] + q[NO_DECISION]),
+        "no_decision_of_not_won_qualified": ratio(q[NO_DECISION], q[LOST] + q[NO_DECISION]),
         "throughput_per_year": closed * DAYS_PER_YEAR / window,
     }
 

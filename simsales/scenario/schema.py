@@ -160,6 +160,12 @@ class Consensus(_Frozen):
         le=1,
         description="How much the buyer's fit moves consensus: factor 1 + w * (2 * fit - 1).",
     )
+    momentum_weight: float = Field(
+        1.0,
+        ge=0,
+        description="A group whose interest has faded agrees less readily: each stage's share of "
+        "the penalty is paid with exponent share * (1 + w * (1 - momentum)).",
+    )
 
 
 class SupplierChoice(_Frozen):
