@@ -3,7 +3,8 @@
 Thin by design: each command parses its options, calls one library function and prints or
 writes. Bad input exits with code 2 and a list of problems, never a traceback; a failed run exits
 1; Ctrl-C exits 130 without leaving partial files. The model and results packages are imported
-only by ``run``, so that ``validate`` and ``schema`` stay quick and work on their own.
+only by ``run`` and ``reference``, so that ``validate`` and ``schema`` stay quick and work on their
+own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -123,6 +124,33 @@ def schema(out: Path | None) -> None:
         atomic_write_text(out, text)
     except OSError as err:
         _fail(f"cannot write {out}: {err.strerror or err}", 1)
+
+
+@main.command(short_help="Write the reference docs of scenario keys and outputs.")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("docs/reference"),
+    show_default=True,
+    help="Write scenario.md and outputs.md here.",
+)
+@click.option(
+    "--print", "show", type=click.Choice(["scenario", "outputs"]), help="Print one to stdout."
+)
+def reference(out_dir: Path, show: str | None) -> None:
+    """Write the scenario and output reference (Markdown), generated from the code."""
+    from simsales.reference import REFERENCES
+
+    if show is not None:
+        click.echo(REFERENCES[show](), nl=False)
+        return
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, render in REFERENCES.items():
+            atomic_write_text(out_dir / f"{name}.md", render())
+    except OSError as err:
+        _fail(f"cannot write to {out_dir}: {err.strerror or err}", 1)
+    click.echo(f"wrote {', '.join(str(out_dir / f'{name}.md') for name in REFERENCES)}")
 
 
 @main.command(short_help="Run a scenario and print its metrics.")
@@ -251,52 +279,19 @@ def _streamers(
     staged: StagedFiles, events: bool
 ) -> Callable[[int, RunRecords | None, dict[str, float]], None]:
     """Write each replication's deals (and events) as it arrives, instead of keeping them all."""
-    from simsales.model.records import EVENTS
-    from simsales.results import DealTable, write_deals_csv
+    from simsales.results import DealTable, write_deals_csv, write_events_csv
 
-    deals = _HeaderOnce(staged.open("deals.csv", newline=""))
-    log = csv.writer(staged.open("events.csv", newline=""), lineterminator="\n") if events else None
-    if log is not None:
-        log.writerow(["replication", "deal_id", "time", "event", "stage", "value", "seller"])
+    deals = staged.open("deals.csv", newline="")
+    log = staged.open("events.csv", newline="") if events else None
 
     def on_result(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
         assert records is not None  # records are kept when on_result is given
-        deals.begin()
-        write_deals_csv([DealTable.from_records(records)], cast(IO[str], deals))
+        first = r == 0
+        write_deals_csv([DealTable.from_records(records)], deals, header=first)
         if log is not None and records.events is not None:
-            c = records.events.columns()
-            names = [EVENTS[int(code)] for code in c["code"]]
-            columns = [c[name].tolist() for name in ("case", "time")]
-            columns += [names] + [c[name].tolist() for name in ("stage", "value", "seller")]
-            log.writerows([r, *row] for row in zip(*columns, strict=True))
+            write_events_csv(records.events, r, log, header=first)
 
     return on_result
-
-
-class _HeaderOnce:
-    """A text sink that drops the header line of every CSV written to it but the first.
-
-    ``write_deals_csv`` writes a header per call; streaming replications one call each would
-    repeat it.
-    """
-
-    def __init__(self, fh: IO[str]) -> None:
-        self._fh = fh
-        self._calls = 0
-        self._skipping = False
-
-    def begin(self) -> None:
-        self._skipping = self._calls > 0
-        self._calls += 1
-
-    def write(self, text: str) -> int:
-        if self._skipping:
-            cut = text.find("\n")
-            if cut < 0:
-                return len(text)
-            self._skipping = False
-            text = text[cut + 1 :]
-        return self._fh.write(text)
 
 
 def _write_replications(fh: IO[str], per_rep: list[dict[str, float]]) -> None:

@@ -239,9 +239,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             # agrees to go on (consensus) or stalls.
             if t < ready:  # a stage without calls starts when the previous one's work is done
                 t = ready
+                yield env.timeout(t - env.now)
             if not _qualifies(ctx, deal, sp, t, log):
-                if t > env.now:
-                    yield env.timeout(t - env.now)
                 _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
                 return
             busy_until, work_end = _hand_out_work(ctx, deal, sp, t, r, pace, log)

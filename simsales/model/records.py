@@ -12,12 +12,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Outcome codes, in the order they are reported. ``open``: not ended at the horizon (with
-#: ``stage_reached`` 0 and no ``assigned_at`` if still waiting in the suspect pool; a deal that went
-#: dark but is not yet closed out in the CRM is open too, as the CRM sees it). ``unworked``: a
-#: suspect that gave up waiting for a seller (not an opportunity).
+#: Outcome codes, in the order they are reported; ``OUTCOME_MEANINGS`` says what each one means.
 OUTCOMES: tuple[str, ...] = ("open", "won", "lost", "no_decision", "disqualified", "unworked")
 OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED = range(len(OUTCOMES))
+
+#: What each outcome of ``OUTCOMES`` means (the reference docs print these).
+OUTCOME_MEANINGS: dict[str, str] = {
+    "open": "not ended at the horizon (with ``stage_reached`` 0 and no ``assigned_at`` if still "
+    "waiting in the suspect pool; a deal that went dark but is not yet closed out in the CRM is "
+    "open too, as the CRM sees it).",
+    "won": "the buying group decided to buy, and chose us.",
+    "lost": "the buying group decided to buy, from someone else or in house (a No Go).",
+    "no_decision": "the buyer went dark, and the seller closed the deal in the CRM after the "
+    "close-out delay (``buyers.no_decision.close_out_delay_days``).",
+    "disqualified": "the qualifying stage read the buyer's fit below "
+    "``policies.qualification_strictness``.",
+    "unworked": "a suspect that gave up waiting for a seller (not an opportunity).",
+}
 
 #: Deal table columns: name -> (array typecode, unit / meaning). Times are days since the start.
 DEAL_FIELDS: dict[str, tuple[str, str]] = {
@@ -51,7 +62,7 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "final_momentum": ("f", "momentum at the end"),
 }
 
-#: Event codes of the optional event log (a deal's story).
+#: Event codes of the optional event log (a deal's story); ``EVENT_MEANINGS`` says what each means.
 EVENTS: tuple[str, ...] = (
     "created",
     "assigned",
@@ -70,6 +81,34 @@ EVENTS: tuple[str, ...] = (
     "unworked",
 )
 EV = {name: code for code, name in enumerate(EVENTS)}
+
+#: Each event of ``EVENTS``: (when it is logged, what its ``value`` holds).
+EVENT_MEANINGS: dict[str, tuple[str, str]] = {
+    "created": ("a suspect arrives in the pool", "the list value"),
+    "assigned": ("a seller takes the suspect: it becomes an opportunity", "0 (unused)"),
+    "stage_entered": ("the deal enters the stage", "0 (unused)"),
+    "call": ("a call with the buyer is held", "activities covered"),
+    "wrong_step": (
+        "in a call, activities were done wrong (they are redone)",
+        "activities done wrong",
+    ),
+    "touch": ("the seller sends a touch (recap, article, case study)", "0 (unused)"),
+    "buyer_task": (
+        "a buyer task of the stage starts",
+        "days the task takes (after the deal's pace factor)",
+    ),
+    "seller_work": ("the seller's offline work of the stage (a proposal) starts", "hours"),
+    "forecast_set": ("the first forecast close date is set", "the forecast close date (a day)"),
+    "qualified": (
+        "the qualifying stage keeps the deal",
+        "the buyer's true fit, not the seller's read of it",
+    ),
+    "disqualified": ("the qualifying stage disqualifies the deal", "the buyer's true fit"),
+    "went_dark": ("the buyer stops engaging (no decision)", "0 (unused)"),
+    "decided": ("the buying group chooses a supplier (won or lost)", "the outcome code"),
+    "closed": ("the CRM records the end", "the outcome code"),
+    "unworked": ("a suspect gives up waiting for a seller", "0 (unused)"),
+}
 
 
 @dataclass
@@ -107,11 +146,9 @@ def _empty(buf: array) -> np.ndarray:
 class EventLog:
     """A deal's story, columnar: one row per event, appended in the order the model decides them.
 
-    ``value`` depends on the event: activities covered (call), activities done wrong (wrong_step),
-    days (buyer_task), hours (seller_work), the forecast date (forecast_set), the fit
-    (qualified, disqualified), the outcome code (decided, closed), the list value (created).
-    ``momentum`` is the buyer's momentum right after the event where the model knows it (else NaN).
-    Rows are not in time order (future bookings are logged when made): sort by case, then time.
+    ``value`` holds what ``EVENT_MEANINGS`` says for the event. ``momentum`` is the buyer's
+    momentum right after the event where the model knows it (else NaN). Rows are not in time order
+    (future bookings are logged when made): sort by case, then time.
     """
 
     case: array = field(default_factory=lambda: array("l"))

@@ -3,6 +3,7 @@
 Pure functions over data: nothing here runs a simulation, plots or prints.
 """
 
+from simsales.results.events import EVENT_COLUMNS, write_events_csv
 from simsales.results.intervals import time_average_count
 from simsales.results.metrics import (
     METRICS,
@@ -15,6 +16,7 @@ from simsales.results.survival import km_quantile
 from simsales.results.table import DealTable, concat_columns, stage_keys, write_deals_csv
 
 __all__ = [
+    "EVENT_COLUMNS",
     "METRICS",
     "DealTable",
     "MetricSummary",
@@ -28,4 +30,5 @@ __all__ = [
     "summarise",
     "time_average_count",
     "write_deals_csv",
+    "write_events_csv",
 ]

@@ -67,20 +67,26 @@ class DealTable:
 
     @classmethod
     def from_records(cls, records: RunRecords) -> DealTable:
-        """Copy a run's record buffers into a read-only table."""
-        cols: dict[str, np.ndarray] = {}
-        for name, view in records.deals.columns().items():
-            arr = np.array(view, copy=True)
-            arr.flags.writeable = False
-            cols[name] = arr
+        """Copy a run's record buffers into a read-only table, one row per deal in arrival order.
+
+        The model writes a row when a deal ends; sorting by ``deal_id`` gives readers the order
+        they expect (and the copy frees the model's buffers).
+        """
+        views = records.deals.columns()
         n_stages = len(records.stage_names)
-        rows, stage_cols = cols["stage_entered"].shape
+        rows, stage_cols = views["stage_entered"].shape
         if stage_cols != n_stages:
             raise ValueError(f"records have {stage_cols} stage columns but {n_stages} stage names")
-        if rows != len(cols["deal_id"]):
+        if rows != len(views["deal_id"]):
             raise ValueError(
-                f"records have stage entry times for {rows} deals but {len(cols['deal_id'])} deals"
+                f"records have stage entry times for {rows} deals but {len(views['deal_id'])} deals"
             )
+        order = np.argsort(views["deal_id"], kind="stable")
+        cols: dict[str, np.ndarray] = {}
+        for name, view in views.items():
+            arr = np.ascontiguousarray(view[order])
+            arr.flags.writeable = False
+            cols[name] = arr
         return cls(
             columns=MappingProxyType(cols),
             stage_names=tuple(records.stage_names),
@@ -192,25 +198,30 @@ def write_deals_csv(
     file: str | Path | IO[str],
     *,
     replication_column: bool = True,
+    header: bool = True,
 ) -> None:
     """Write the deals of several replications as one CSV, a ``replication`` column first.
 
     All tables must come from one scenario layout (same stages), so that the columns line up.
     Rows are built a chunk at a time from the columns: memory stays bounded by the chunk.
+    ``header=False`` appends rows to a file that already has its header (streaming replications).
     """
     if not tables:
         raise ValueError("write_deals_csv needs at least one table")
     _check_same_layout(tables)
     if isinstance(file, str | Path):
         with open(file, "w", newline="", encoding="utf-8") as fh:
-            _write(tables, fh, replication_column)
+            _write(tables, fh, replication_column, header)
     else:
-        _write(tables, file, replication_column)
+        _write(tables, file, replication_column, header)
 
 
-def _write(tables: Sequence[DealTable], fh: IO[str], replication_column: bool) -> None:
+def _write(
+    tables: Sequence[DealTable], fh: IO[str], replication_column: bool, header: bool
+) -> None:
     writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(_csv_header(tables[0], replication_column))
+    if header:
+        writer.writerow(_csv_header(tables[0], replication_column))
     for table in tables:
         for lo in range(0, len(table), CSV_CHUNK_ROWS):
             hi = min(lo + CSV_CHUNK_ROWS, len(table))
