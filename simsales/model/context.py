@@ -16,7 +16,7 @@ import simpy
 from simsales.model.calendar import SellerCalendars
 from simsales.model.records import DealRecords, EventLog
 from simsales.model.team import Team
-from simsales.scenario.distributions import Constant
+from simsales.scenario.distributions import Constant, Sampler
 from simsales.scenario.schema import Scenario, Stage
 
 
@@ -28,7 +28,7 @@ class StagePlan:
     activities: int
     p_right: float
     seller_work_hours: float
-    buyer_tasks: tuple[Any, ...]  # distributions (``draw(r)``), in days before pace
+    buyer_tasks: tuple[Sampler, ...]  # days, before the deal's pace
     attendee_share: float
     half_life: float  # days
     consensus_share: float
@@ -41,7 +41,7 @@ class StagePlan:
     wrong_end_chance: float
     wrong_lag_factor: float
     wrong_decision_factor: float
-    wrong_discount: Any  # distribution, or None when there is no discount
+    wrong_discount: Sampler | None  # None when there is no discount
     bit: int
 
     @classmethod
@@ -54,7 +54,7 @@ class StagePlan:
             activities=stage.activities,
             p_right=stage.p_right,
             seller_work_hours=stage.seller_work_hours,
-            buyer_tasks=tuple(t.duration for t in stage.buyer_tasks),
+            buyer_tasks=tuple(t.duration.sampler() for t in stage.buyer_tasks),
             attendee_share=stage.attendee_share,
             half_life=base_half_life * stage.half_life_factor,
             consensus_share=stage.consensus_share,
@@ -67,7 +67,7 @@ class StagePlan:
             wrong_end_chance=w.end_chance,
             wrong_lag_factor=w.lag_factor,
             wrong_decision_factor=w.decision_factor,
-            wrong_discount=None if no_discount else w.discount,
+            wrong_discount=None if no_discount else w.discount.sampler(),
             bit=1 << index,
         )
 
@@ -94,7 +94,7 @@ class RunContext:
     call_hours_extra: float
     prep_hours: float
     touch_hours: float
-    meeting_lag: Any
+    meeting_lag: Sampler
     lag_per_attendee: float
     attendees_per_extra: float
     overload: tuple[float, ...]  # factor on p_right by activities in the call (index = k)
@@ -161,7 +161,7 @@ class RunContext:
             call_hours_extra=t.call_hours_per_extra_activity,
             prep_hours=t.prep_hours,
             touch_hours=t.touch_hours,
-            meeting_lag=b.meeting_lag_days,
+            meeting_lag=b.meeting_lag_days.sampler(),
             lag_per_attendee=b.lag_per_extra_attendee,
             attendees_per_extra=b.attendees_per_extra_activity,
             overload=overload,

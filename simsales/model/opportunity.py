@@ -274,7 +274,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             agenda = apc
         share = sp.attendee_share + ctx.attendees_per_extra * (agenda - 1)
         attendees = max(1, min(group, round(group * share))) if share < 1.0 else group
-        lag = ctx.meeting_lag.draw(r) * pace * (1.0 + ctx.lag_per_attendee * (attendees - 1))
+        lag = ctx.meeting_lag(r) * pace * (1.0 + ctx.lag_per_attendee * (attendees - 1))
         lag *= lag_mult
         if book_within > 0.0 and t == last_call:
             earliest = max(ready, t + (lag if lag < book_within else book_within))
@@ -326,7 +326,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                     lag_mult *= sp.wrong_lag_factor
                     decision_mult *= sp.wrong_decision_factor
                     if sp.wrong_discount is not None:
-                        cut = sp.wrong_discount.draw(r)
+                        cut = sp.wrong_discount(r)
                         deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - cut)
                 if log is not None:
                     log.add(deal.id, t, _EV_WRONG, sp.number, wrong, seller, NAN)
@@ -405,7 +405,7 @@ def _hand_out_work(
             log.add(deal.id, t, _EV_FORECAST, sp.number, deal.first_forecast, deal.seller, NAN)
     busy_until = t
     for task in sp.buyer_tasks:
-        days = task.draw(r) * pace
+        days = task(r) * pace
         if log is not None:
             log.add(deal.id, busy_until, _EV_TASK, sp.number, days, deal.seller, NAN)
         busy_until += days

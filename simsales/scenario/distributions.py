@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from statistics import NormalDist
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Draws one value from a stdlib generator.
+Sampler = Callable[[random.Random], float]
 
 #: z-score of the 90th percentile of the standard normal: p90 = median * exp(sigma * Z90).
 Z90 = NormalDist().inv_cdf(0.9)
@@ -46,6 +50,14 @@ class _Dist(BaseModel):
     def draw(self, r: random.Random) -> float:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
+    def sampler(self) -> Sampler:
+        """A function drawing one value from ``r``, with the parameters worked out once.
+
+        ``draw`` reads the fields (and derived values) on every call, which pydantic makes slow;
+        the simulation's hot loop calls the sampler instead. Same law, same stream use as draw.
+        """
+        return self.draw
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
@@ -66,6 +78,10 @@ class Constant(_Dist):
 
     def draw(self, r: random.Random) -> float:
         return self.value
+
+    def sampler(self) -> Sampler:
+        value = self.value
+        return lambda r: value
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return np.full(size, self.value, dtype=float)
@@ -94,6 +110,10 @@ class Exponential(_Dist):
     def draw(self, r: random.Random) -> float:
         return r.expovariate(1.0 / self.mean_)
 
+    def sampler(self) -> Sampler:
+        rate = 1.0 / self.mean_
+        return lambda r: r.expovariate(rate)
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.exponential(self.mean_, size)
 
@@ -121,6 +141,10 @@ class Uniform(_Dist):
 
     def draw(self, r: random.Random) -> float:
         return self.low + (self.high - self.low) * r.random()
+
+    def sampler(self) -> Sampler:
+        low, width = self.low, self.high - self.low
+        return lambda r: low + width * r.random()
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size)
@@ -212,11 +236,19 @@ class Normal(_Dist):
         return self._bounds()
 
     def draw(self, r: random.Random) -> float:
+        return self.sampler()(r)
+
+    def sampler(self) -> Sampler:
         lo, hi = self._bounds()
-        while True:
-            x = r.gauss(self.mean_, self.sd)
-            if lo <= x <= hi:
-                return x
+        mean, sd = self.mean_, self.sd
+
+        def truncated(r: random.Random) -> float:
+            while True:
+                x = r.gauss(mean, sd)
+                if lo <= x <= hi:
+                    return x
+
+        return truncated
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         lo, hi = self._bounds()
@@ -240,27 +272,19 @@ class LogNormal(_Dist):
     median: float = Field(gt=0)
     p90: float = Field(gt=0)
 
-    _mu: float = PrivateAttr(0.0)
-    _sigma: float = PrivateAttr(1.0)
-
     @model_validator(mode="after")
     def _ordered(self) -> LogNormal:
         if not self.p90 > self.median:
             raise ValueError(f"p90 ({self.p90}) must be above the median ({self.median})")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        # cached: draw() sits in the simulation's hot loop
-        self._mu = math.log(self.median)
-        self._sigma = math.log(self.p90 / self.median) / Z90
-
     @property
     def mu(self) -> float:
-        return self._mu
+        return math.log(self.median)
 
     @property
     def sigma(self) -> float:
-        return self._sigma
+        return math.log(self.p90 / self.median) / Z90
 
     @property
     def mean(self) -> float:
@@ -271,7 +295,11 @@ class LogNormal(_Dist):
         return (0.0, math.inf)
 
     def draw(self, r: random.Random) -> float:
-        return math.exp(r.gauss(self._mu, self._sigma))
+        return math.exp(r.gauss(self.mu, self.sigma))
+
+    def sampler(self) -> Sampler:
+        mu, sigma, exp = self.mu, self.sigma, math.exp
+        return lambda r: exp(r.gauss(mu, sigma))
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.lognormal(self.mu, self.sigma, size)
@@ -300,6 +328,10 @@ class Gamma(_Dist):
 
     def draw(self, r: random.Random) -> float:
         return r.gammavariate(self.shape, self.mean_ / self.shape)
+
+    def sampler(self) -> Sampler:
+        shape, scale = self.shape, self.mean_ / self.shape
+        return lambda r: r.gammavariate(shape, scale)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.gamma(self.shape, self.mean_ / self.shape, size)
@@ -336,6 +368,10 @@ class Beta(_Dist):
 
     def draw(self, r: random.Random) -> float:
         return r.betavariate(self.a, self.b)
+
+    def sampler(self) -> Sampler:
+        a, b = self.a, self.b
+        return lambda r: r.betavariate(a, b)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.beta(self.a, self.b, size)
