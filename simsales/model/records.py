@@ -97,7 +97,7 @@ EVENT_MEANINGS: dict[str, tuple[str, str]] = {
         "a buyer task of the stage starts",
         "days the task takes (after the deal's pace factor)",
     ),
-    "seller_work": ("the seller's offline work of the stage (a proposal) starts", "hours"),
+    "seller_work": ("the seller's offline work of the stage (a proposal) starts", "hours of work"),
     "forecast_set": ("the first forecast close date is set", "the forecast close date (a day)"),
     "qualified": (
         "the qualifying stage keeps the deal",

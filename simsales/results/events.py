@@ -42,6 +42,6 @@ def write_events_csv(log: EventLog, replication: int, fh: IO[str], *, header: bo
         c["stage"][order].tolist(),
         c["value"][order].tolist(),
         c["seller"][order].tolist(),
-        c["momentum"][order].tolist(),
+        [m if m == m else "" for m in c["momentum"][order].tolist()],  # NaN: an empty cell
     ]
     writer.writerows(zip(*columns, strict=True))

@@ -46,7 +46,10 @@ class RunSettings(_Frozen):
 class Segment(_Frozen):
     """A kind of buyer: its share of arriving suspects, its fit to the ideal customer, its value."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        description="Name of the segment, as written in the segment column of deals.csv.",
+    )
     share: float = Field(gt=0, description="Relative share of arriving suspects.")
     fit: Share = Field(description="Fit to the ideal customer profile, 0 (none) to 1 (perfect).")
     deal_value: Money = Field(description="List value of a deal, in currency units.")
@@ -216,14 +219,26 @@ class Buyers(_Frozen):
 class Team(_Frozen):
     """The sellers: their calendars and their skill."""
 
-    sellers: int = Field(8, ge=1, le=10_000)
+    sellers: int = Field(8, ge=1, le=10_000, description="Number of sellers in the team.")
     skill: Share = Field(
         default_factory=lambda: Constant(value=1.0),
         description="Per seller, drawn once: multiplies each stage's chance of doing it right.",
     )
-    selling_hours_per_day: float = Field(6.0, gt=0, le=24)
+    selling_hours_per_day: float = Field(
+        6.0,
+        gt=0,
+        le=24,
+        description="Hours a seller can spend selling on a working day (calls, preparation, "
+        "offline work, touches).",
+    )
     meeting_slots_per_day: int = Field(3, ge=1, description="Customer meetings a day at most.")
-    workdays_per_week: int = Field(5, ge=1, le=7)
+    workdays_per_week: int = Field(
+        5,
+        ge=1,
+        le=7,
+        description="Working days a week (the first days of every 7 from the start of the run); "
+        "calls and offline work happen on working days only.",
+    )
     call_hours: float = Field(1.0, gt=0, description="Length of a call covering one activity.")
     call_hours_per_extra_activity: float = Field(
         0.25, ge=0, description="Extra call length for each further activity covered."
@@ -293,7 +308,7 @@ class WrongStep(_Frozen):
 class BuyerTask(_Frozen):
     """Work the buyer does on its own after the stage's calls; the next call waits for it."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="Name of the task (a label, such as a review).")
     duration: Duration = Field(description="Days, before the deal's pace factor.")
 
 
@@ -307,7 +322,11 @@ class Qualification(_Frozen):
 class Stage(_Frozen):
     """One stage of the sale: its calls, the seller's and the buyer's own work, and its risks."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        description="Name of the stage; the stage's column in deals.csv and its metrics are "
+        "named after it.",
+    )
     activities: int = Field(
         ge=0, le=50, description="Joint activities done in calls (0: a stage without calls)."
     )
@@ -350,8 +369,14 @@ class Forecast(_Frozen):
 class Scenario(_Frozen):
     """A market, a sales team and a sales process: one file, validated."""
 
-    name: str = Field("scenario", min_length=1)
-    description: str = ""
+    name: str = Field(
+        "scenario",
+        min_length=1,
+        description="Name of the scenario, shown with its results and in summary.json.",
+    )
+    description: str = Field(
+        "", description="Free text on what the scenario models; the model does not read it."
+    )
     currency: str = Field("EUR", description="Label of the currency unit; all money uses it.")
     run: RunSettings = Field(default_factory=RunSettings)
     market: Market

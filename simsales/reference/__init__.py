@@ -1,0 +1,28 @@
+"""Reference docs generated from the code: the keys of scenario files and the fields of outputs.
+
+``docs/reference/scenario.md`` and ``docs/reference/outputs.md`` are this package's output, written
+by ``simsales reference`` and checked by a test, so they cannot drift from the code. ``scenario``
+walks the pydantic models from ``Scenario`` down; ``outputs`` reads the columns, outcomes, events
+and metrics the results code defines, with their meanings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simsales.reference.outputs import outputs_reference_markdown
+from simsales.reference.scenario import ScenarioTable, scenario_reference_markdown, scenario_tables
+
+__all__ = [
+    "REFERENCES",
+    "ScenarioTable",
+    "outputs_reference_markdown",
+    "scenario_reference_markdown",
+    "scenario_tables",
+]
+
+#: File name (in ``docs/reference/``) -> the function that renders it.
+REFERENCES: dict[str, Callable[[], str]] = {
+    "scenario": scenario_reference_markdown,
+    "outputs": outputs_reference_markdown,
+}

@@ -1,0 +1,205 @@
+"""The keys of a scenario file, read from the pydantic models: tables, types, defaults and rules.
+
+What the code does not carry (what each cross-key check demands) is kept here, beside a check that
+raises as soon as a model gains a validator it does not cover.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Union, get_args, get_origin
+
+import annotated_types as at
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from simsales.reference._markdown import first_paragraph, md, number, toml_value
+from simsales.scenario import quantities
+from simsales.scenario.distributions import Distribution
+from simsales.scenario.schema import Scenario
+
+#: The distribution classes a ``dist`` key chooses from, in the order of the union.
+DIST_CLASSES: tuple[type[BaseModel], ...] = get_args(get_args(Distribution)[0])
+
+#: The ranged distribution fields of ``quantities``: what their values are.
+QUANTITIES: dict[Any, str] = {
+    quantities.Duration: "duration, days ≥ 0",
+    quantities.Money: "money ≥ 0",
+    quantities.Share: "share, 0 to 1",
+    quantities.Factor: "factor > 0",
+    quantities.Count: "head count ≥ 1, rounded",
+}
+
+#: What each model or field validator checks, by ``Class.validator``: constraints across keys that
+#: field metadata cannot express. ``validator_checks`` raises if a validator is missing here.
+CROSS_CHECKS: dict[str, str] = {
+    "RunSettings._warmup_inside": "`warmup_days` must be shorter than `horizon_days`.",
+    "ArrivalSchedule._factors": "No monthly multiplier may be negative, and the rate may not be "
+    "zero all year.",
+    "Market._unique_names": "Segment names must be unique.",
+    "Team._a_call_fits_a_day": "A call with its preparation (`call_hours` + `prep_hours`) must "
+    "fit in `selling_hours_per_day`.",
+    "Scenario._stages_consistent": "Stage names must be unique; the stages' `consensus_share` "
+    "values must add up to 1; at most one stage may have a `qualification`, and at most one may "
+    "have `sets_forecast = true`.",
+    "Uniform._ordered": "`low` must be below `high`.",
+    "Triangular._ordered": "`low` ≤ `mode` ≤ `high`, and `low` < `high`.",
+    "Normal._window": "`low` must be below `high`, and the window from `low` to `high` must keep "
+    "at least 1% of the bell curve.",
+    "LogNormal._ordered": "`p90` must be above `median`.",
+    "Empirical._weights": "`weights`, if given, has one entry per value, none negative and not "
+    "all zero.",
+}
+
+
+@dataclass(frozen=True)
+class ScenarioTable:
+    """One table of a scenario file: its key path, its model, and the field that holds it."""
+
+    path: str
+    model: type[BaseModel]
+    array: bool = False
+    field: FieldInfo | None = None
+    parent: type[BaseModel] | None = None
+    in_array: str = ""
+
+    @property
+    def header(self) -> str:
+        """The table's TOML header, ``[market]`` or ``[[stages]]``; "top level" for ``""``."""
+        if not self.path:
+            return "top level"
+        return f"[[{self.path}]]" if self.array else f"[{self.path}]"
+
+
+def without_none(annotation: Any) -> Any:
+    """``X | None`` as ``X``."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def sub_table(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """The model a field holds as a table (and whether as an array of tables), else None."""
+    annotation = without_none(annotation)
+    array = get_origin(annotation) is list
+    inner = get_args(annotation)[0] if array else annotation
+    if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in DIST_CLASSES:
+        return inner, array
+    return None
+
+
+def scenario_tables() -> list[ScenarioTable]:
+    """Every table of a scenario file, depth first in field order, the top level first."""
+    out: list[ScenarioTable] = []
+
+    def walk(table: ScenarioTable) -> None:
+        out.append(table)
+        for name, info in table.model.model_fields.items():
+            found = sub_table(info.annotation)
+            if found is not None:
+                model, array = found
+                path = f"{table.path}.{name}" if table.path else name
+                outer = f"[[{table.path}]]" if table.array else table.in_array
+                walk(ScenarioTable(path, model, array, info, table.model, outer))
+
+    walk(ScenarioTable("", Scenario))
+    return out
+
+
+def quantity_text(info: FieldInfo) -> str | None:
+    """ "duration, days ≥ 0" for a ``Duration`` field; "" for another distribution; else None."""
+    checks = {m.func for m in info.metadata if hasattr(m, "func")}
+    for alias, text in QUANTITIES.items():
+        if {m.func for m in get_args(alias)[1:] if hasattr(m, "func")} <= checks:
+            return text
+    args = set(get_args(without_none(info.annotation)))
+    return "" if args and args <= set(DIST_CLASSES) else None
+
+
+def type_text(annotation: Any, info: FieldInfo, path: str) -> str:
+    quantity = quantity_text(info)
+    if quantity is not None:
+        return f"distribution ({quantity})" if quantity else "distribution"
+    found = sub_table(annotation)
+    if found is not None:
+        return f"array of tables `[[{path}]]`" if found[1] else f"table `[{path}]`"
+    annotation = without_none(annotation)
+    if get_origin(annotation) is list:
+        return (
+            "array of " + {float: "numbers", int: "integers", str: "texts"}[get_args(annotation)[0]]
+        )
+    if get_origin(annotation) is Literal:
+        return "text"
+    names = {float: "number", int: "integer", str: "text", bool: "true or false"}
+    if annotation in names:
+        return names[annotation]
+    raise TypeError(f"the reference does not know how to show the type {annotation!r} of {path}")
+
+
+def rule_text(annotation: Any, info: FieldInfo) -> str:
+    """The constraints of the field's metadata, as a person would say them."""
+    annotation = without_none(annotation)
+    if get_origin(annotation) is Literal:
+        return " or ".join(f"`{toml_value(v)}`" for v in get_args(annotation))
+    found: dict[str, float] = {}
+    for item in info.metadata:
+        for key in ("gt", "ge", "lt", "le", "min_length", "max_length"):
+            if isinstance(item, at.BaseMetadata) and hasattr(item, key):
+                found[key] = getattr(item, key)
+    parts: list[str] = []
+    if "ge" in found and "le" in found:
+        parts.append(f"{number(found['ge'])} to {number(found['le'])}")
+    else:
+        for key, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+            if key in found:
+                parts.append(f"{sign} {number(found[key])}")
+    lo, hi = found.get("min_length"), found.get("max_length")
+    if annotation is str and lo == 1 and hi is None:
+        parts.append("not empty")
+    elif lo is not None and lo == hi:
+        parts.append(f"exactly {lo} items")
+    elif lo is not None and hi is not None:
+        parts.append(f"{lo} to {hi} items")
+    elif lo is not None:
+        parts.append(f"at least {lo} item{'s' if lo != 1 else ''}")
+    elif hi is not None:
+        parts.append(f"at most {hi} items")
+    if quantity_text(info) is not None:
+        parts.append("see [Distributions](#distributions)")
+    return ", ".join(parts)
+
+
+def default_text(info: FieldInfo) -> str:
+    if info.is_required():
+        return "**required**"
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return "absent"
+    if isinstance(value, BaseModel) and not isinstance(value, DIST_CLASSES):
+        return "its defaults"
+    if value == []:
+        return "none"
+    return f"`{toml_value(value)}`"
+
+
+def meaning_text(info: FieldInfo) -> str:
+    if info.description:
+        return md(info.description)
+    found = sub_table(info.annotation)
+    return md(first_paragraph(found[0].__doc__)) if found is not None else ""
+
+
+def validator_checks(model: type[BaseModel]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(text, fields) of each validator of ``model``; fields is () for a model validator."""
+    decorators = model.__pydantic_decorators__
+    found: list[tuple[str, tuple[str, ...]]] = [(n, ()) for n in decorators.model_validators]
+    found += [(name, d.info.fields) for name, d in decorators.field_validators.items()]
+    for name, on in found:
+        key = f"{model.__name__}.{name}"
+        if key not in CROSS_CHECKS:
+            raise LookupError(f"say what {key} checks in simsales.reference._keys.CROSS_CHECKS")
+        yield CROSS_CHECKS[key], on

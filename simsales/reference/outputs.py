@@ -1,0 +1,228 @@
+"""The outputs reference (``docs/reference/outputs.md``): every file and column a run writes.
+
+It reads ``DEAL_FIELDS``, ``OUTCOME_MEANINGS``, ``EVENT_MEANINGS``, ``EVENT_COLUMNS`` and
+``METRICS``, and the header ``write_deals_csv`` really writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from simsales.model.records import (
+    DEAL_FIELDS,
+    EVENT_MEANINGS,
+    EVENTS,
+    OUTCOME_MEANINGS,
+    OUTCOMES,
+    EventLog,
+)
+from simsales.reference._markdown import GENERATED, md, md_table, paragraphs
+from simsales.results import metrics as metrics_module
+from simsales.results.events import EVENT_COLUMNS, write_events_csv
+from simsales.results.metrics import METRICS
+from simsales.results.summary import MetricSummary
+from simsales.results.table import DealTable, write_deals_csv
+
+__all__ = ["outputs_reference_markdown"]
+
+#: Stage names of the example header in the outputs reference.
+_EXAMPLE_STAGES = ("outreach", "Needs analysis", "proposal")
+
+#: What each column of ``events.csv`` (``EVENT_COLUMNS``) holds; ``{nan}`` is how NaN is written.
+_EVENT_COLUMN_MEANINGS: dict[str, str] = {
+    "replication": "replication, from 0",
+    "deal_id": "the deal, as `deal_id` in `deals.csv`",
+    "time": "day of the event, days since the start",
+    "event": "what happened (below)",
+    "stage": "stage number, from 1; 0 for events outside the stages (created, assigned, touch, "
+    "unworked)",
+    "value": "depends on the event (below)",
+    "seller": "the seller's index, from 0 (-1: none yet)",
+    "momentum": "the buyer's momentum, 0 to 1, right after the event, where the model knows it "
+    "at that moment (as on `stage_entered` and `decided`); {nan} otherwise",
+}
+
+
+def _probe_table() -> DealTable:
+    """A one-deal table with example stages: to read the header and cells the CSV really has."""
+    cols: dict[str, np.ndarray] = {
+        name: np.zeros(1, dtype=np.dtype(code)) for name, (code, _) in DEAL_FIELDS.items()
+    }
+    cols["stage_entered"] = np.zeros((1, len(_EXAMPLE_STAGES)))
+    return DealTable(
+        columns=cols,
+        stage_names=_EXAMPLE_STAGES,
+        segment_names=("core",),
+        scenario_name="probe",
+        seed=0,
+        replication=0,
+        horizon_days=1.0,
+        warmup_days=0.0,
+    )
+
+
+def _csv_lines(write: Callable[[io.StringIO], None]) -> tuple[list[str], list[str]]:
+    buffer = io.StringIO()
+    write(buffer)
+    head, first = buffer.getvalue().splitlines()[:2]
+    return head.split(","), first.split(",")
+
+
+def _deal_section() -> list[str]:
+    probe = _probe_table()
+    header, cells = _csv_lines(lambda fh: write_deals_csv([probe], fh))
+    own, _ = _csv_lines(probe.to_csv)
+    extra = [name for name in header if name not in own]
+    stage_cols = header[len(extra) + len(DEAL_FIELDS) :]
+    kinds = {"b": "integer", "h": "integer", "l": "integer", "f": "number", "d": "number"}
+    first = dict(zip(header, cells, strict=True))
+    rows = [(f"`{name}`", "integer", "replication, from 0 (not in `DealTable.to_csv`)")
+            for name in extra]  # fmt: skip
+    for name, (code, meaning) in DEAL_FIELDS.items():
+        if re.fullmatch(r"-?[0-9.e+-]+", first[name]):  # written as the number it holds
+            rows.append((f"`{name}`", kinds[code], md(meaning)))
+        else:
+            rows.append((f"`{name}`", "text", f"{md(meaning)}; written by name"))
+    rows.append(("`entered_<stage>`", "number", "day the stage was entered (empty: never)"))
+    return [
+        "## Deals: `deals.csv`",
+        "",
+        "One row per suspect of every replication, whatever became of it: deals created during "
+        "the warm-up, suspects still waiting in the pool and unworked ones are rows too (the "
+        "metrics leave out what they should: see [Metrics](#metrics)). Rows are in order of "
+        "arrival (by `deal_id`) within each replication, the replications one after another. "
+        "Times are days since the start of the run. An empty cell is a missing value (NaN), such "
+        "as `assigned_at` of a suspect no seller took.",
+        "",
+        *md_table(("column", "type", "meaning"), rows),
+        "",
+        "`entered_<stage>` is one column per stage, in stage order. `<stage>` is the stage's "
+        "name in lower case, with each run of characters other than letters and digits turned "
+        "into `_`; a name that would be empty or clash with another gets the stage number "
+        f"appended. With stages {', '.join(f'`{s}`' for s in _EXAMPLE_STAGES)} the columns are "
+        f"{', '.join(f'`{c}`' for c in stage_cols)}, and the whole header is:",
+        "",
+        "```",
+        ",".join(header),
+        "```",
+        "",
+        "In Python, `DealTable.to_csv` writes the same table for one replication, without the "
+        "`replication` column.",
+    ]
+
+
+def _events_nan_cell() -> str:
+    """How ``write_events_csv`` writes an unknown momentum (NaN): read from a one-event log."""
+    log = EventLog()
+    log.add(0, 0.0, 0, 0, 0.0, -1, math.nan)
+    buffer = io.StringIO()
+    write_events_csv(log, 0, buffer)
+    row = dict(zip(*csv.reader(io.StringIO(buffer.getvalue())), strict=True))
+    return row["momentum"]
+
+
+def _outcome_section() -> list[str]:
+    rows = [(str(code), f"`{name}`", md(OUTCOME_MEANINGS[name]))
+            for code, name in enumerate(OUTCOMES)]  # fmt: skip
+    return [
+        "## Outcomes",
+        "",
+        "How a deal ended, or that it has not. `deals.csv` gives the name; the `decided` and "
+        "`closed` events of the event log give the code as their `value`. An *opportunity* is a "
+        "deal a seller took: any outcome but `unworked`, and not an `open` suspect still "
+        "waiting in the pool.",
+        "",
+        *md_table(("code", "outcome", "meaning"), rows),
+    ]
+
+
+def _event_section() -> list[str]:
+    missing = [name for name in EVENT_COLUMNS if name not in _EVENT_COLUMN_MEANINGS]
+    if missing:
+        raise LookupError(f"say what the events.csv columns {missing} hold in {__name__}")
+    cell = _events_nan_cell()
+    nan = f"`{cell}`" if cell else "empty"
+    columns = [
+        (f"`{name}`", _EVENT_COLUMN_MEANINGS[name].format(nan=nan)) for name in EVENT_COLUMNS
+    ]
+    rows = [(str(code), f"`{name}`", md(EVENT_MEANINGS[name][0]), md(EVENT_MEANINGS[name][1]))
+            for code, name in enumerate(EVENTS)]  # fmt: skip
+    return [
+        "## Event log: `events.csv`",
+        "",
+        "Written only by `simsales run --out DIR --events`: each deal's story, one row per "
+        "event, up to the horizon. Rows are sorted by `replication`, then `deal_id`, then "
+        "`time`, so each deal's events are together and in time order; events of a deal at the "
+        "same time keep the order the model logged them in.",
+        "",
+        *md_table(("column", "meaning"), columns),
+        "",
+        *md_table(("code", "event", "logged when", "value"), rows),
+        "",
+        "In Python, `write_events_csv` (in `simsales.results`) writes one replication's "
+        "`EventLog` this way. `RunRecords.events` holds the same rows unsorted, in the order the "
+        "model logged them (a call booked ahead is logged when it is booked), with the numeric "
+        "`code` of the event and `case` for the deal.",
+    ]
+
+
+def _metric_section() -> list[str]:
+    rows = []
+    for name, text in METRICS.items():
+        meaning, _, unit = text.rpartition(", ")
+        rows.append((f"`{name}`", md(meaning), unit))
+    stats = MetricSummary(mean=0.0, sd=0.0, half_width=0.0, n=1).to_dict()
+    lines = [
+        "## Metrics",
+        "",
+        "Every metric is one number per replication. `replications.csv` has one row per "
+        "replication: a `replication` column, then one column per metric. `summary.json` gives "
+        f"each metric over the replications as {', '.join(f'`{k}`' for k in stats)}: the mean "
+        "and standard deviation, the 95% confidence interval `low` to `high` (`mean ∓ "
+        "half_width`, Student t) and the number `n` of replications in which the metric is "
+        "defined. An undefined value (no wins, so no time to a win) is an empty cell in CSV and "
+        "`null` in JSON, never zero. A *share* runs from 0 to 1 (the terminal table shows it "
+        "in %).",
+        "",
+    ]
+    for paragraph in paragraphs(metrics_module.__doc__)[2:]:
+        lines += [paragraph, ""]
+    return [
+        *lines,
+        "`<stage>` in a name stands for each stage's key, as in `entered_<stage>` of "
+        "`deals.csv`; `conversion_<stage>` starts at the second stage.",
+        "",
+        *md_table(("metric", "meaning", "unit"), rows),
+    ]
+
+
+def outputs_reference_markdown() -> str:
+    """The reference of every output field, as Markdown (``docs/reference/outputs.md``)."""
+    lines = [
+        "# Output reference",
+        "",
+        GENERATED,
+        "",
+        "`simsales run SCENARIO --out DIR` writes these files into `DIR`:",
+        "",
+        "- `summary.json`: every metric over the replications (mean, 95% confidence interval), "
+        "with the fully resolved scenario, the seed, the simsales version and the command line.",
+        "- `replications.csv`: every metric, one row per replication.",
+        "- `deals.csv`: every deal of every replication, one row each.",
+        "- `events.csv`: each deal's event log; only with `--events`.",
+        "",
+        *_deal_section(),
+        "",
+        *_outcome_section(),
+        "",
+        *_event_section(),
+        "",
+        *_metric_section(),
+    ]
+    return "\n".join(lines) + "\n"
