@@ -251,8 +251,23 @@ def test_run_is_the_same_serial_and_parallel(tiny: Path) -> None:
 
 
 def test_run_set_changes_the_run(tiny: Path) -> None:
+    plain = invoke("run", tiny, "--format", "json", "-r", "2")
     result = invoke("run", tiny, "--format", "json", "-r", "2", "--set", "team.sellers=1")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == plain.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)["metrics"]
+    assert metrics != json.loads(plain.stdout)["metrics"]
+    assert metrics["wip_per_seller"]["mean"] == pytest.approx(metrics["wip_mean"]["mean"])
+
+
+def test_deal_tables_are_identical_serial_and_parallel(tiny: Path, tmp_path: Path) -> None:
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        result = invoke("run", tiny, "-r", "3", "--jobs", jobs, "--out", out, "--events")
+        assert result.exit_code == 0, result.output
+    for name in ("deals.csv", "events.csv", "replications.csv"):
+        serial = (tmp_path / "jobs1" / name).read_bytes()
+        assert serial == (tmp_path / "jobs2" / name).read_bytes(), name
+        assert serial.count(b"\n") > 3
 
 
 def test_run_writes_its_files(tiny: Path, tmp_path: Path) -> None:
