@@ -70,10 +70,7 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     keys = path.replace("__", ".").split(".")
     node: Any = data
     for key in keys[:-1]:
-        if isinstance(node, list):
-            node = node[int(key)]
-        else:
-            node = node.setdefault(key, {})
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
     last = keys[-1]
     if isinstance(node, list):
         node[int(last)] = value
@@ -178,9 +175,9 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
     assert np.array_equal(assigned, c["seller"] >= 0), "assigned_at and seller disagree"
     assert np.all(c["seller"] < sc.team.sellers)
     assert np.all(assigned[worked]), "a worked deal was never assigned"
-    assert np.all(assigned_at[assigned] >= created[assigned])
+    assert np.all(assigned_at[assigned] >= created[assigned] - 1e-9)
     if wip_cap == 0:
-        assert np.array_equal(assigned_at[assigned], created[assigned]), "no cap, yet a wait"
+        np.testing.assert_allclose(assigned_at[assigned], created[assigned], rtol=1e-12)
         assert not unworked.any()
     if patience > 0:
         assert np.all(assigned_at[assigned] - created[assigned] <= patience + 1e-9)
@@ -211,13 +208,14 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
         assert not np.any(np.diff(st, axis=1) < 0), "stage entries out of order"
         assert not np.any(st < assigned_at[:, None]), "stage entered before assignment"
         assert not np.any(st[closed] > ended[closed][:, None]), "stage entered after the end"
+        assert not np.any(st > horizon), "a stage entered after the horizon"
     np.testing.assert_array_equal(st[assigned, 0], assigned_at[assigned])
     assert np.all(reached[decided] == n_stages), "won or lost before the last stage"
     if q_stage:
         assert np.all(reached[out == DISQUALIFIED] == q_stage), "disqualified off its stage"
         assert np.all(c["qualified"][decided] == 1), "decided without being qualified"
         assert np.all(c["qualified"][out == DISQUALIFIED] == 0)
-        assert np.all(c["qualified"][reached < q_stage] == 0)
+        assert np.all(c["qualified"][reached < q_stage] == 0), "qualified before its stage"
         assert np.all(c["qualified"][reached > q_stage] == 1)
     else:
         assert not np.any(out == DISQUALIFIED), "disqualified without a qualifying stage"
@@ -241,16 +239,14 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
     s_wait, b_wait = c["seller_wait_days"], c["buyer_wait_days"]
     assert np.all(gap >= -F32_TOL) and np.all(max_gap >= -F32_TOL)
     assert np.all(max_gap <= gap + F32_TOL)
-    # an open deal may already count the gap to a call booked beyond the horizon
-    held = calls + is_open
-    assert np.all(gap <= held * max_gap + F32_TOL * np.maximum(1, gap))
+    assert np.all(gap <= calls * max_gap + F32_TOL * np.maximum(1, gap)), "a gap without a call"
     assert np.all(s_wait >= -F32_TOL), "negative wait for the seller"
     assert np.all(b_wait >= -F32_TOL), "negative wait for the buyer"
     np.testing.assert_allclose(s_wait + b_wait, gap, rtol=1e-5, atol=F32_TOL)
-    assert np.all(gap[closed & (calls == 0)] == 0)
+    assert np.all(gap[calls == 0] == 0)
 
     # money, hours, forecast, momentum
-    assert np.all((c["discount"] >= 0) & (c["discount"] < 1))
+    assert np.all((c["discount"] >= 0) & (c["discount"] <= 1))
     assert np.all(c["value"] >= 0) and np.all((c["fit"] >= 0) & (c["fit"] <= 1))
     assert np.all(c["group_size"] >= 1) and np.all(c["pace"] > 0)
     team = sc.team
@@ -261,9 +257,10 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
     assert np.all(c["pushes"] >= 0) and np.all(c["pushes"][np.isnan(ff)] == 0)
     if f_stage:
         passed = (reached > f_stage) | ((reached == f_stage) & (decided | (out == DISQUALIFIED)))
-        passed &= ~((out == DISQUALIFIED) & (q_stage < f_stage))
+        passed &= ~((out == DISQUALIFIED) & (q_stage <= f_stage))  # qualified before forecast
         assert np.all(np.isfinite(ff[passed])), "forecast stage passed without a forecast"
         assert not np.any(ff < st[:, f_stage - 1]), "forecast set before its stage"
+        assert np.all(np.isnan(ff[reached < f_stage])), "forecast by a stage not yet entered"
     else:
         assert np.all(np.isnan(ff))
     mom = c["final_momentum"][worked]
@@ -277,7 +274,8 @@ def _check_wip(c: dict[str, np.ndarray], sc: Scenario) -> None:
         return
     assigned = ~np.isnan(c["assigned_at"])
     start = c["assigned_at"][assigned]
-    end = np.where(np.isnan(c["closed_at"]), np.inf, c["closed_at"])[assigned]
+    # a place handed on is taken at env.now, which may precede the recorded close by an ulp
+    end = np.where(np.isnan(c["closed_at"]), np.inf, c["closed_at"] - 1e-9)[assigned]
     seller = c["seller"][assigned]
     for s in np.unique(seller):
         mine = seller == s
@@ -298,6 +296,7 @@ def _check_log(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> None:
     case, time, code = log["case"], log["time"], log["code"]
     assert np.all((case >= 0) & (case < n))
     assert np.all((code >= 0) & (code < len(EVENTS)))
+    assert np.all(time <= sc.run.horizon_days + 1e-9), "the log holds events after the horizon"
     order = np.lexsort((time, case))  # stable: same-time events keep the order they were logged
     case, time, code = case[order], time[order], code[order]
     stage, value, seller = log["stage"][order], log["value"][order], log["seller"][order]
@@ -315,10 +314,11 @@ def _check_log(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> None:
         return t[mask]
 
     # the first event of every deal is its creation; assignment comes next
-    first = np.r_[0, np.flatnonzero(np.diff(case)) + 1]
+    first = np.flatnonzero(np.diff(case, prepend=-1))
     assert np.array_equal(case[first], np.arange(n)), "a deal without events"
     assert np.all(code[first] == EV["created"]), "a deal's story does not start with 'created'"
-    np.testing.assert_array_equal(time[first], c["created_at"])
+    # the log stamps env.now, which can differ from the arrival time by an ulp
+    np.testing.assert_allclose(time[first], c["created_at"], rtol=1e-12)
     assigned = ~np.isnan(c["assigned_at"])
     np.testing.assert_array_equal(only_time("assigned", assigned), c["assigned_at"][assigned])
 
@@ -357,9 +357,7 @@ def _check_log(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> None:
     acts = np.isin(code, [EV[x] for x in ("call", "touch", "stage_entered", "wrong_step")])
     assert np.all(time[acts] <= end_of[case[acts]] + 1e-9), "an action after the deal's end"
     closed_of = np.where(closed, c["closed_at"], np.inf)
-    assert np.all(time <= closed_of[case] + 1e-9) or _only_planned_after(
-        time, code, closed_of[case]
-    ), "an event after the deal was closed"
+    assert np.all(time <= closed_of[case] + 1e-9), "an event after the deal was closed"
     calls = code == EV["call"]
     assert np.all(time[calls] > c["assigned_at"][case[calls]]), "a call before assignment"
 
@@ -398,9 +396,3 @@ def _last_per_case(case: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.nan)
     out[case] = t  # case is sorted by time within a case: the last write wins
     return out
-
-
-def _only_planned_after(time: np.ndarray, code: np.ndarray, closed: np.ndarray) -> bool:
-    """True if the only events after a deal's close are planned ones (buyer tasks' starts)."""
-    late = time > closed + 1e-9
-    return bool(np.all(np.isin(code[late], [EV["buyer_task"]])))

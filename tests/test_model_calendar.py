@@ -201,7 +201,11 @@ class NaiveCalendars:
 @pytest.mark.parametrize("seed", range(4))
 def test_bookings_match_a_naive_calendar(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    slots, hpd, workdays = int(rng.integers(1, 5)), float(rng.uniform(3, 8)), int(rng.integers(1, 8))
+    slots, hpd, workdays = (
+        int(rng.integers(1, 5)),
+        float(rng.uniform(3, 8)),
+        int(rng.integers(1, 8)),
+    )
     cal = calendars(sellers=3, slots=slots, hours=hpd, workdays=workdays, days=20)
     ref = NaiveCalendars(slots, hpd, workdays)
     now = 0.0

@@ -85,10 +85,28 @@ HALF_LIFE = 14.0
 BUSY = 2.0
 
 
-def _clock(start: float, m0: float, budget: float, *, touch_every: float = 0.0,
-           boost: float = 0.15, lam: float = 0.0, k: int = 2, base: float = 0.0) -> BuyerClock:  # fmt: skip
-    return BuyerClock(start, m0, budget, busy_factor=BUSY, touch_every=touch_every,
-                      touch_boost=boost, lam=lam, k=k, base=base)  # fmt: skip
+def _clock(
+    start: float,
+    m0: float,
+    budget: float,
+    *,
+    touch_every: float = 0.0,
+    boost: float = 0.15,
+    lam: float = 0.0,
+    k: int = 2,
+    base: float = 0.0,
+) -> BuyerClock:
+    return BuyerClock(
+        start,
+        m0,
+        budget,
+        busy_factor=BUSY,
+        touch_every=touch_every,
+        touch_boost=boost,
+        lam=lam,
+        k=k,
+        base=base,
+    )
 
 
 def reference_path(
@@ -248,11 +266,7 @@ def test_a_touch_due_exactly_where_the_clock_stopped_is_still_sent() -> None:
     parts = _clock(0.5, 0.9, 10.0, touch_every=4.0)
     parts.advance(8.5, HALF_LIFE)  # 8.5 is the second touch time
     parts.advance(20.0, HALF_LIFE)
-    if parts.touch_times != whole.touch_times:
-        pytest.skip(
-            "model bug: BuyerClock.advance drops a touch due exactly at the clock "
-            f"(touches {parts.touch_times} instead of {whole.touch_times})"
-        )
+    assert parts.touch_times == whole.touch_times == [4.5, 8.5, 12.5, 16.5]
     assert parts.momentum == pytest.approx(whole.momentum)
 
 
@@ -282,6 +296,8 @@ def test_dark_time_survival_is_exp_of_minus_the_cumulative_hazard() -> None:
     dark = _dark_times(m0, lam, k, 3000, seed=12)
 
     def cdf(t):
-        return 1 - np.exp(-np.array([cumulative_hazard(m0, x, c, lam, k) for x in np.atleast_1d(t)]))
+        return 1 - np.exp(
+            -np.array([cumulative_hazard(m0, x, c, lam, k) for x in np.atleast_1d(t)])
+        )
 
     assert stats.kstest(dark, cdf).pvalue > 0.001

@@ -78,23 +78,26 @@ HAND: list[tuple[tuple[float, ...], dict[str, float]]] = [
     ((2, 10, 20), _d(created_at=0, assigned_at=2, ended_at=30, closed_at=30, outcome=WON,
                      value=99999, calls=50, call_hours=100, first_forecast_at=25, pushes=9)),
     # 1: won, cycle 38, forecast right
-    ((12, 20, 40), _d(created_at=12, assigned_at=12, ended_at=50, closed_at=50, qualified=1, outcome=WON,
-                      value=1000, discount=0.1, calls=5, touches=2, wrong_activities=1,
+    ((12, 20, 40), _d(created_at=12, assigned_at=12, ended_at=50, closed_at=50, outcome=WON,
+                      qualified=1, value=1000, discount=0.1, calls=5, touches=2, wrong_activities=1,
                       gap_days=20, max_gap_days=8, seller_wait_days=4, buyer_wait_days=12,
                       call_hours=6, work_hours=2, first_forecast_at=45, pushes=0)),
     # 2: won, cycle 64, forecast wrong month, pushed once
-    ((16, 30, 60), _d(created_at=15, assigned_at=16, ended_at=80, closed_at=80, qualified=1, outcome=WON,
-                      value=2000, discount=0.2, calls=7, touches=1, gap_days=35, max_gap_days=10,
+    ((16, 30, 60), _d(created_at=15, assigned_at=16, ended_at=80, closed_at=80, outcome=WON,
+                      qualified=1, value=2000, discount=0.2, calls=7, touches=1, gap_days=35,
+                      max_gap_days=10,
                       seller_wait_days=6, buyer_wait_days=20, call_hours=9, work_hours=3,
                       first_forecast_at=55, pushes=1)),
     # 3: lost, cycle 50, pushed twice
-    ((20, 35, 55), _d(created_at=20, assigned_at=20, ended_at=70, closed_at=70, qualified=1, outcome=LOST,
-                      value=500, calls=6, wrong_activities=2, gap_days=30, max_gap_days=9,
+    ((20, 35, 55), _d(created_at=20, assigned_at=20, ended_at=70, closed_at=70, outcome=LOST,
+                      qualified=1, value=500, calls=6, wrong_activities=2, gap_days=30,
+                      max_gap_days=9,
                       seller_wait_days=3, buyer_wait_days=15, call_hours=7, work_hours=1,
                       first_forecast_at=50, pushes=2)),
     # 4: went dark at 60 in stage 2, CRM close at 81: cycle 55
     ((26, 40, NAN), _d(created_at=25, assigned_at=26, ended_at=60, closed_at=81,
-                       qualified=1, outcome=NO_DECISION, calls=3, touches=4, gap_days=25, max_gap_days=15,
+                       qualified=1, outcome=NO_DECISION, calls=3, touches=4, gap_days=25,
+                       max_gap_days=15,
                        seller_wait_days=2, buyer_wait_days=10, call_hours=4, work_hours=2)),
     # 5: disqualified in stage 1, cycle 8
     ((30, NAN, NAN), _d(created_at=30, assigned_at=30, ended_at=38, closed_at=38,

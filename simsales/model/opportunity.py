@@ -66,6 +66,7 @@ class Deal:
         "id",
         "max_gap",
         "momentum",
+        "planned_tasks",
         "qualified",
         "seller",
         "seller_wait",
@@ -88,6 +89,7 @@ class Deal:
         self.entered = [NAN] * n_stages
         self.calls = 0
         self.touches = 0
+        self.planned_tasks: list[tuple[float, int, float]] = []
         self.touches_ahead: list[float] = []
         self.wrong_activities = 0
         self.wrong_stages = 0
@@ -160,6 +162,7 @@ def flush_open_deals(ctx: RunContext) -> None:
             if at > horizon:
                 entered[i] = NAN
         deal.stage_reached = max((i + 1 for i, at in enumerate(entered) if at == at), default=0)
+        _log_started_tasks(ctx, deal, horizon)
         record_deal(ctx, deal, OPEN, NAN, NAN)
 
 
@@ -406,8 +409,8 @@ def _hand_out_work(
     busy_until = t
     for task in sp.buyer_tasks:
         days = task(r) * pace
-        if log is not None:
-            log.add(deal.id, busy_until, _EV_TASK, sp.number, days, deal.seller, NAN)
+        if log is not None:  # logged when the deal ends, if the task had started by then
+            deal.planned_tasks.append((busy_until, sp.number, days))
         busy_until += days
     work_end = t
     if sp.seller_work_hours > 0.0:
@@ -461,10 +464,20 @@ def _enter(deal: Deal, sp: StagePlan, at: float, log: Any, seller: int, momentum
         log.add(deal.id, at, _EV_STAGE, sp.number, 0.0, seller, momentum)
 
 
+def _log_started_tasks(ctx: RunContext, deal: Deal, until: float) -> None:
+    """Log the buyer tasks that had started by ``until``; a task planned after the end never ran."""
+    if ctx.log is not None:
+        for start, stage, days in deal.planned_tasks:
+            if start <= until:
+                ctx.log.add(deal.id, start, _EV_TASK, stage, days, deal.seller, NAN)
+        deal.planned_tasks.clear()
+
+
 def _close(
     ctx: RunContext, deal: Deal, outcome: int, ended_at: float, closed_at: float, momentum: float
 ) -> None:
     deal.momentum = momentum
+    _log_started_tasks(ctx, deal, ended_at)
     if ctx.log is not None:
         ctx.log.add(deal.id, closed_at, _EV_CLOSED, deal.stage_reached, outcome, deal.seller, NAN)
     record_deal(ctx, deal, outcome, ended_at, closed_at)
@@ -477,6 +490,7 @@ def _go_dark(
     """The deal went dark at ``dark``; the seller closes it as no decision some weeks later."""
     env = ctx.env
     deal.momentum = clock.momentum
+    _log_started_tasks(ctx, deal, dark)
     if ctx.log is not None:
         ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, 0.0, deal.seller, clock.momentum)
     closed_at = dark + deal.draw.close_out_delay
