@@ -624,3 +624,12 @@ def test_stage_list_rules_reported_beside_field_errors(
     put(minimal_scenario, ("team", "sellers"), 0)
     paths = {p.key_path for p in problems_of(write_scenario(minimal_scenario))}
     assert paths == {"stages", "team.sellers"}
+
+
+def test_a_set_inside_a_key_in_error_is_named_as_the_source(
+    minimal_scenario: dict[str, Any], write_scenario: WriteScenario
+) -> None:
+    path = write_scenario(minimal_scenario)
+    problem = the_problem(path, ("buyers.meeting_lag_days.dist=poisson",))
+    assert problem.file == "--set buyers.meeting_lag_days.dist=poisson"
+    assert problem.key_path == "buyers.meeting_lag_days"

@@ -205,7 +205,15 @@ def is_pseudo(step: str) -> bool:
 
 
 def _origin(origins: dict[Steps, Chain], steps: Steps) -> Chain | None:
-    """Who wrote the key, or the nearest table around it if the key itself is missing."""
+    """Who wrote the key, or the nearest table around it if the key itself is missing.
+
+    A ``--set`` that changed a key inside the one in error (``--set buyers.group_size.dist=x``
+    when ``buyers.group_size`` is reported) is named: it is what the user just typed.
+    """
+    n_steps = len(steps)
+    for path, chain in origins.items():
+        if len(path) > n_steps and path[:n_steps] == steps and chain[-1].startswith("--set "):
+            return chain
     for n in range(len(steps), 0, -1):
         if (chain := origins.get(steps[:n])) is not None:
             return chain
