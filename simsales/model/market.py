@@ -110,13 +110,19 @@ class DealDraws:
         seeds = self.streams["behaviour"].integers(0, 2**63 - 1, n)
         return [
             DealDraw(
-                *row[:7],
-                dice=row[7],
-                read_error=row[8],
-                close_out_delay=row[9],
-                forecast_days=row[10],
+                segment=sg,
+                fit=ft,
+                value=vl,
+                group_size=gs,
+                pace=pc,
+                budget=bd,
+                behaviour_seed=sd,
+                dice=dc,
+                read_error=re,
+                close_out_delay=co,
+                forecast_days=fd,
             )
-            for row in zip(
+            for sg, ft, vl, gs, pc, bd, sd, dc, re, co, fd in zip(
                 seg.tolist(),
                 fit.tolist(),
                 value.tolist(),

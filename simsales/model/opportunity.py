@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Generator
-from typing import Any
+from typing import Any, cast
 
 from simsales.model.context import RunContext, StagePlan
 from simsales.model.market import DealDraw
@@ -190,7 +190,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                 return
         else:
             yield ev
-        seller = ev.value
+        seller = cast(int, ev.value)  # Team.release succeeds the event with a seller index
     start = env.now
     deal.assigned_at = start
     deal.seller = seller

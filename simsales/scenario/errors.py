@@ -211,9 +211,9 @@ def _origin(origins: dict[Steps, Chain], steps: Steps) -> Chain | None:
     when ``buyers.group_size`` is reported) is named: it is what the user just typed.
     """
     n_steps = len(steps)
-    for path, chain in origins.items():
-        if len(path) > n_steps and path[:n_steps] == steps and chain[-1].startswith("--set "):
-            return chain
+    for path, writer in origins.items():
+        if len(path) > n_steps and path[:n_steps] == steps and writer[-1].startswith("--set "):
+            return writer
     for n in range(len(steps), 0, -1):
         if (chain := origins.get(steps[:n])) is not None:
             return chain

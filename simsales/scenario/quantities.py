@@ -19,7 +19,8 @@ from simsales.scenario.distributions import Distribution, Normal, _number_is_con
 def _within(lo: float, hi: float, what: str, *, open_low: bool = False) -> Callable[[Any], Any]:
     def check(dist: Any) -> Any:
         if isinstance(dist, Normal) and dist.low is None and math.isfinite(lo):
-            dist = Normal(mean=dist.mean_, sd=dist.sd, low=lo, high=dist.high)
+            # revalidated: the window must still keep enough of the bell
+            dist = Normal.model_validate(dist.model_dump(by_alias=True) | {"low": lo})
         s_lo, s_hi = dist.support
         too_low = s_lo < lo or (open_low and s_lo == lo and not dist.low_is_open)
         if too_low or s_hi > hi:
