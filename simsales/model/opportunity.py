@@ -253,10 +253,10 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             if clock.touch_times:
                 _send_touches(ctx, deal, clock)
             if dark >= 0.0:
-                yield from _go_dark(ctx, deal, clock, dark)
+                _go_dark(ctx, deal, clock, dark)
                 return
             if not _consensus_holds(ctx, draw, sp, consensus, clock.momentum):
-                yield from _go_dark(ctx, deal, clock, ready)  # the group stalls
+                _go_dark(ctx, deal, clock, ready)  # the group stalls
                 return
             if i == last_stage:
                 yield from _decide(ctx, deal, clock, ready, decision_mult)
@@ -289,7 +289,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         if clock.touch_times:
             _send_touches(ctx, deal, clock)
         if dark >= 0.0:
-            yield from _go_dark(ctx, deal, clock, dark)
+            _go_dark(ctx, deal, clock, dark)
             return
         yield env.timeout(call_at - env.now)
         # the gap, split into what we waited for: the buyer, or the seller
@@ -336,7 +336,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                 if sp.wrong_end_chance > 0.0 and r.random() < sp.wrong_end_chance:
                     clock.contact(t, restore)
                     clock.momentum *= sp.wrong_momentum_keep
-                    yield from _go_dark(ctx, deal, clock, t)  # raised defences: no more contact
+                    _go_dark(ctx, deal, clock, t)  # raised defences: no more contact
                     return
                 clock.momentum *= sp.wrong_momentum_keep
             if remaining or not left or not sp.flows_on or not stages[i + 1].activities:
@@ -349,7 +349,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             momentum_now = clock.momentum + (1.0 - clock.momentum) * restore
             if not _consensus_holds(ctx, draw, sp, consensus, momentum_now):
                 clock.contact(t, restore)
-                yield from _go_dark(ctx, deal, clock, t)
+                _go_dark(ctx, deal, clock, t)
                 return
             i += 1
             sp = stages[i]
@@ -446,7 +446,7 @@ def _decide(
         yield env.timeout(at - env.now)
     n = len(ctx.stages)
     if draw.dice[n] >= decision_mult:  # "we'll get back to you": the group never decides
-        yield from _go_dark(ctx, deal, clock, at)
+        _go_dark(ctx, deal, clock, at)
         return
     choice = ctx.win_base * (1.0 + ctx.choice_fit_weight * (2.0 * draw.fit - 1.0))
     outcome = WON if draw.dice[n + 1] < choice else LOST
@@ -484,15 +484,18 @@ def _close(
     ctx.team.release(deal.seller)
 
 
-def _go_dark(
-    ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float
-) -> Generator[Any, Any, None]:
-    """The deal went dark at ``dark``; the seller closes it as no decision some weeks later."""
+def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float) -> None:
+    """The deal went dark at ``dark``; the seller closes it as no decision some weeks later.
+
+    The deal's process ends here: the close-out is a timeout with a callback, so a dead deal
+    waiting to be closed in the CRM holds its row and its seller's WIP place, not a whole process.
+    """
     env = ctx.env
-    deal.momentum = clock.momentum
+    momentum = clock.momentum
+    deal.momentum = momentum
     _log_started_tasks(ctx, deal, dark)
     if ctx.log is not None:
-        ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, 0.0, deal.seller, clock.momentum)
+        ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, 0.0, deal.seller, momentum)
     closed_at = dark + deal.draw.close_out_delay
-    yield env.timeout(closed_at - env.now)
-    _close(ctx, deal, NO_DECISION, dark, closed_at, clock.momentum)
+    close_out = env.timeout(closed_at - env.now)
+    close_out.callbacks.append(lambda _: _close(ctx, deal, NO_DECISION, dark, closed_at, momentum))

@@ -1,7 +1,7 @@
 """What one simulation run writes: compact columnar buffers, one row per opportunity.
 
 The model appends to typed ``array.array`` columns (no Python object per value, no dict per event),
-so a million deals fit in about 100 MB. ``DealRecords.columns()`` hands them to the results layer as
+so a million deals of a five-stage sale take about 150 MB. ``DealRecords.columns()`` hands them to the results layer as
 NumPy arrays without copying. This module is the one reference for every field and its unit.
 """
 
@@ -32,9 +32,9 @@ OUTCOME_MEANINGS: dict[str, str] = {
 
 #: Deal table columns: name -> (array typecode, unit / meaning). Times are days since the start.
 DEAL_FIELDS: dict[str, tuple[str, str]] = {
-    "deal_id": ("l", "id, in order of arrival"),
+    "deal_id": ("i", "id, in order of arrival"),
     "segment": ("b", "index into market.segments"),
-    "seller": ("l", "index of the seller (-1: never assigned)"),
+    "seller": ("i", "index of the seller (-1: never assigned)"),
     "group_size": ("h", "stakeholders in the buying group"),
     "fit": ("f", "fit to the ideal customer, 0..1"),
     "pace": ("f", "deal pace factor on buyer lags and tasks"),
@@ -50,7 +50,7 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "calls": ("h", "calls held"),
     "touches": ("h", "touches sent"),
     "wrong_activities": ("h", "activities done wrong (and redone)"),
-    "wrong_stages": ("l", "bit i set: stage i+1 had a wrong step"),
+    "wrong_stages": ("i", "bit i set: stage i+1 had a wrong step"),
     "gap_days": ("f", "days from the previous call (or the assignment) to each call, summed"),
     "max_gap_days": ("f", "longest gap before a call, days"),
     "seller_wait_days": ("f", "days the next call waited for a free seller slot, summed"),
@@ -151,12 +151,12 @@ class EventLog:
     (future bookings are logged when made): sort by case, then time.
     """
 
-    case: array = field(default_factory=lambda: array("l"))
+    case: array = field(default_factory=lambda: array("i"))
     time: array = field(default_factory=lambda: array("d"))
     code: array = field(default_factory=lambda: array("b"))
     stage: array = field(default_factory=lambda: array("b"))
     value: array = field(default_factory=lambda: array("d"))
-    seller: array = field(default_factory=lambda: array("l"))
+    seller: array = field(default_factory=lambda: array("i"))
     momentum: array = field(default_factory=lambda: array("d"))
 
     def add(

@@ -80,7 +80,14 @@ def _deal_section() -> list[str]:
     own, _ = _csv_lines(probe.to_csv)
     extra = [name for name in header if name not in own]
     stage_cols = header[len(extra) + len(DEAL_FIELDS) :]
-    kinds = {"b": "integer", "h": "integer", "l": "integer", "f": "number", "d": "number"}
+    kinds = {
+        "b": "integer",
+        "h": "integer",
+        "i": "integer",
+        "l": "integer",
+        "f": "number",
+        "d": "number",
+    }
     first = dict(zip(header, cells, strict=True))
     rows = [(f"`{name}`", "integer", "replication, from 0 (not in `DealTable.to_csv`)")
             for name in extra]  # fmt: skip
