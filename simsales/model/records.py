@@ -1,8 +1,9 @@
 """What one simulation run writes: compact columnar buffers, one row per opportunity.
 
 The model appends to typed ``array.array`` columns (no Python object per value, no dict per event),
-so a million deals of a five-stage sale take about 150 MB. ``DealRecords.columns()`` hands them to the results layer as
-NumPy arrays without copying. This module is the one reference for every field and its unit.
+so a million deals of a five-stage sale take about 150 MB. ``DealRecords.columns()`` hands them to
+the results layer as NumPy arrays without copying. This module is the one reference for every field
+and its unit.
 """
 
 from __future__ import annotations
