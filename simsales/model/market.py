@@ -7,11 +7,13 @@ here in batches (vectorised NumPy, then handed out as Python floats), in arrival
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from simsales.model.dealrandom import BLOCK
 from simsales.scenario.schema import Scenario
 
 DAYS_PER_YEAR = 365.0
@@ -63,6 +65,7 @@ class DealDraw:
     pace: float
     budget: float
     behaviour_seed: int
+    uniforms: array  # the deal's own block of uniforms (see dealrandom)
     dice: list[float]  # one per stage (consensus), then final decision, then supplier choice
     read_error: float
     close_out_delay: float
@@ -107,7 +110,9 @@ class DealDraws:
         crm = self.streams["crm"]
         close_out = sc.buyers.no_decision.close_out_delay_days.sample(crm, n)
         forecast = sc.forecast.first_forecast_days.sample(crm, n)
-        seeds = self.streams["behaviour"].integers(0, 2**63 - 1, n)
+        behaviour = self.streams["behaviour"]
+        seeds = behaviour.integers(0, 2**63 - 1, n)
+        blocks = [array("d", row.tobytes()) for row in behaviour.random((n, BLOCK))]
         return [
             DealDraw(
                 segment=sg,
@@ -117,12 +122,13 @@ class DealDraws:
                 pace=pc,
                 budget=bd,
                 behaviour_seed=sd,
+                uniforms=un,
                 dice=dc,
                 read_error=re,
                 close_out_delay=co,
                 forecast_days=fd,
             )
-            for sg, ft, vl, gs, pc, bd, sd, dc, re, co, fd in zip(
+            for sg, ft, vl, gs, pc, bd, sd, un, dc, re, co, fd in zip(
                 seg.tolist(),
                 fit.tolist(),
                 value.tolist(),
@@ -130,6 +136,7 @@ class DealDraws:
                 pace.tolist(),
                 budget.tolist(),
                 seeds.tolist(),
+                blocks,
                 dice.tolist(),
                 read_error.tolist(),
                 close_out.tolist(),

@@ -14,11 +14,11 @@ supplier. Every deal ends exactly once.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Generator
 from typing import Any, cast
 
 from simsales.model.context import RunContext, StagePlan
+from simsales.model.dealrandom import DealRandom
 from simsales.model.market import DealDraw
 from simsales.model.momentum import BuyerClock
 from simsales.model.records import (
@@ -199,7 +199,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     if log is not None:
         log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
 
-    r = random.Random(draw.behaviour_seed)
+    r = DealRandom(draw.uniforms, draw.behaviour_seed)
     clock = BuyerClock(
         start,
         ctx.m0,
@@ -394,7 +394,7 @@ def _hand_out_work(
     deal: Deal,
     sp: StagePlan,
     t: float,
-    r: random.Random,
+    r: DealRandom,
     pace: float,
     log: Any,
 ) -> tuple[float, float]:

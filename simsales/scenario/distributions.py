@@ -1,9 +1,10 @@
 """Random quantities as they are written in a scenario file.
 
 Each distribution is a small frozen object that knows its mean and its support, and can be sampled
-two ways: ``draw(r)`` takes one value from a stdlib ``random.Random`` (cheap scalar draws inside the
-simulation's hot loop) and ``sample(rng, size)`` takes a vector from a ``numpy.random.Generator``
-(batches, tests). Both follow the same law; the tests check them against each other and the mean.
+two ways: ``draw(r)`` takes one value from a stdlib ``random.Random``, or anything with its methods
+(cheap scalar draws inside the simulation's hot loop) and ``sample(rng, size)`` takes a vector from
+a ``numpy.random.Generator`` (batches, tests). Both follow the same law; the tests check them
+against each other and the mean.
 
 In a file a distribution is an inline table keyed by ``dist``::
 
@@ -16,16 +17,32 @@ always passed in by the model.
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: Draws one value from a stdlib generator.
-Sampler = Callable[[random.Random], float]
+
+class RandomSource(Protocol):
+    """What a scalar draw needs: ``random.Random`` has it, so has the model's per-deal source."""
+
+    def random(self) -> float: ...
+    def gauss(self, mu: float = 0.0, sigma: float = 1.0) -> float: ...
+    def expovariate(self, lambd: float) -> float: ...
+    def triangular(
+        self, low: float = 0.0, high: float = 1.0, mode: float | None = None
+    ) -> float: ...
+    def gammavariate(self, alpha: float, beta: float) -> float: ...
+    def betavariate(self, alpha: float, beta: float) -> float: ...
+    def choices(
+        self, population: Sequence[float], weights: Sequence[float] | None = None, *, k: int = 1
+    ) -> list[float]: ...
+
+
+#: Draws one value from a source of random numbers.
+Sampler = Callable[[RandomSource], float]
 
 #: z-score of the 90th percentile of the standard normal: p90 = median * exp(sigma * Z90).
 Z90 = NormalDist().inv_cdf(0.9)
@@ -47,7 +64,7 @@ class _Dist(BaseModel):
     #: True when the support's lower end is never drawn (exponential, lognormal, gamma, beta).
     low_is_open: ClassVar[bool] = False
 
-    def draw(self, r: random.Random) -> float:  # pragma: no cover - every subclass overrides
+    def draw(self, r: RandomSource) -> float:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     def sampler(self) -> Sampler:
@@ -76,7 +93,7 @@ class Constant(_Dist):
     def support(self) -> tuple[float, float]:
         return (self.value, self.value)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return self.value
 
     def sampler(self) -> Sampler:
@@ -107,7 +124,7 @@ class Exponential(_Dist):
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return r.expovariate(1.0 / self.mean_)
 
     def sampler(self) -> Sampler:
@@ -139,7 +156,7 @@ class Uniform(_Dist):
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return self.low + (self.high - self.low) * r.random()
 
     def sampler(self) -> Sampler:
@@ -175,7 +192,7 @@ class Triangular(_Dist):
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return r.triangular(self.low, self.high, self.mode)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -235,14 +252,14 @@ class Normal(_Dist):
     def support(self) -> tuple[float, float]:
         return self._bounds()
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return self.sampler()(r)
 
     def sampler(self) -> Sampler:
         lo, hi = self._bounds()
         mean, sd = self.mean_, self.sd
 
-        def truncated(r: random.Random) -> float:
+        def truncated(r: RandomSource) -> float:
             while True:
                 x = r.gauss(mean, sd)
                 if lo <= x <= hi:
@@ -294,7 +311,7 @@ class LogNormal(_Dist):
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return math.exp(r.gauss(self.mu, self.sigma))
 
     def sampler(self) -> Sampler:
@@ -326,7 +343,7 @@ class Gamma(_Dist):
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return r.gammavariate(self.shape, self.mean_ / self.shape)
 
     def sampler(self) -> Sampler:
@@ -366,7 +383,7 @@ class Beta(_Dist):
     def support(self) -> tuple[float, float]:
         return (0.0, 1.0)
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         return r.betavariate(self.a, self.b)
 
     def sampler(self) -> Sampler:
@@ -409,7 +426,7 @@ class Empirical(_Dist):
     def support(self) -> tuple[float, float]:
         return (min(self.values), max(self.values))
 
-    def draw(self, r: random.Random) -> float:
+    def draw(self, r: RandomSource) -> float:
         if self.weights is None:
             return self.values[int(r.random() * len(self.values))]
         return r.choices(self.values, self.weights)[0]
