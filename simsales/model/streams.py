@@ -4,9 +4,9 @@ Replication r of every variant of a scenario gets the same streams, so two varia
 random numbers: a change that does not touch a stream leaves its draws unchanged. Draws with a fixed
 count per deal (its buyer, its hazard budget, its decision dice) are taken in batches from their
 purpose stream in arrival order, so deal i gets the same buyer in every variant. The draws whose
-number depends on the policies (lags, task durations, right or wrong steps) come from a small
-per-deal generator seeded from the ``behaviour`` stream, so one deal needing an extra call does not
-shift the draws of any other deal.
+number depends on the policies (lags, task durations, right or wrong steps) come from the deal's
+own source (``dealrandom``), drawn for it from the ``behaviour`` stream, so one deal needing an
+extra call does not shift the draws of any other deal.
 
 The list is append-only: a new purpose goes at the end, or old results would change.
 """
