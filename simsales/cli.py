@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -28,6 +29,8 @@ from simsales.output import OutputError, StagedFiles, atomic_write_text, prepare
 from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
 
 if TYPE_CHECKING:
+    from simsales.analysis import PairedDifference
+    from simsales.experiment import Comparison
     from simsales.model import RunRecords
     from simsales.results import MetricSummary
 
@@ -295,12 +298,19 @@ def _streamers(
 
 
 def _write_replications(fh: IO[str], per_rep: list[dict[str, float]]) -> None:
-    names = list(dict.fromkeys(name for rep in per_rep for name in rep))
+    _write_metric_rows(fh, ["replication"], [([r], rep) for r, rep in enumerate(per_rep)])
+
+
+def _write_metric_rows(
+    fh: IO[str], keys: list[str], rows: Sequence[tuple[list[Any], dict[str, float]]]
+) -> None:
+    """CSV of metrics: the ``keys`` columns, then every metric any row has (NaN as empty)."""
+    names = list(dict.fromkeys(name for _, rep in rows for name in rep))
     writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(["replication", *names])
-    for r, rep in enumerate(per_rep):
+    writer.writerow([*keys, *names])
+    for key_values, rep in rows:
         values = (rep.get(name, math.nan) for name in names)
-        writer.writerow([r, *("" if math.isnan(v) else repr(v) for v in values)])
+        writer.writerow([*key_values, *("" if math.isnan(v) else repr(v) for v in values)])
 
 
 def _report(scenario: Scenario, summaries: dict[str, MetricSummary]) -> dict[str, Any]:
@@ -327,14 +337,10 @@ def _print_table(scenario: Scenario, summaries: dict[str, MetricSummary], out: P
     from rich.console import Console
     from rich.table import Table
 
-    from simsales.results import describe_metrics, stage_keys
+    from simsales.results import stage_keys
 
     names = tuple(stage.name for stage in scenario.stages)
-    # The unit ends each description: "..., days"; per-stage ones add " (stage name)".
-    units = {
-        name: re.sub(r" \(.*\)$", "", text.rsplit(", ", 1)[-1])
-        for name, text in describe_metrics(names).items()
-    }
+    units = _units(scenario)
     run = scenario.run
     console = Console(highlight=False)
     console.print(
@@ -382,15 +388,320 @@ def _fmt(summary: MetricSummary, unit: str) -> str:
     mean, half = summary.mean * scale, summary.half_width * scale
     if not math.isfinite(mean):
         return "–"
-    if math.isfinite(half) and half > 0:
-        digits = 1 - math.floor(math.log10(half))
-    else:
-        digits = 2 - math.floor(math.log10(abs(mean))) if mean else 0
-    digits = max(0, min(digits, 4))
+    digits = _digits(mean, half)
     text = f"{mean:,.{digits}f}"
     if math.isfinite(half):
         text += f" ± {half:,.{digits}f}"
     return text
+
+
+def _digits(mean: float, half: float) -> int:
+    """Decimals to show: two significant digits of the half-width (three of the mean if none)."""
+    if math.isfinite(half) and half > 0:
+        digits = 1 - math.floor(math.log10(half))
+    else:
+        digits = 2 - math.floor(math.log10(abs(mean))) if mean else 0
+    return max(0, min(digits, 4))
+
+
+def _units(scenario: Scenario) -> dict[str, str]:
+    """Each metric's unit (share, days, count, currency, ...), from its description."""
+    from simsales.results import describe_metrics
+
+    names = tuple(stage.name for stage in scenario.stages)
+    # The unit ends each description: "..., days"; per-stage ones add " (stage name)".
+    return {
+        name: re.sub(r" \(.*\)$", "", text.rsplit(", ", 1)[-1])
+        for name, text in describe_metrics(names).items()
+    }
+
+
+# --- compare ------------------------------------------------------------------------------------
+
+#: Metrics ``compare`` shows unless ``--metric`` is given; JSON and files hold every metric.
+COMPARE_METRICS = (
+    "share_won", "share_no_decision", "win_rate_qualified", "no_decision_of_not_won_qualified",
+    "won_median_days", "cycle_median_days", "calls_per_deal", "mean_gap_days",
+    "seller_utilisation", "bookings_per_year",
+)  # fmt: skip
+COMPARE_FILES = ("comparison.json", "replications.csv")
+
+
+@main.command(short_help="Compare variants with a base scenario, on common random numbers.")
+@click.argument("base_file", metavar="BASE", type=click.Path(path_type=Path))
+@click.argument(
+    "variant_files", metavar="VARIANT...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@click.option("--replications", "-r", type=click.IntRange(min=1), help="Default: BASE's.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="Root seed of every scenario. Default: BASE's."
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="NAME",
+    help="Show this metric (repeatable). Default: ten headline metrics. JSON and files hold all.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: a table and a summary; json: every metric, and nothing else, on stdout.",
+)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Write files here.")
+@click.option("--force", is_flag=True, help="Write into --out even if it is not empty.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=0), default=1, help="Processes (0: all CPUs)."
+)
+def compare(
+    base_file: Path,
+    variant_files: tuple[Path, ...],
+    replications: int | None,
+    seed: int | None,
+    metrics: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    force: bool,
+    jobs: int,
+) -> None:
+    """Run BASE and each VARIANT on the same random numbers and show what changes.
+
+    Replication r of every scenario uses the same random streams, so each variant's difference
+    from BASE is paired replication by replication: its 95% interval is narrower than two
+    separate runs would give. Where the interval includes 0 the difference is reported as not
+    detectable.
+    """
+    from simsales.experiment import compare_scenarios
+
+    files = (base_file, *variant_files)
+    scenarios = _load_all(files)
+    shown = _check_metrics(metrics or COMPARE_METRICS, scenarios)
+    reps = replications or scenarios[0].run.replications
+    seed = scenarios[0].run.seed if seed is None else seed
+    jobs = jobs or os.cpu_count() or 1
+    try:
+        folder = prepare_out_dir(out, force) if out is not None else None
+    except OutputError as err:
+        _fail(str(err), 2)
+    command = ["simsales", "compare", *map(str, files), f"--replications={reps}", f"--seed={seed}"]
+    command += [f"--jobs={jobs}"] + [f"--metric={m}" for m in metrics]
+    command += [f"--out={out}"] if out is not None else []
+    try:
+        with StagedFiles(folder) if folder is not None else nullcontext() as staged:
+            try:
+                with _progress_bar(reps * len(scenarios)) as progress:
+                    result = compare_scenarios(
+                        scenarios[0],
+                        scenarios[1:],
+                        replications=reps,
+                        seed=seed,
+                        jobs=jobs,
+                        progress=progress,
+                    )
+            except Exception as exc:
+                if os.environ.get("SIMSALES_DEBUG"):
+                    raise
+                _fail(f"the comparison failed: {type(exc).__name__}: {exc}", 1)
+            if staged is not None:
+                provenance = {
+                    "files": {s.name: str(f) for s, f in zip(scenarios, files, strict=True)},
+                    "command": shlex.join(command),
+                    "simsales_version": __version__,
+                }
+                _publish_comparison(staged, result.to_dict(scenarios=True) | provenance, result)
+    except KeyboardInterrupt:
+        _fail("interrupted; no output files were written", 130)
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(result.to_dict()), indent=2))
+    else:
+        _print_comparison(result, shown, out)
+
+
+def _load_all(files: Sequence[Path]) -> list[Scenario]:
+    """Load every file, or exit 2 listing the problems of each bad one (and duplicate names)."""
+    scenarios, bad = [], False
+    for path in files:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as err:
+            n = len(err.problems)
+            _print_problems(f"{path}: {n} problem{'s' if n != 1 else ''}:", err)
+            bad = True
+    if bad:
+        sys.exit(2)
+    seen: dict[str, Path] = {}
+    for scenario, path in zip(scenarios, files, strict=True):
+        if scenario.name in seen:
+            _fail(
+                f"{seen[scenario.name]} and {path} are both named {scenario.name!r}; "
+                "the name labels the results, so give each file its own `name = ...`",
+                2,
+            )
+        seen[scenario.name] = path
+    return scenarios
+
+
+def _check_metrics(names: Sequence[str], scenarios: Sequence[Scenario]) -> list[str]:
+    """The metrics to show, each checked to exist in one of the scenarios."""
+    import difflib
+
+    known: dict[str, str] = {}
+    for scenario in scenarios:
+        known |= _units(scenario)
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = (
+                f"did you mean {', '.join(map(repr, close[:-1]))}"
+                f"{' or ' if len(close) > 1 else ''}{close[-1]!r}?"
+                if close
+                else "`simsales reference --print outputs` lists every metric"
+            )
+            raise click.BadParameter(f"unknown metric {name!r}; {hint}", param_hint="'--metric'")
+    return list(dict.fromkeys(names))
+
+
+def _publish_comparison(staged: StagedFiles, report: dict[str, Any], result: Comparison) -> None:
+    rows = [
+        ([name, r], rep)
+        for name, reps in result.per_replication.items()
+        for r, rep in enumerate(reps)
+    ]
+    try:
+        staged.write_text("comparison.json", json.dumps(_jsonable(report), indent=2) + "\n")
+        _write_metric_rows(
+            staged.open("replications.csv", newline=""), ["scenario", "replication"], rows
+        )
+        staged.commit()
+    except OSError as err:
+        _fail(f"cannot write to {staged.folder}: {err}", 1)
+
+
+def _print_comparison(result: Comparison, shown: Sequence[str], out: Path | None) -> None:
+    """A table (one row per metric, each variant's cell with its change) and a summary."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from simsales.experiment.compare import CRN_NOTE
+
+    base, variants = result.base, result.variants
+    units: dict[str, str] = {}
+    for scenario in (base, *variants):
+        units = _units(scenario) | units
+    table = Table()
+    table.add_column("metric", no_wrap=True)
+    table.add_column("unit")
+    for name in (base.name, *(v.name for v in variants)):
+        table.add_column(escape(name), justify="right")
+    for metric in shown:
+        found = result.metrics[metric]
+        unit = units.get(metric, "")
+        cells = [metric, _shown_unit(unit, base.currency)]
+        for name, summary in found.summaries.items():
+            cell = _fmt(summary, unit)
+            if name != base.name:
+                cell += "\n" + _fmt_change(found.differences[name], unit, base.currency)
+            cells.append(cell)
+        table.add_row(*cells, end_section=True)
+    console = Console(highlight=False)
+    piped = not console.is_terminal  # a file or a pipe: as wide as the table, lines unbroken
+    if piped:
+        unlimited = console.options.update_width(10_000)
+        console.width = max(80, console.measure(table, options=unlimited).maximum)
+    run = base.run
+    console.print(
+        f"[bold]{escape(base.name)}[/bold] vs {escape(', '.join(v.name for v in variants))}: "
+        f"{result.replications} replication{'s' if result.replications != 1 else ''} each, "
+        f"seed {result.seed}, horizon {run.horizon_days:g} days, "
+        f"warm-up {run.warmup_days:g} days",
+        soft_wrap=piped,
+    )
+    for v in variants:
+        if (v.run.horizon_days, v.run.warmup_days) != (run.horizon_days, run.warmup_days):
+            console.print(
+                f"note: {escape(v.name)} runs a horizon of {v.run.horizon_days:g} days, "
+                f"warm-up {v.run.warmup_days:g} days"
+            )
+    console.print(CRN_NOTE)
+    console.print(
+        f"mean ± 95% half-width; under each variant its change from {escape(base.name)}: "
+        "the paired difference and its [95% interval]"
+    )
+    console.print(table)
+    for v in variants:
+        console.print(f"[bold]{escape(v.name)}[/bold] against {escape(base.name)}:")
+        for line in _findings(result, v.name, shown, units):
+            wrapped = textwrap.fill(
+                line, console.width, initial_indent="  ", subsequent_indent="    "
+            )
+            console.print(wrapped, markup=False, soft_wrap=True)
+    if result.replications < 2:
+        console.print("With one replication there is no interval: run at least 2 (-r).")
+    else:
+        console.print(
+            "Each interval is 95% on its own: of many differences that are really zero, "
+            "about 1 in 20 will still look detectable.",
+            soft_wrap=piped,
+        )
+    if out is not None:
+        console.print(f"written to {out}/: {', '.join(COMPARE_FILES)}", soft_wrap=True)
+
+
+def _findings(
+    result: Comparison, variant: str, shown: Sequence[str], units: dict[str, str]
+) -> list[str]:
+    """The detectable changes of ``variant``, then the metrics lost in noise."""
+    changes, noise, unknown = [], [], []
+    for metric in shown:
+        diff = result.metrics[metric].differences[variant]
+        if diff.n < 2 or math.isnan(diff.half_width):
+            unknown.append(metric)
+        elif diff.distinguishable:
+            text = _fmt_change(diff, units.get(metric, ""), result.base.currency, prose=True)
+            changes.append(f"{metric} {text}")
+        else:
+            noise.append(metric)
+    lines = [f"changed: {', '.join(changes)}"] if changes else []
+    if noise:
+        lines.append(f"no detectable difference: {', '.join(noise)}")
+    if unknown:
+        lines.append(f"no interval (fewer than 2 replications with a value): {', '.join(unknown)}")
+    return lines
+
+
+def _shown_unit(unit: str, currency: str) -> str:
+    return "%" if unit == "share" else currency if unit == "currency" else unit
+
+
+def _fmt_change(diff: PairedDifference, unit: str, currency: str, *, prose: bool = False) -> str:
+    """``−14.2 days (−12%)`` and a line ``[−18.1, −10.3]`` (shares in percentage points), or
+    ``no detectable difference`` where the interval includes 0. ``prose``: one line, no
+    interval, three significant digits at most."""
+    scale = 100.0 if unit == "share" else 1.0
+    mean, half = diff.mean * scale, diff.half_width * scale
+    if diff.n < 2 or not math.isfinite(half):
+        return "–"
+    digits = _digits(mean, half)
+    if prose and mean:
+        digits = max(0, min(digits, 2 - math.floor(math.log10(abs(mean)))))
+
+    def signed(x: float, d: int = digits) -> str:
+        return f"{x:+,.{d}f}".replace("-", "−")
+
+    bounds = f"[{signed(diff.low * scale)}, {signed(diff.high * scale)}]"
+    if not diff.distinguishable:
+        if half == 0 and mean == 0:
+            return "no difference: equal in every replication"
+        return "no detectable difference" + ("" if prose else f"\n{bounds}")
+    word = {"share": "points", "currency": currency, "count": ""}.get(unit, unit)
+    text = signed(mean) + (f" {word}" if word else "")
+    if math.isfinite(diff.relative):
+        percent = 100 * diff.relative
+        text += f" ({signed(percent, 0 if abs(percent) >= 10 else 1)}%)"
+    return text + ("" if prose else f"\n{bounds}")
 
 
 if __name__ == "__main__":  # python -m simsales.cli

@@ -1,8 +1,9 @@
-"""Experiments over scenarios: replications now; sweeps and comparisons build on them.
+"""Experiments over scenarios: replications and comparisons; sweeps build on them.
 
 Work runs on any ``concurrent.futures.Executor`` (processes locally, Dask on a cluster).
 """
 
+from simsales.experiment.compare import Comparison, MetricComparison, compare_scenarios
 from simsales.experiment.replications import OnResult, run_replications
 
-__all__ = ["OnResult", "run_replications"]
+__all__ = ["Comparison", "MetricComparison", "OnResult", "compare_scenarios", "run_replications"]

@@ -1,0 +1,172 @@
+"""Compare variants of a scenario with a base, on common random numbers.
+
+Every scenario runs the same replications ``0 .. n − 1`` with the same root seed, so replication
+r of each variant draws from the same random streams as replication r of the base
+(``simsales.model.streams``): the same suspects arrive with the same buyers, and a difference
+between them is the lever's, not the dice's. Each metric then gets every scenario's mean with its
+confidence interval (``simsales.results.summary``) and each variant's paired difference from the
+base (``simsales.analysis.paired``), whose interval is narrower than two independent runs' would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from simsales.analysis import PairedDifference, paired_difference
+from simsales.experiment.replications import run_replications
+from simsales.results import MetricSummary, ci_t
+from simsales.scenario import Scenario
+
+__all__ = ["Comparison", "MetricComparison", "compare_scenarios"]
+
+#: What makes the differences paired, as said in reports.
+CRN_NOTE = "common random numbers: replication r of every scenario uses the same streams"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricComparison:
+    """One metric across a comparison: each scenario's summary, each variant's difference.
+
+    ``summaries`` is keyed by scenario name, base first; ``differences`` by variant name, each
+    ``variant − base`` over paired replications.
+    """
+
+    summaries: dict[str, MetricSummary]
+    differences: dict[str, PairedDifference]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON (NaN kept as NaN)."""
+        return {
+            "summaries": {name: s.to_dict() for name, s in self.summaries.items()},
+            "differences": {name: d.to_dict() for name, d in self.differences.items()},
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """The result of ``compare_scenarios``: what was run, per-replication metrics, and per metric
+    the summaries and paired differences.
+
+    ``base`` and ``variants`` are the scenarios as run (their ``run.replications`` and
+    ``run.seed`` set to the comparison's). ``per_replication`` maps each scenario name to its
+    metrics, one dict per replication in replication order. ``metrics`` holds every metric any
+    scenario reported, in report order; a metric a scenario lacks (a stage it does not have) is
+    NaN there. Treat the dicts as read-only.
+    """
+
+    base: Scenario
+    variants: tuple[Scenario, ...]
+    replications: int
+    seed: int
+    level: float
+    per_replication: dict[str, tuple[dict[str, float], ...]]
+    metrics: dict[str, MetricComparison]
+
+    @property
+    def base_name(self) -> str:
+        return self.base.name
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variants)
+
+    def to_dict(self, *, scenarios: bool = False) -> dict[str, Any]:
+        """Plain dict for JSON (NaN kept as NaN); ``scenarios`` adds each resolved scenario."""
+        out: dict[str, Any] = {
+            "base": self.base_name,
+            "variants": list(self.variant_names),
+            "replications": self.replications,
+            "seed": self.seed,
+            "level": self.level,
+            "pairing": CRN_NOTE,
+            "metrics": {name: m.to_dict() for name, m in self.metrics.items()},
+        }
+        if scenarios:
+            out["scenarios"] = {
+                s.name: s.model_dump(mode="json", by_alias=True)
+                for s in (self.base, *self.variants)
+            }
+        return out
+
+
+def compare_scenarios(
+    base: Scenario,
+    variants: Sequence[Scenario],
+    *,
+    replications: int,
+    seed: int,
+    jobs: int = 1,
+    level: float = 0.95,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> Comparison:
+    """Run ``base`` and each of ``variants`` on the same seed and replications, and compare.
+
+    Scenarios run one after another, each with ``run_replications`` (``jobs`` processes, or on
+    ``executor`` when given); the results are the same for any ``jobs``. ``progress`` is called
+    with the number of replications finished so far over all scenarios (``replications`` times
+    the number of scenarios in all). Scenario names must differ: they label the results.
+    """
+    if not variants:
+        raise ValueError("compare needs at least one variant besides the base")
+    scenarios = [base, *variants]
+    names = [s.name for s in scenarios]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(
+            f"scenario names must differ, they label the results: {', '.join(twice)} is used "
+            "more than once (set `name` in each variant's file)"
+        )
+    settings = {"replications": replications, "seed": seed}
+    as_run = [s.model_copy(update={"run": s.run.model_copy(update=settings)}) for s in scenarios]
+    per_rep: dict[str, tuple[dict[str, float], ...]] = {}
+    for i, scenario in enumerate(as_run):
+        done_before = i * replications
+        step = None if progress is None else _offset(progress, done_before)
+        per_rep[scenario.name] = tuple(
+            run_replications(
+                scenario,
+                replications=replications,
+                seed=seed,
+                jobs=jobs,
+                keep_records=False,
+                progress=step,
+                executor=executor,
+            )
+        )
+    return Comparison(
+        base=as_run[0],
+        variants=tuple(as_run[1:]),
+        replications=replications,
+        seed=seed,
+        level=level,
+        per_replication=per_rep,
+        metrics=_compare_metrics(per_rep, base.name, level),
+    )
+
+
+def _offset(progress: Callable[[int], None], before: int) -> Callable[[int], None]:
+    return lambda done: progress(before + done)
+
+
+def _compare_metrics(
+    per_rep: dict[str, tuple[dict[str, float], ...]], base: str, level: float
+) -> dict[str, MetricComparison]:
+    names: dict[str, None] = {}
+    for reps in per_rep.values():
+        for rep in reps:
+            names.update(dict.fromkeys(rep))
+    nan = float("nan")
+    out = {}
+    for metric in names:
+        values = {s: [rep.get(metric, nan) for rep in reps] for s, reps in per_rep.items()}
+        out[metric] = MetricComparison(
+            summaries={s: ci_t(v, level) for s, v in values.items()},
+            differences={
+                s: paired_difference(values[base], v, level) for s, v in values.items() if s != base
+            },
+        )
+    return out
