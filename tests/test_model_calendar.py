@@ -276,3 +276,36 @@ def test_wip_cap_blocks_and_the_queue_is_first_come_first_served() -> None:
     assert team.open == [1, 2]
     assert team.try_assign() == 0
     env.run()  # the succeeded events process without error
+
+
+# --- forgetting the past -----------------------------------------------------------------------
+
+
+def test_forgetting_past_days_changes_no_booking_and_no_count() -> None:
+    """Bookings move forward in time; a calendar that drops the days gone by books the same days
+    and counts the same hours in the counting window as one that keeps everything."""
+    rng = np.random.default_rng(5)
+    kw = {"sellers": 3, "slots_per_day": 2, "hours_per_day": 5.0, "workdays_per_week": 5}
+    keep = SellerCalendars(**kw, days=50, count_window=(40.0, 300.0))
+    forget = SellerCalendars(**kw, days=50, count_window=(40.0, 300.0))
+    now = 0.0
+    for step in range(1500):
+        now += float(rng.exponential(0.2))
+        if step % 40 == 0:
+            forget.forget_before(int(now))
+        seller = int(rng.integers(3))
+        earliest = now + float(rng.exponential(3.0))
+        hours = float(rng.uniform(0.5, 2.0))
+        assert keep.book_call(seller, earliest, hours) == forget.book_call(seller, earliest, hours)
+        if step % 7 == 0:
+            assert keep.book_work(seller, now, 3.0) == forget.book_work(seller, now, 3.0)
+            keep.add_hours(seller, now + 1.0, 0.1)
+            forget.add_hours(seller, now + 1.0, 0.1)
+    used_keep, cap_keep = keep.counted_hours(300.0)
+    used_forget, cap_forget = forget.counted_hours(300.0)
+    assert cap_keep == cap_forget
+    np.testing.assert_allclose(used_forget, used_keep, rtol=1e-12)
+    assert used_keep == pytest.approx(keep.hours_between(40.0, 300.0)[0])
+    assert sum(used_keep) > 0
+    with pytest.raises(ValueError, match="forgotten"):
+        forget.hours_between(0.0, 10.0)

@@ -7,7 +7,10 @@ day on which the buyer can meet *and* the seller still has a slot and the hours 
 carries too many deals fills the days ahead and every deal's gaps grow. Booking is a plain function
 call, not a SimPy wait: the deal's process then sleeps until the booked time.
 
-Days are whole numbers (day d spans [d, d + 1)); calls are held at midday, ``d + 0.5``.
+Days are whole numbers (day d spans [d, d + 1)); calls are held at midday, ``d + 0.5``. Only the
+days from the present on are kept: ``forget_before`` folds the past into per-seller totals of the
+hours booked in the counting window, so memory follows how far ahead sellers are booked, not the
+length of the run.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ _GROW_DAYS = 366
 
 
 class SellerCalendars:
-    """Slots and hours booked per seller per day, growing as bookings reach further ahead."""
+    """Slots and hours booked per seller per day, from day ``_base`` up to (not incl.) ``_end``."""
 
     def __init__(
         self,
@@ -30,32 +33,55 @@ class SellerCalendars:
         hours_per_day: float,
         workdays_per_week: int,
         days: int,
+        count_window: tuple[float, float] = (0.0, math.inf),
     ) -> None:
         self.slots_per_day = slots_per_day
         self.hours_per_day = hours_per_day
         self.workdays_per_week = workdays_per_week
-        self._days = max(int(days), 1)
-        self._slots = [bytearray(self._days) for _ in range(sellers)]
-        self._hours = [array("d", bytes(8 * self._days)) for _ in range(sellers)]
-        self._workday = bytearray(1 if d % 7 < workdays_per_week else 0 for d in range(self._days))
+        self._base = 0
+        self._end = max(int(days), 1)
+        self._slots = [bytearray(self._end) for _ in range(sellers)]
+        self._hours = [array("d", bytes(8 * self._end)) for _ in range(sellers)]
+        self._workday = bytearray(self._is_workday(d) for d in range(self._end))  # absolute days
         # Every day before _open[s] is out of meeting slots or not a working day.
         self._open = [0] * sellers
+        # Hours of forgotten days that fall in the counting window, per seller.
+        self._window = (max(math.ceil(count_window[0]), 0), count_window[1])
+        self._counted = [0.0] * sellers
+
+    def _is_workday(self, d: int) -> int:
+        return 1 if d % 7 < self.workdays_per_week else 0
 
     def _grow(self, day: int) -> None:
-        while day >= self._days:
-            new = self._days + _GROW_DAYS
+        while day >= self._end:
+            new = self._end + _GROW_DAYS
             for s in range(len(self._slots)):
                 self._slots[s].extend(bytes(_GROW_DAYS))
                 self._hours[s].extend(array("d", bytes(8 * _GROW_DAYS)))
-            self._workday.extend(
-                1 if d % 7 < self.workdays_per_week else 0 for d in range(self._days, new)
-            )
-            self._days = new
+            self._workday.extend(self._is_workday(d) for d in range(self._end, new))
+            self._end = new
+
+    def forget_before(self, day: int) -> None:
+        """Drop the days before ``day`` (no booking can reach them any more)."""
+        drop = day - self._base
+        if drop <= 0:
+            return
+        w0, w1 = self._window
+        lo = max(w0, self._base) - self._base
+        hi = min(w1, day) - self._base
+        for s in range(len(self._slots)):
+            if hi > lo:
+                self._counted[s] += sum(self._hours[s][int(lo) : int(hi)])
+            del self._slots[s][:drop]
+            del self._hours[s][:drop]
+        self._base = day
 
     def first_workday(self, t: float) -> int:
         """The first working day that starts at or after time t."""
         d = math.ceil(t)
-        if d + 7 >= self._days:  # a working day is always found within a week
+        if d < self._base:
+            raise ValueError(f"day {d} is before the calendar's first kept day {self._base}")
+        if d + 7 >= self._end:  # a working day is always found within a week
             self._grow(d + 7)
         workday = self._workday
         while not workday[d]:
@@ -72,24 +98,26 @@ class SellerCalendars:
         hours = min(hours, self.hours_per_day)
         free_day = self.first_workday(earliest)
         d = max(free_day, self._open[seller])
+        base = self._base
         slots = self._slots[seller]
         booked = self._hours[seller]
         cap_slots = self.slots_per_day
         cap_hours = self.hours_per_day - hours + 1e-9
         workday = self._workday
         while True:
-            if d >= self._days:
+            if d >= self._end:
                 self._grow(d)
                 slots = self._slots[seller]
                 booked = self._hours[seller]
                 workday = self._workday
-            if workday[d] and slots[d] < cap_slots and booked[d] <= cap_hours:
+            i = d - base
+            if workday[d] and slots[i] < cap_slots and booked[i] <= cap_hours:
                 break
             d += 1
-        slots[d] += 1
-        booked[d] += hours
-        o = self._open[seller]
-        while o < self._days and (not workday[o] or slots[o] >= cap_slots):
+        slots[i] += 1
+        booked[i] += hours
+        o = max(self._open[seller], base)
+        while o < self._end and (not workday[o] or slots[o - base] >= cap_slots):
             o += 1
         self._open[seller] = o
         return d + CALL_TIME_OF_DAY, free_day + CALL_TIME_OF_DAY
@@ -106,14 +134,15 @@ class SellerCalendars:
         remaining = hours
         hpd = self.hours_per_day
         while True:
-            if d >= self._days:
+            if d >= self._end:
                 self._grow(d)
             if self._workday[d]:
                 booked = self._hours[seller]
-                free = hpd - booked[d]
+                i = d - self._base
+                free = hpd - booked[i]
                 if free > 0.0:
                     take = free if free < remaining else remaining
-                    booked[d] += take
+                    booked[i] += take
                     remaining -= take
                     if remaining <= 1e-12:
                         return d + 1.0
@@ -122,13 +151,29 @@ class SellerCalendars:
     def add_hours(self, seller: int, t: float, hours: float) -> None:
         """Small work (a touch) done on the day of t, or the next working day; never blocks."""
         d = self.first_workday(math.floor(t))
-        self._hours[seller][d] += hours
+        self._hours[seller][d - self._base] += hours
 
     def hours_between(self, start: float, end: float) -> tuple[list[float], float]:
-        """Hours booked per seller on the days within [start, end), and each seller's capacity."""
+        """Hours booked per seller on the days within [start, end), and each seller's capacity.
+
+        The days must still be kept (not forgotten); see ``counted_hours`` for the whole window.
+        """
         d0 = max(math.ceil(start), 0)
         d1 = max(math.floor(end), d0)
+        if d0 < self._base:
+            raise ValueError(f"days before {self._base} are forgotten; use counted_hours")
         self._grow(d1)
-        workdays = sum(self._workday[d0:d1])
-        used = [float(sum(h[d0:d1])) for h in self._hours]
-        return used, workdays * self.hours_per_day
+        used = [float(sum(h[d0 - self._base : d1 - self._base])) for h in self._hours]
+        return used, sum(self._workday[d0:d1]) * self.hours_per_day
+
+    def counted_hours(self, end: float) -> tuple[list[float], float]:
+        """Hours booked per seller in the counting window up to ``end``, and the capacity."""
+        w0 = self._window[0]
+        d1 = max(math.floor(min(end, self._window[1])), w0)
+        self._grow(d1)
+        lo = max(w0, self._base)
+        used = [
+            self._counted[s] + float(sum(h[lo - self._base : max(d1 - self._base, 0)]))
+            for s, h in enumerate(self._hours)
+        ]
+        return used, sum(self._workday[w0:d1]) * self.hours_per_day

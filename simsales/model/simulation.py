@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -14,6 +15,9 @@ from simsales.model.opportunity import Deal, flush_open_deals, run_opportunity
 from simsales.model.records import RunRecords
 from simsales.model.streams import make_streams
 from simsales.scenario.schema import Scenario
+
+#: How often the sellers' calendars drop the days gone by (simulated days).
+_FORGET_EVERY_DAYS = 30.0
 
 
 def simulate(
@@ -36,7 +40,7 @@ def simulate(
     flush_open_deals(ctx)
     if ctx.log is not None:
         ctx.log = ctx.log.until(horizon)
-    used, capacity = ctx.calendars.hours_between(scenario.run.warmup_days, horizon)
+    used, capacity = ctx.calendars.counted_hours(horizon)
     return RunRecords(
         scenario_name=scenario.name,
         stage_names=tuple(s.name for s in scenario.stages),
@@ -59,8 +63,12 @@ def _arrivals(
     """Stage 0: suspects arrive and each starts its own opportunity process."""
     env = ctx.env
     n_stages = len(ctx.stages)
+    forgotten = 0.0
     for deal_id, t in enumerate(arrival_times(ctx.scenario, rng, ctx.horizon)):
         yield env.timeout(t - env.now)
+        if t - forgotten > _FORGET_EVERY_DAYS:  # no booking reaches into the past
+            forgotten = math.floor(t)
+            ctx.calendars.forget_before(int(forgotten))
         deal = Deal(deal_id, t, draws.next(), n_stages)
         env.process(run_opportunity(ctx, deal))
 
