@@ -16,9 +16,10 @@ from scipy import stats
 
 from simsales import __version__
 from simsales.analysis import PairedDifference, paired_difference
-from simsales.cli import _fmt_change, main
+from simsales.cli import main
 from simsales.experiment import Comparison, compare_scenarios, run_replications
 from simsales.experiment import replications as replications_module
+from simsales.report.text import fmt_change
 from simsales.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,12 +104,12 @@ def test_paired_difference_rejects_unpaired_input() -> None:
 
 def test_change_is_written_with_unit_relative_change_and_interval() -> None:
     diff = PairedDifference(mean=-14.2, sd=5.5, half_width=3.9, n=10, base_mean=118.3)
-    assert _fmt_change(diff, "days", "EUR") == "−14.2 days (−12%)\n[−18.1, −10.3]"
-    assert _fmt_change(diff, "days", "EUR", prose=True) == "−14.2 days (−12%)"
+    assert fmt_change(diff, "days", "EUR") == "−14.2 days (−12%)\n[−18.1, −10.3]"
+    assert fmt_change(diff, "days", "EUR", prose=True) == "−14.2 days (−12%)"
     share = PairedDifference(mean=-0.0134, sd=0.004, half_width=0.0031, n=10, base_mean=0.75)
-    assert _fmt_change(share, "share", "EUR") == "−1.34 points (−1.8%)\n[−1.65, −1.03]"
+    assert fmt_change(share, "share", "EUR") == "−1.34 points (−1.8%)\n[−1.65, −1.03]"
     unclear = PairedDifference(mean=2.0, sd=9.0, half_width=6.4, n=10, base_mean=100.0)
-    assert _fmt_change(unclear, "days", "EUR") == "no detectable difference\n[−4.4, +8.4]"
+    assert fmt_change(unclear, "days", "EUR") == "no detectable difference\n[−4.4, +8.4]"
 
 
 # --- compare_scenarios on the model ------------------------------------------------------------

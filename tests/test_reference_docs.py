@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import inspect
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel
 
-from simsales.cli import OUTPUT_FILES, main
+from simsales.cli import main
 from simsales.model.records import (
     DEAL_FIELDS,
     EVENT_MEANINGS,
@@ -26,6 +27,7 @@ from simsales.reference import (
     scenario_reference_markdown,
     scenario_tables,
 )
+from simsales.report.files import COMPARE_FILES, RUN_FILES
 from simsales.results.metrics import METRICS
 from simsales.scenario import schema
 from simsales.scenario.distributions import DIST_NAMES
@@ -104,7 +106,7 @@ def test_every_output_field_is_documented() -> None:
         assert f"| `{name}` |" in _section(text, "Event log: `events.csv`")
     for name in METRICS:
         assert f"| `{name}` |" in _section(text, "Metrics")
-    for name in OUTPUT_FILES:
+    for name in RUN_FILES:
         assert f"- `{name}`" in text
 
 
@@ -135,6 +137,34 @@ def test_documented_headers_are_the_written_ones(
             stages = [c for c in header if c.startswith("entered_")]
             assert stages == ["entered_outreach", "entered_discovery"]
             assert "| `entered_<stage>` |" in text
+
+
+def test_documented_comparison_keys_are_the_written_ones(
+    tmp_path: Path, write_scenario: Callable[..., Path], minimal_scenario_toml: str
+) -> None:
+    """A real ``compare --out`` writes exactly the documented keys and key columns."""
+    base = write_scenario(minimal_scenario_toml, "base.toml")
+    variant = write_scenario(minimal_scenario_toml.replace('"tiny"', '"tiny-b"'), "variant.toml")
+    out = tmp_path / "out"
+    args = ["compare", str(base), str(variant), "-r", "2", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    section = _section(outputs_reference_markdown(), "Comparisons")
+    for name in COMPARE_FILES:
+        assert f"- `{name}`" in section
+    doc_part, csv_part = section.split("\n### ")[1:]
+    top, differences = (
+        re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
+        for table in doc_part.split("\n\n| key |")[1:]
+    )
+    written = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert list(written) == top
+    assert list(written["metrics"]["share_won"]["differences"]["tiny-b"]) == differences
+    with (out / "replications.csv").open(newline="") as fh:
+        header = next(csv.reader(fh))
+    columns = re.findall(r"^\| `(\w+)` \|", csv_part, flags=re.MULTILINE)
+    assert header[: len(columns)] == columns == ["scenario", "replication"]
+    assert "share_won" in header[len(columns) :]
 
 
 def test_cli_prints_and_writes_the_references(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The outputs reference (``docs/reference/outputs.md``): every file and column a run writes.
 
 It reads ``DEAL_FIELDS``, ``OUTCOME_MEANINGS``, ``EVENT_MEANINGS``, ``EVENT_COLUMNS`` and
-``METRICS``, and the header ``write_deals_csv`` really writes.
+``METRICS``, the header ``write_deals_csv`` really writes, and the keys and columns of what
+``simsales compare`` writes, from a probe comparison.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from simsales.analysis import PairedDifference
+from simsales.experiment import Comparison, MetricComparison
 from simsales.model.records import (
     DEAL_FIELDS,
     EVENT_MEANINGS,
@@ -23,11 +26,14 @@ from simsales.model.records import (
     EventLog,
 )
 from simsales.reference._markdown import GENERATED, md, md_table, paragraphs
+from simsales.report.files import write_scenario_replications
+from simsales.report.serialize import comparison_document
 from simsales.results import metrics as metrics_module
 from simsales.results.events import EVENT_COLUMNS, write_events_csv
 from simsales.results.metrics import METRICS
 from simsales.results.summary import MetricSummary
 from simsales.results.table import DealTable, write_deals_csv
+from simsales.scenario import Scenario
 
 __all__ = ["outputs_reference_markdown"]
 
@@ -209,6 +215,134 @@ def _metric_section() -> list[str]:
     ]
 
 
+#: What each top-level key of ``comparison.json`` holds.
+_COMPARISON_KEY_MEANINGS: dict[str, str] = {
+    "base": "name of the base scenario (its `name`)",
+    "variants": "names of the variants, in the order given",
+    "replications": "replications of each scenario",
+    "seed": "root seed, the same for every scenario",
+    "level": "confidence level of every interval (0.95: 95%)",
+    "pairing": "how the differences are paired: {pairing}",
+    "metrics": "for each metric (see [Metrics](#metrics)): `summaries` and `differences`, below",
+    "scenarios": "each scenario as run, fully resolved, by name; its `run.replications` and "
+    "`run.seed` are the comparison's",
+    "files": "each scenario's file, by name",
+    "command": "the command line that reproduces the comparison",
+    "simsales_version": "version of simsales that ran it",
+}
+#: What each key of a paired difference (``PairedDifference.to_dict``) holds.
+_DIFFERENCE_MEANINGS: dict[str, str] = {
+    "mean": "mean of `variant − base` over the paired replications",
+    "sd": "standard deviation of the per-replication differences",
+    "half_width": "half-width of the confidence interval (Student t on the pairs); `null` with "
+    "fewer than 2 pairs",
+    "low": "lower end of the interval, `mean − half_width`",
+    "high": "upper end of the interval, `mean + half_width`",
+    "n": "pairs: replications in which the metric is defined for both scenarios",
+    "base_mean": "the base's mean over the same pairs",
+    "relative": "`mean / base_mean` (`-0.12`: 12% lower); `null` where `base_mean` is 0",
+    "distinguishable": "`true` if the interval excludes 0: the difference is told apart from noise",
+    "level": "confidence level of the interval",
+}
+#: What each key column of ``compare``'s ``replications.csv`` holds (the metrics follow them).
+_COMPARE_COLUMN_MEANINGS: dict[str, tuple[str, str]] = {
+    "scenario": ("text", "the scenario's name: the base's rows first, then each variant's"),
+    "replication": ("integer", "replication, from 0; rows with the same replication ran on the "
+                    "same random streams"),
+}  # fmt: skip
+
+
+def _probe_comparison() -> Comparison:
+    """A comparison of two scenarios on one metric: to read the keys and columns really written.
+
+    The scenarios are built unvalidated, a name on the defaults and without the keys that have
+    none (market, buyers, stages): only their names and the keys of their dump are read.
+    """
+    base, variant = (
+        Scenario.model_construct(name=name)  # type: ignore[call-arg]  # unvalidated on purpose
+        for name in ("base", "variant")
+    )
+    summary = MetricSummary(mean=0.0, sd=0.0, half_width=0.0, n=1)
+    difference = PairedDifference(mean=0.0, sd=0.0, half_width=0.0, n=1, base_mean=0.0)
+    return Comparison(
+        base=base,
+        variants=(variant,),
+        replications=1,
+        seed=0,
+        level=0.95,
+        per_replication={"base": ({"share_won": 0.0},), "variant": ({"share_won": 0.0},)},
+        metrics={
+            "share_won": MetricComparison(
+                summaries={"base": summary, "variant": summary},
+                differences={"variant": difference},
+            )
+        },
+    )
+
+
+def _meanings(meanings: dict[str, str], keys: list[str], what: str) -> list[tuple[str, str]]:
+    missing = [key for key in keys if key not in meanings]
+    if missing:
+        raise LookupError(f"say what the {what} keys {missing} hold in {__name__}")
+    return [(f"`{key}`", meanings[key]) for key in keys]
+
+
+def _comparison_section() -> list[str]:
+    probe = _probe_comparison()
+    document = comparison_document(probe, files=["base.toml", "variant.toml"], command=["x"])
+    printed = probe.to_dict()
+    file_only = [f"`{key}`" for key in document if key not in printed]
+    keys = _meanings(_COMPARISON_KEY_MEANINGS, list(document), "comparison.json")
+    keys = [(k, m.format(pairing=f"“{document['pairing']}”")) for k, m in keys]
+    metric = document["metrics"]["share_won"]
+    stats = ", ".join(f"`{key}`" for key in metric["summaries"]["base"])
+    differences = _meanings(
+        _DIFFERENCE_MEANINGS, list(metric["differences"]["variant"]), "paired difference"
+    )
+    header, _ = _csv_lines(lambda fh: write_scenario_replications(fh, probe.per_replication))
+    key_columns = [name for name in header if name != "share_won"]
+    if missing := [name for name in key_columns if name not in _COMPARE_COLUMN_MEANINGS]:
+        raise LookupError(f"say what the replications.csv columns {missing} hold in {__name__}")
+    columns = [(f"`{name}`", *_COMPARE_COLUMN_MEANINGS[name]) for name in key_columns]
+    columns.append(("`<metric>`", "number", "one column per metric, as in `simsales run`'s "
+                    "`replications.csv`; empty where a scenario does not have it (a stage it "
+                    "lacks) or it is undefined"))  # fmt: skip
+    return [
+        "## Comparisons",
+        "",
+        "`simsales compare BASE VARIANT... --out DIR` runs every scenario with the same seed and "
+        "replications, so that replication r of every scenario uses the same random streams "
+        "(common random numbers), and writes these files into `DIR`:",
+        "",
+        "- `comparison.json`: every metric of every scenario over the replications (mean, 95% "
+        "confidence interval) and each variant's paired difference from the base, with the "
+        "resolved scenarios, the files, the simsales version and the command line.",
+        "- `replications.csv`: every metric, one row per replication of each scenario.",
+        "",
+        "### `comparison.json`",
+        "",
+        f"`simsales compare --format json` prints the same, without {', '.join(file_only[:-1])} "
+        f"and {file_only[-1]}. An undefined "
+        "value is `null`, as in `summary.json`.",
+        "",
+        *md_table(("key", "meaning"), keys),
+        "",
+        "`metrics.<metric>.summaries.<scenario>` is the metric over that scenario's "
+        f"replications, base first, with the keys of `summary.json`: {stats}. "
+        "`metrics.<metric>.differences.<variant>` is the variant's change from the base, paired "
+        "replication by replication:",
+        "",
+        *md_table(("key", "meaning"), differences),
+        "",
+        "### `replications.csv` of a comparison",
+        "",
+        *md_table(("column", "type", "meaning"), columns),
+        "",
+        "Rows go scenario by scenario, each one's replications in order. The metric columns are "
+        "every metric any of the scenarios has, in the order they first appear.",
+    ]
+
+
 def outputs_reference_markdown() -> str:
     """The reference of every output field, as Markdown (``docs/reference/outputs.md``)."""
     lines = [
@@ -224,6 +358,9 @@ def outputs_reference_markdown() -> str:
         "- `deals.csv`: every deal of every replication, one row each.",
         "- `events.csv`: each deal's event log; only with `--events`.",
         "",
+        "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json` and a "
+        "`replications.csv` of every scenario: see [Comparisons](#comparisons).",
+        "",
         *_deal_section(),
         "",
         *_outcome_section(),
@@ -231,5 +368,7 @@ def outputs_reference_markdown() -> str:
         *_event_section(),
         "",
         *_metric_section(),
+        "",
+        *_comparison_section(),
     ]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,57 @@
+"""Reports of runs and comparisons: text for the terminal, JSON, and the result files.
+
+- ``text``: the tables and findings ``simsales run`` and ``simsales compare`` print, on a
+  ``rich.console.Console`` the caller gives.
+- ``serialize``: the JSON of ``--format json``, ``summary.json`` and ``comparison.json``.
+- ``files``: the CSV and JSON files of ``--out``, published together or not at all.
+
+Reports read results, analyses and experiments; they never run a simulation.
+"""
+
+from simsales.report.files import (
+    COMPARE_FILES,
+    RUN_FILES,
+    deal_writer,
+    publish_comparison,
+    publish_run,
+    write_metric_rows,
+    write_replications,
+    write_scenario_replications,
+)
+from simsales.report.serialize import (
+    comparison_document,
+    jsonable,
+    run_summary,
+    summary_document,
+    to_json,
+)
+from simsales.report.text import (
+    COMPARE_METRICS,
+    fmt_change,
+    fmt_summary,
+    metric_units,
+    print_comparison,
+    print_run,
+)
+
+__all__ = [
+    "COMPARE_FILES",
+    "COMPARE_METRICS",
+    "RUN_FILES",
+    "comparison_document",
+    "deal_writer",
+    "fmt_change",
+    "fmt_summary",
+    "jsonable",
+    "metric_units",
+    "print_comparison",
+    "print_run",
+    "publish_comparison",
+    "publish_run",
+    "run_summary",
+    "summary_document",
+    "to_json",
+    "write_metric_rows",
+    "write_replications",
+    "write_scenario_replications",
+]

@@ -1,0 +1,124 @@
+"""The files ``run --out`` and ``compare --out`` write, published together or not at all.
+
+Every file is staged in ``simsales.output.StagedFiles`` and only takes its name when all of a
+run's files are complete, so an interrupted run leaves no mix of old and new results. The
+functions here raise ``OSError`` when a file cannot be written; the caller says so to the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from simsales.report.serialize import to_json
+
+if TYPE_CHECKING:
+    from simsales.model import RunRecords
+    from simsales.output import StagedFiles
+
+__all__ = [
+    "COMPARE_FILES",
+    "COMPARE_KEY_COLUMNS",
+    "RUN_FILES",
+    "deal_writer",
+    "publish_comparison",
+    "publish_run",
+    "write_metric_rows",
+    "write_replications",
+    "write_scenario_replications",
+]
+
+#: Files ``run --out`` may write; ones not written this time are removed after a forced rerun.
+RUN_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv")
+#: Files ``compare --out`` writes.
+COMPARE_FILES = ("comparison.json", "replications.csv")
+#: The columns before the metrics in ``compare``'s ``replications.csv``.
+COMPARE_KEY_COLUMNS = ("scenario", "replication")
+
+
+def write_metric_rows(
+    fh: IO[str], keys: Sequence[str], rows: Sequence[tuple[Sequence[Any], dict[str, float]]]
+) -> None:
+    """CSV of metrics: the ``keys`` columns, then every metric any row has (NaN as empty).
+
+    Each row is its ``keys`` values and its metrics; metric columns are in the order the metrics
+    first appear, a metric a row lacks is an empty cell, and numbers are written with ``repr``
+    so that they read back exactly.
+    """
+    names = list(dict.fromkeys(name for _, rep in rows for name in rep))
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow([*keys, *names])
+    for key_values, rep in rows:
+        values = (rep.get(name, math.nan) for name in names)
+        writer.writerow([*key_values, *("" if math.isnan(v) else repr(v) for v in values)])
+
+
+def write_replications(fh: IO[str], per_rep: Sequence[dict[str, float]]) -> None:
+    """``run``'s ``replications.csv``: a ``replication`` column (from 0), then every metric."""
+    write_metric_rows(fh, ["replication"], [([r], rep) for r, rep in enumerate(per_rep)])
+
+
+def write_scenario_replications(
+    fh: IO[str], per_replication: Mapping[str, Sequence[dict[str, float]]]
+) -> None:
+    """``compare``'s ``replications.csv``: ``COMPARE_KEY_COLUMNS``, then every metric.
+
+    ``per_replication`` maps each scenario name to its metrics, one dict per replication (as
+    ``Comparison.per_replication``); rows go scenario by scenario, replications in order.
+    """
+    rows = [
+        ([name, r], rep) for name, reps in per_replication.items() for r, rep in enumerate(reps)
+    ]
+    write_metric_rows(fh, COMPARE_KEY_COLUMNS, rows)
+
+
+def deal_writer(
+    staged: StagedFiles, *, events: bool
+) -> Callable[[int, RunRecords | None, dict[str, float]], None]:
+    """An ``on_result`` for ``run_replications`` that writes ``deals.csv`` (and ``events.csv``).
+
+    Each replication's deals (and events) are written as its result arrives, instead of keeping
+    every replication's records in memory until the end.
+    """
+    from simsales.results import DealTable, write_deals_csv, write_events_csv
+
+    deals = staged.open("deals.csv", newline="")
+    log = staged.open("events.csv", newline="") if events else None
+
+    def on_result(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
+        assert records is not None  # records are kept when on_result is given
+        first = r == 0
+        write_deals_csv([DealTable.from_records(records)], deals, header=first)
+        if log is not None and records.events is not None:
+            write_events_csv(records.events, r, log, header=first)
+
+    return on_result
+
+
+def publish_run(
+    staged: StagedFiles, summary: dict[str, Any], per_rep: Sequence[dict[str, float]]
+) -> None:
+    """Write ``summary.json`` and ``replications.csv`` and publish every staged file together.
+
+    Files of ``RUN_FILES`` not written this time (``events.csv`` of an earlier run with
+    ``--events``, left in a folder reused with ``--force``) are removed.
+    """
+    staged.write_text("summary.json", to_json(summary) + "\n")
+    write_replications(staged.open("replications.csv", newline=""), per_rep)
+    written = set(staged.names)
+    staged.commit()
+    for name in set(RUN_FILES) - written:
+        (staged.folder / name).unlink(missing_ok=True)
+
+
+def publish_comparison(
+    staged: StagedFiles,
+    report: dict[str, Any],
+    per_replication: Mapping[str, Sequence[dict[str, float]]],
+) -> None:
+    """Write ``comparison.json`` (``report``) and ``replications.csv``, and publish them."""
+    staged.write_text("comparison.json", to_json(report) + "\n")
+    write_scenario_replications(staged.open("replications.csv", newline=""), per_replication)
+    staged.commit()

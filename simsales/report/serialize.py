@@ -1,0 +1,95 @@
+"""JSON reports: what ``run`` and ``compare`` print with ``--format json`` and write to files.
+
+``--format json`` prints ``run_summary`` or ``Comparison.to_dict()``; ``summary.json`` and
+``comparison.json`` (``summary_document``, ``comparison_document``) add what reproduces the
+result: the resolved scenarios, the input files, the command line and the simsales version. All
+go through ``to_json``, which writes NaN and infinity (an undefined metric) as ``null``: JSON has
+no NaN, and a reader must not mistake a missing value for zero.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from simsales import __version__
+
+if TYPE_CHECKING:
+    from simsales.experiment import Comparison
+    from simsales.results import MetricSummary
+    from simsales.scenario import Scenario
+
+__all__ = ["comparison_document", "jsonable", "run_summary", "summary_document", "to_json"]
+
+
+def run_summary(scenario: Scenario, summaries: dict[str, MetricSummary]) -> dict[str, Any]:
+    """A run's metrics over its replications, with the scenario name, seed and replications.
+
+    ``scenario`` is the scenario as run: its ``run.seed`` and ``run.replications`` are the ones
+    used. NaN is kept as NaN: ``to_json`` turns it into ``null``.
+    """
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.run.seed,
+        "replications": scenario.run.replications,
+        "metrics": {name: s.to_dict() for name, s in summaries.items()},
+    }
+
+
+def summary_document(
+    scenario: Scenario,
+    summaries: dict[str, MetricSummary],
+    *,
+    scenario_file: str | os.PathLike[str],
+    overrides: Sequence[str],
+    command: Sequence[str],
+) -> dict[str, Any]:
+    """``summary.json``: ``run_summary`` and what reproduces it.
+
+    That is the scenario file and its ``--set`` overrides, the command line (``command``, its
+    words), the simsales version and the fully resolved scenario as run.
+    """
+    return run_summary(scenario, summaries) | {
+        "scenario_file": os.fspath(scenario_file),
+        "overrides": list(overrides),
+        "command": shlex.join(command),
+        "simsales_version": __version__,
+        "resolved_scenario": scenario.model_dump(mode="json", by_alias=True),
+    }
+
+
+def comparison_document(
+    result: Comparison, *, files: Sequence[str | os.PathLike[str]], command: Sequence[str]
+) -> dict[str, Any]:
+    """``comparison.json``: ``result.to_dict(scenarios=True)`` and what reproduces it.
+
+    ``files`` are the scenario files of the base and the variants, in that order; they are
+    written by scenario name, with the command line (``command``, its words) and the simsales
+    version.
+    """
+    scenarios = (result.base, *result.variants)
+    return result.to_dict(scenarios=True) | {
+        "files": {s.name: os.fspath(f) for s, f in zip(scenarios, files, strict=True)},
+        "command": shlex.join(command),
+        "simsales_version": __version__,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every NaN and infinity, in nested dicts, lists and tuples, as ``None``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """``value`` as indented JSON (no final newline), NaN and infinity as ``null``."""
+    return json.dumps(jsonable(value), indent=2)

@@ -1,0 +1,294 @@
+"""Results as text for the terminal: a run's metric and stage tables, a comparison's table and
+findings, and the number formatting they share.
+
+Each number is shown as ``mean ± half-width`` to the precision its 95% interval supports, shares
+in percent. The functions print to a ``rich.console.Console`` they are given, or return ``rich``
+tables; the JSON and CSV files (``simsales.report.serialize``, ``simsales.report.files``) hold
+every metric at full precision.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from simsales.analysis import PairedDifference
+from simsales.experiment import Comparison
+from simsales.experiment.compare import CRN_NOTE
+from simsales.results import MetricSummary, describe_metrics, stage_keys
+from simsales.scenario import Scenario
+
+__all__ = [
+    "COMPARE_METRICS",
+    "STAGE_COLUMNS",
+    "TABLE_GROUPS",
+    "comparison_table",
+    "decimals",
+    "findings",
+    "fmt_change",
+    "fmt_summary",
+    "metric_units",
+    "print_comparison",
+    "print_run",
+    "run_table",
+    "shown_unit",
+    "stage_table",
+]
+
+#: Rows of the text table, by group. Every metric (per stage too) is in the JSON and CSV output.
+TABLE_GROUPS: dict[str, tuple[str, ...]] = {
+    "outcomes": ("opportunities", "share_won", "share_lost", "share_no_decision",
+                 "share_disqualified", "share_open", "unworked_share"),
+    "pipeline": ("qualified_share", "win_rate_qualified", "no_decision_of_not_won_qualified",
+                 "purchase_likelihood", "win_rate_decided", "no_decision_of_not_won"),
+    "cycle time": ("won_median_days", "cycle_median_days", "cycle_p90_days",
+                   "cycle_median_lost_days", "cycle_median_no_decision_days"),
+    "activity": ("calls_per_deal", "touches_per_deal", "wrong_activities_per_deal",
+                 "mean_gap_days", "max_gap_days_mean", "flow_efficiency"),
+    "sellers": ("seller_utilisation", "seller_hours_per_win", "wip_mean", "wip_per_seller",
+                "seller_wait_share", "throughput_per_year"),
+    "money": ("bookings_per_year", "mean_won_value", "mean_discount_won"),
+    "forecast": ("share_pushed", "pushes_per_forecast_deal", "forecast_accuracy"),
+}  # fmt: skip
+#: Per-stage metrics, shown as the columns of the stage table.
+STAGE_COLUMNS = ("reach", "conversion", "days_in", "wip")
+#: Metrics the comparison table shows unless others are asked for; JSON and files hold all.
+COMPARE_METRICS = (
+    "share_won", "share_no_decision", "win_rate_qualified", "no_decision_of_not_won_qualified",
+    "won_median_days", "cycle_median_days", "calls_per_deal", "mean_gap_days",
+    "seller_utilisation", "bookings_per_year",
+)  # fmt: skip
+
+
+# --- numbers and units ---------------------------------------------------------------------------
+
+
+def metric_units(scenario: Scenario) -> dict[str, str]:
+    """Each metric's unit (share, days, count, currency, ...), from its description."""
+    names = tuple(stage.name for stage in scenario.stages)
+    # The unit ends each description: "..., days"; per-stage ones add " (stage name)".
+    return {
+        name: re.sub(r" \(.*\)$", "", text.rsplit(", ", 1)[-1])
+        for name, text in describe_metrics(names).items()
+    }
+
+
+def shown_unit(unit: str, currency: str) -> str:
+    """A unit as a table shows it: ``%`` for a share, the currency code for money."""
+    return "%" if unit == "share" else currency if unit == "currency" else unit
+
+
+def decimals(mean: float, half: float) -> int:
+    """Decimals to show: two significant digits of the half-width (three of the mean if none)."""
+    if math.isfinite(half) and half > 0:
+        digits = 1 - math.floor(math.log10(half))
+    else:
+        digits = 2 - math.floor(math.log10(abs(mean))) if mean else 0
+    return max(0, min(digits, 4))
+
+
+def fmt_summary(summary: MetricSummary, unit: str) -> str:
+    """``mean ± half-width``, to the precision the half-width supports (shares in percent)."""
+    scale = 100.0 if unit == "share" else 1.0
+    mean, half = summary.mean * scale, summary.half_width * scale
+    if not math.isfinite(mean):
+        return "–"
+    digits = decimals(mean, half)
+    text = f"{mean:,.{digits}f}"
+    if math.isfinite(half):
+        text += f" ± {half:,.{digits}f}"
+    return text
+
+
+def fmt_change(diff: PairedDifference, unit: str, currency: str, *, prose: bool = False) -> str:
+    """A paired difference: ``−14.2 days (−12%)`` and a line ``[−18.1, −10.3]``.
+
+    Shares change in percentage points. Where the interval includes 0 the text is ``no
+    detectable difference`` (and the interval); ``–`` where there is no interval. ``prose``: one
+    line, no interval, three significant digits at most.
+    """
+    scale = 100.0 if unit == "share" else 1.0
+    mean, half = diff.mean * scale, diff.half_width * scale
+    if diff.n < 2 or not math.isfinite(half):
+        return "–"
+    digits = decimals(mean, half)
+    if prose and mean:
+        digits = max(0, min(digits, 2 - math.floor(math.log10(abs(mean)))))
+
+    def signed(x: float, d: int = digits) -> str:
+        return f"{x:+,.{d}f}".replace("-", "−")
+
+    bounds = f"[{signed(diff.low * scale)}, {signed(diff.high * scale)}]"
+    if not diff.distinguishable:
+        if half == 0 and mean == 0:
+            return "no difference: equal in every replication"
+        return "no detectable difference" + ("" if prose else f"\n{bounds}")
+    word = {"share": "points", "currency": currency, "count": ""}.get(unit, unit)
+    text = signed(mean) + (f" {word}" if word else "")
+    if math.isfinite(diff.relative):
+        percent = 100 * diff.relative
+        text += f" ({signed(percent, 0 if abs(percent) >= 10 else 1)}%)"
+    return text + ("" if prose else f"\n{bounds}")
+
+
+# --- a run ---------------------------------------------------------------------------------------
+
+
+def run_table(
+    scenario: Scenario, summaries: dict[str, MetricSummary], units: dict[str, str]
+) -> Table:
+    """The metrics of ``TABLE_GROUPS`` a run has, one row each, grouped."""
+    table = Table(title="mean ± 95% confidence half-width over replications", title_justify="left")
+    table.add_column("group")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for group, metrics in TABLE_GROUPS.items():
+        rows = [m for m in metrics if m in summaries]
+        for i, metric in enumerate(rows):
+            unit = units.get(metric, "")
+            table.add_row(
+                group if i == 0 else "",
+                metric,
+                fmt_summary(summaries[metric], unit),
+                shown_unit(unit, scenario.currency),
+            )
+        if rows:
+            table.add_section()
+    return table
+
+
+def stage_table(
+    scenario: Scenario, summaries: dict[str, MetricSummary], units: dict[str, str]
+) -> Table:
+    """One row per stage, the per-stage metrics of ``STAGE_COLUMNS`` as columns."""
+    names = tuple(stage.name for stage in scenario.stages)
+    table = Table(title="stages", title_justify="left")
+    table.add_column("stage")
+    for column in STAGE_COLUMNS:
+        unit = "%" if column in ("reach", "conversion") else "days" if column == "days_in" else ""
+        table.add_column(f"{column} ({unit})" if unit else column, justify="right")
+    for key, name in zip(stage_keys(names), names, strict=True):
+        cells = []
+        for column in STAGE_COLUMNS:
+            metric = f"{column}_{key}"
+            found = summaries.get(metric)
+            cells.append(fmt_summary(found, units.get(metric, "")) if found is not None else "")
+        table.add_row(name, *cells)
+    return table
+
+
+def print_run(console: Console, scenario: Scenario, summaries: dict[str, MetricSummary]) -> None:
+    """A line saying what was run, then the metric table and the stage table."""
+    units = metric_units(scenario)
+    run = scenario.run
+    console.print(
+        f"[bold]{scenario.name}[/bold]: {run.replications} replications, seed {run.seed}, "
+        f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days"
+    )
+    console.print(run_table(scenario, summaries, units))
+    console.print(stage_table(scenario, summaries, units))
+
+
+# --- a comparison --------------------------------------------------------------------------------
+
+
+def comparison_table(result: Comparison, shown: Sequence[str], units: dict[str, str]) -> Table:
+    """One row per metric of ``shown``; under each variant's value its change from the base."""
+    base = result.base
+    table = Table()
+    table.add_column("metric", no_wrap=True)
+    table.add_column("unit")
+    for name in (base.name, *result.variant_names):
+        table.add_column(escape(name), justify="right")
+    for metric in shown:
+        found = result.metrics[metric]
+        unit = units.get(metric, "")
+        cells = [metric, shown_unit(unit, base.currency)]
+        for name, summary in found.summaries.items():
+            cell = fmt_summary(summary, unit)
+            if name != base.name:
+                cell += "\n" + fmt_change(found.differences[name], unit, base.currency)
+            cells.append(cell)
+        table.add_row(*cells, end_section=True)
+    return table
+
+
+def findings(
+    result: Comparison, variant: str, shown: Sequence[str], units: dict[str, str]
+) -> list[str]:
+    """The detectable changes of ``variant``, then the metrics lost in noise, as lines."""
+    changes, noise, unknown = [], [], []
+    for metric in shown:
+        diff = result.metrics[metric].differences[variant]
+        if diff.n < 2 or math.isnan(diff.half_width):
+            unknown.append(metric)
+        elif diff.distinguishable:
+            text = fmt_change(diff, units.get(metric, ""), result.base.currency, prose=True)
+            changes.append(f"{metric} {text}")
+        else:
+            noise.append(metric)
+    lines = [f"changed: {', '.join(changes)}"] if changes else []
+    if noise:
+        lines.append(f"no detectable difference: {', '.join(noise)}")
+    if unknown:
+        lines.append(f"no interval (fewer than 2 replications with a value): {', '.join(unknown)}")
+    return lines
+
+
+def print_comparison(console: Console, result: Comparison, shown: Sequence[str]) -> None:
+    """What was compared, the table of ``shown`` metrics, and each variant's findings.
+
+    When ``console`` is not a terminal (a file or a pipe) it is widened to the table's width, at
+    least 80 columns, so that no line of the table is broken.
+    """
+    base, variants = result.base, result.variants
+    units: dict[str, str] = {}
+    for scenario in (base, *variants):
+        units = metric_units(scenario) | units
+    table = comparison_table(result, shown, units)
+    piped = not console.is_terminal
+    if piped:
+        unlimited = console.options.update_width(10_000)
+        console.width = max(80, console.measure(table, options=unlimited).maximum)
+    run = base.run
+    console.print(
+        f"[bold]{escape(base.name)}[/bold] vs {escape(', '.join(result.variant_names))}: "
+        f"{result.replications} replication{'s' if result.replications != 1 else ''} each, "
+        f"seed {result.seed}, horizon {run.horizon_days:g} days, "
+        f"warm-up {run.warmup_days:g} days",
+        soft_wrap=piped,
+    )
+    for v in variants:
+        if (v.run.horizon_days, v.run.warmup_days) != (run.horizon_days, run.warmup_days):
+            console.print(
+                f"note: {escape(v.name)} runs a horizon of {v.run.horizon_days:g} days, "
+                f"warm-up {v.run.warmup_days:g} days"
+            )
+    console.print(CRN_NOTE)
+    console.print(
+        f"mean ± 95% half-width; under each variant its change from {escape(base.name)}: "
+        "the paired difference and its [95% interval]"
+    )
+    console.print(table)
+    for v in variants:
+        console.print(f"[bold]{escape(v.name)}[/bold] against {escape(base.name)}:")
+        for line in findings(result, v.name, shown, units):
+            wrapped = textwrap.fill(
+                line, console.width, initial_indent="  ", subsequent_indent="    "
+            )
+            console.print(wrapped, markup=False, soft_wrap=True)
+    if result.replications < 2:
+        console.print("With one replication there is no interval: run at least 2 (-r).")
+    else:
+        console.print(
+            "Each interval is 95% on its own: of many differences that are really zero, "
+            "about 1 in 20 will still look detectable.",
+            soft_wrap=piped,
+        )
