@@ -196,7 +196,8 @@ def run(
     console = Console(highlight=False)
     report.print_run(console, scenario, summaries)
     if out is not None:
-        console.print(f"written to {out}/: summary.json, replications.csv, deals.csv")
+        files = [name for name in report.RUN_FILES if events or name != "events.csv"]
+        console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True)
 
 
 @main.command(short_help="Compare variants with a base scenario, on common random numbers.")

@@ -189,7 +189,7 @@ def print_run(console: Console, scenario: Scenario, summaries: dict[str, MetricS
     units = metric_units(scenario)
     run = scenario.run
     console.print(
-        f"[bold]{scenario.name}[/bold]: {run.replications} replications, seed {run.seed}, "
+        f"[bold]{escape(scenario.name)}[/bold]: {run.replications} replications, seed {run.seed}, "
         f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days"
     )
     console.print(run_table(scenario, summaries, units))
