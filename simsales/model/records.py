@@ -216,3 +216,4 @@ class RunRecords:
     seller_capacity_hours: np.ndarray
     events: EventLog | None = None
     sim_events: int = 0
+    cohort_margin_days: float = 0.0

@@ -54,6 +54,7 @@ def simulate(
         seller_capacity_hours=np.full(team.sellers, capacity, dtype=float),
         events=ctx.log,
         sim_events=_events_scheduled(env),
+        cohort_margin_days=scenario.run.cohort_margin_days,
     )
 
 

@@ -5,15 +5,17 @@ intervals (``summary``) and compared pairwise. NaN means "undefined in this repl
 no closed deals, ...), never zero: a replication without wins has no time to a win.
 
 Which deals count:
-- per-deal metrics use *counted* deals (created on or after ``warmup_days``): deals created during
-  the warm-up met an empty, unrepresentative system;
+- per-deal metrics use *counted* deals, created in [warmup, horizon - cohort_margin): deals created
+  during the warm-up met an empty, unrepresentative system, and deals created just before the
+  horizon have had too little time to end;
 - *opportunities* are counted deals a seller took (every outcome but unworked);
 - work in progress is a time average over the window [warmup, horizon], so it uses *all* deals,
   including those created in the warm-up that are still open in the window.
 
-Cohort caveat: throughput and bookings count counted deals that closed before the horizon, so deals
-created near the horizon have had little time to close; with a window several cycle times long the
-bias is small, and it is the same for every variant run over the same window.
+Cohort caveat: outcome shares, throughput and bookings count counted deals that ended before the
+horizon. Without a ``run.cohort_margin_days`` of a few cycle times, deals created near the horizon
+are mostly still open, and a variant that ends deals faster shows larger shares of every ending
+outcome (no decision included) only because fewer of its deals are still open.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 #: Metric name -> description with unit. ``<stage>`` stands for each stage's key (``stage_keys``).
 METRICS: dict[str, str] = {
     # counts
-    "suspects": "suspects created in the window (counted deals), count",
+    "suspects": "suspects created in the counted cohort (counted deals), count",
     "opportunities": "counted deals a seller took (all outcomes but unworked), count",
     "unworked_share": "unworked / suspects: suspects no seller took, share",
-    "arrivals_per_day": "suspects created in the window / window length, per day",
+    "arrivals_per_day": "suspects created in the cohort / the cohort's length, per day",
     # outcomes
     "share_won": "won / opportunities, share",
     "share_lost": "lost (No Go) / opportunities, share",
@@ -94,7 +96,7 @@ METRICS: dict[str, str] = {
     "wip_per_seller": "wip_mean / number of sellers, count",
     "flow_efficiency": "seller hours / 24 over cycle days, summed over closed opportunities, share",
     # money
-    "bookings_per_year": "net value (value × (1 − discount)) of won deals per 365 days of window, "
+    "bookings_per_year": "net value (value × (1 − discount)) of won deals per 365 days of cohort, "
     "currency",
     "mean_discount_won": "mean discount of won deals, share",
     "mean_won_value": "mean list value of won deals, currency",
@@ -104,7 +106,7 @@ METRICS: dict[str, str] = {
     "forecast_accuracy": "closed opportunities with a forecast closed in the month first "
     "forecast (month = 365/12 days), share",
     # throughput
-    "throughput_per_year": "opportunities closed (any end) per 365 days of window, count",
+    "throughput_per_year": "opportunities closed (any end) per 365 days of cohort, count",
 }
 
 
@@ -167,7 +169,7 @@ def _counts_and_outcomes(table: DealTable) -> dict[str, float]:
     qual = opp & (table["qualified"] == 1)
     q = {code: int(np.sum(qual & (outcome == code))) for code in range(len(OUTCOMES))}
     unworked = n_suspects - n_opp
-    window = table.window_days
+    window = table.cohort_days
     closed = sum(n[code] for code in CLOSED_OUTCOMES)
     return {
         "suspects": n_suspects,
@@ -232,7 +234,7 @@ def _money_and_forecast(table: DealTable) -> dict[str, float]:
         forecast_at[forecast] / DAYS_PER_MONTH
     )
     return {
-        "bookings_per_year": np.sum(value * (1 - discount)) * DAYS_PER_YEAR / table.window_days,
+        "bookings_per_year": np.sum(value * (1 - discount)) * DAYS_PER_YEAR / table.cohort_days,
         "mean_discount_won": mean(discount),
         "mean_won_value": mean(value),
         "pushes_per_forecast_deal": mean(pushes),

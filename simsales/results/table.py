@@ -64,6 +64,7 @@ class DealTable:
     replication: int
     horizon_days: float
     warmup_days: float
+    cohort_margin_days: float = 0.0
 
     @classmethod
     def from_records(cls, records: RunRecords) -> DealTable:
@@ -96,6 +97,7 @@ class DealTable:
             replication=records.replication,
             horizon_days=float(records.horizon_days),
             warmup_days=float(records.warmup_days),
+            cohort_margin_days=float(records.cohort_margin_days),
         )
 
     def __len__(self) -> int:
@@ -109,6 +111,11 @@ class DealTable:
         """Length of the counting window [warmup_days, horizon_days], days."""
         return self.horizon_days - self.warmup_days
 
+    @property
+    def cohort_days(self) -> float:
+        """Length of the counted cohort's creation window [warmup, horizon - margin], days."""
+        return self.horizon_days - self.cohort_margin_days - self.warmup_days
+
     @cached_property
     def stage_keys(self) -> tuple[str, ...]:
         """Snake-case stage keys (see ``stage_keys``)."""
@@ -116,11 +123,15 @@ class DealTable:
 
     @cached_property
     def counted(self) -> np.ndarray:
-        """Deals created in the counting window; only these enter the per-deal metrics.
+        """Deals created in the counted cohort; only these enter the per-deal metrics.
 
-        Deals created during the warm-up met an empty, unrepresentative system.
+        Deals created during the warm-up met an empty, unrepresentative system; deals created in
+        the last ``cohort_margin_days`` have had too little time to end.
         """
-        return self.columns["created_at"] >= self.warmup_days
+        created = self.columns["created_at"]
+        return (created >= self.warmup_days) & (
+            created < self.horizon_days - self.cohort_margin_days
+        )
 
     @cached_property
     def opportunities(self) -> np.ndarray:

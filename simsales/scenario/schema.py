@@ -30,15 +30,23 @@ class RunSettings(_Frozen):
         ge=0,
         description="Deals created before this day are simulated but not counted in the metrics.",
     )
+    cohort_margin_days: float = Field(
+        0.0,
+        ge=0,
+        description="Deals created in the last this-many days before the horizon are simulated "
+        "but not counted in the per-deal metrics: they have had little time to end, and counting "
+        "them would favour whichever variant ends deals faster.",
+    )
     replications: int = Field(10, ge=1, description="Independent runs; metrics get 95% CIs.")
     seed: int = Field(12345, ge=0, description="Root seed: same seed, same results.")
 
     @model_validator(mode="after")
     def _warmup_inside(self) -> RunSettings:
-        if self.warmup_days >= self.horizon_days:
+        if self.warmup_days + self.cohort_margin_days >= self.horizon_days:
             raise ValueError(
-                f"warmup_days ({self.warmup_days:g}) must be shorter than horizon_days "
-                f"({self.horizon_days:g})"
+                f"warmup_days ({self.warmup_days:g}) plus cohort_margin_days "
+                f"({self.cohort_margin_days:g}) must be shorter than horizon_days "
+                f"({self.horizon_days:g}): no deal would be counted"
             )
         return self
 
