@@ -3,12 +3,12 @@
 The deal waits in the suspect pool for a seller with room (the WIP cap), then moves through the
 stages. Each stage's joint activities are covered in calls of up to ``activities_per_call``, and a
 call's agenda runs on into the next stage when nothing (a buyer task, seller work) blocks it;
-between two calls lies a gap — the buyer's own tasks, the buyer's next free slot (slower for a larger part
-of the buying group) and the seller's calendar — during which momentum decays and the deal may go
-dark. Each activity in a call is done right or wrong; a wrong one is redone (rework) and costs the
-stage's consequence. After its calls a stage may qualify the buyer, set the forecast, and hand the
-buyer its tasks and the seller its offline work; once those are done, the buying group pays the
-stage's share of the consensus penalty. After the last stage the group decides, then chooses a
+between two calls lies a gap — the buyer's own tasks, the buyer's next free slot (slower for a
+larger part of the buying group) and the seller's calendar — during which momentum decays and the
+deal may go dark. Each activity in a call is done right or wrong; a wrong one is redone (rework) and
+costs the stage's consequence. After its calls a stage may qualify the buyer, set the forecast, and
+hand the buyer its tasks and the seller its offline work; once those are done, the buying group pays
+the stage's share of the consensus penalty. After the last stage the group decides, then chooses a
 supplier. Every deal ends exactly once.
 """
 
