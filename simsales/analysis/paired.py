@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from simsales.results.summary import ci_t
 
 __all__ = ["PairedDifference", "paired_difference"]
 
@@ -96,24 +97,9 @@ def paired_difference(
         )
     keep = ~(np.isnan(b) | np.isnan(v))
     b, v = b[keep], v[keep]
-    n = int(b.size)
-    nan = math.nan
-    if n == 0:
-        return PairedDifference(mean=nan, sd=nan, half_width=nan, n=0, base_mean=nan, level=level)
-    diff = v - b
-    mean = float(diff.mean())
-    base_mean = float(b.mean())
-    if n == 1:
-        return PairedDifference(
-            mean=mean, sd=nan, half_width=nan, n=1, base_mean=base_mean, level=level
-        )
-    sd = float(diff.std(ddof=1))
-    t = float(stats.t.ppf((1 + level) / 2, n - 1))
+    # the differences are independent across replications: the one-sample t interval applies
+    s = ci_t(v - b, level)
+    base_mean = float(b.mean()) if b.size else math.nan
     return PairedDifference(
-        mean=mean,
-        sd=sd,
-        half_width=t * sd / math.sqrt(n),
-        n=n,
-        base_mean=base_mean,
-        level=level,
+        mean=s.mean, sd=s.sd, half_width=s.half_width, n=s.n, base_mean=base_mean, level=level
     )
