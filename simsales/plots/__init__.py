@@ -1,0 +1,39 @@
+"""Figures over result tables: every function takes plain data and returns a ``Figure``.
+
+Nothing here runs a simulation or writes a file: the CLI and the report writer save figures.
+Every figure tells its series apart by colour and by a hatch, marker or line style, so that it
+reads in black and white too; axes carry units, titles state the question the figure answers.
+
+- ``outcome_shares``, ``funnel``, ``time_in_stage``: per-scenario summaries side by side
+  (``scenario_summaries`` regroups a ``Comparison`` for them);
+- ``metric_differences``: a forest plot of a comparison's paired differences;
+- ``cycle_ecdf``: Kaplan–Meier cycle-time CDFs (``cycles_from_tables`` makes its input);
+- ``sweep_curve``, ``sweep_heatmap``: a metric against one or two swept values;
+- ``tornado``: the change in a metric when each lever moves one step down and up.
+"""
+
+from simsales.plots.cycles import Cycles, cycle_ecdf, cycles_from_tables
+from simsales.plots.differences import metric_differences, tornado
+from simsales.plots.scenarios import (
+    OUTCOME_SHARES,
+    funnel,
+    outcome_shares,
+    scenario_summaries,
+    time_in_stage,
+)
+from simsales.plots.sweeps import sweep_curve, sweep_heatmap
+
+__all__ = [
+    "OUTCOME_SHARES",
+    "Cycles",
+    "cycle_ecdf",
+    "cycles_from_tables",
+    "funnel",
+    "metric_differences",
+    "outcome_shares",
+    "scenario_summaries",
+    "sweep_curve",
+    "sweep_heatmap",
+    "time_in_stage",
+    "tornado",
+]

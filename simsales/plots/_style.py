@@ -1,0 +1,86 @@
+"""Shared look of every figure: colour-blind-safe colours, each paired with a hatch, a marker and a
+line style, so that a figure printed in black and white still tells its series apart.
+
+Figures are built on ``matplotlib.figure.Figure`` directly, never through ``pyplot``: a plotting
+function leaves no global state behind (no open-figure registry, no current axes), and works
+under any backend, or none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from simsales.results import MetricSummary
+
+#: Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+@dataclass(frozen=True)
+class SeriesStyle:
+    """How the i-th series of a figure is drawn: colour plus a black-and-white cue."""
+
+    colour: str
+    hatch: str
+    marker: str
+    linestyle: str
+
+
+def series_style(i: int) -> SeriesStyle:
+    """Style of the i-th series (0-based), cycling when there are more series than styles."""
+    return SeriesStyle(
+        colour=COLOURS[i % len(COLOURS)],
+        hatch=HATCHES[i % len(HATCHES)],
+        marker=MARKERS[i % len(MARKERS)],
+        linestyle=LINESTYLES[i % len(LINESTYLES)],
+    )
+
+
+def new_figure(width: float, height: float, *, ncols: int = 1, sharey: bool = False) -> Figure:
+    """A constrained-layout figure of ``width`` × ``height`` inches with ``ncols`` axes in a row."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    fig.subplots(1, ncols, sharey=sharey, squeeze=False)
+    return fig
+
+
+def percent_axis(ax: Axes, which: str = "y") -> None:
+    """Show shares (0..1) on ``which`` axis as percentages."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+
+
+def level_of(summaries: Mapping[str, Mapping[str, MetricSummary]]) -> float:
+    """The confidence level the summaries share (0.95 if they hold none)."""
+    for by_metric in summaries.values():
+        for s in by_metric.values():
+            return s.level
+    return 0.95
+
+
+def pick(
+    summaries_by_scenario: Mapping[str, Mapping[str, MetricSummary]], metrics: Sequence[str]
+) -> dict[str, list[MetricSummary]]:
+    """Each scenario's summaries of ``metrics``, in order; a clear error naming what is missing."""
+    if not summaries_by_scenario:
+        raise ValueError("nothing to plot: no scenarios given")
+    out: dict[str, list[MetricSummary]] = {}
+    for scenario, by_metric in summaries_by_scenario.items():
+        missing = [m for m in metrics if m not in by_metric]
+        if missing:
+            raise ValueError(f"scenario {scenario!r} has no summary of {', '.join(missing)}")
+        out[scenario] = [by_metric[m] for m in metrics]
+    return out
+
+
+def half_widths(summaries: Sequence[MetricSummary]) -> list[float]:
+    """Error-bar half-widths; 0 where there is no interval (a single replication)."""
+    return [s.half_width if math.isfinite(s.half_width) else 0.0 for s in summaries]

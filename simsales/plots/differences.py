@@ -1,0 +1,165 @@
+"""Figures of changes from a base: a forest plot of paired differences, and a tornado of levers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from simsales.plots._style import new_figure, percent_axis, series_style
+
+if TYPE_CHECKING:  # plots only read a comparison; no need to import the experiment machinery
+    from simsales.experiment import Comparison
+
+__all__ = ["metric_differences", "tornado"]
+
+
+def metric_differences(
+    comparison: Comparison,
+    metrics: Sequence[str],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Forest plot: each variant's paired difference from the base, relative to the base mean.
+
+    One row per metric and variant: the point is ``(variant − base) / base mean`` over paired
+    replications, the bar its confidence interval scaled the same way. Filled markers mark
+    differences whose interval excludes zero; hollow markers, "no detectable difference". A metric
+    whose base mean is 0 or undefined has no relative difference and is marked "n/a". ``labels``
+    renames metrics on the axis (default: the metric name); each shows its base mean below.
+    """
+    if not metrics:
+        raise ValueError("nothing to plot: no metrics given")
+    unknown = [m for m in metrics if m not in comparison.metrics]
+    if unknown:
+        raise ValueError(f"the comparison has no metric {', '.join(unknown)}")
+    variants = comparison.variant_names
+    labels = labels or {}
+    per_block = len(variants) + 1  # a blank row between metrics
+    fig = new_figure(8.0, 1.6 + 0.32 * per_block * len(metrics))
+    ax = fig.axes[0]
+    ticks, ticklabels = [], []
+    for b, metric in enumerate(metrics):
+        diffs = comparison.metrics[metric].differences
+        top = -b * per_block
+        base_mean = next(iter(diffs.values())).base_mean if diffs else math.nan
+        ticks.append(top - (len(variants) - 1) / 2)
+        ticklabels.append(f"{labels.get(metric, metric)}\n(base {base_mean:.3g})")
+        for i, variant in enumerate(variants):
+            d, style, y = diffs[variant], series_style(i + 1), top - i
+            rel = d.relative
+            if not math.isfinite(rel):
+                ax.text(0, y, " n/a", va="center", fontsize=8, color="0.3")
+                continue
+            ends = sorted((d.low / d.base_mean, d.high / d.base_mean))
+            err = [[rel - ends[0]], [ends[1] - rel]] if math.isfinite(d.half_width) else None
+            ax.errorbar(
+                [rel],
+                [y],
+                xerr=err,
+                fmt=style.marker,
+                color=style.colour,
+                markersize=8,
+                markeredgewidth=1.5,
+                markerfacecolor=style.colour if d.distinguishable else "white",
+                capsize=3,
+            )
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(ticks, ticklabels, fontsize=8)
+    ax.set_ylim(-len(metrics) * per_block + 1, 1)
+    percent_axis(ax, "x")
+    ax.grid(axis="x", alpha=0.4)
+    ax.set_xlabel(
+        f"difference from the base (% of the base mean), paired, {comparison.level:.0%} CI"
+    )
+    ax.set_title(f"What does each variant change against {comparison.base_name!r}?")
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker=series_style(i + 1).marker,
+            color=series_style(i + 1).colour,
+            linestyle="none",
+            markersize=8,
+            label=variant,
+        )
+        for i, variant in enumerate(variants)
+    ]
+    handles += [
+        Line2D([], [], marker="o", color="black", linestyle="none", label="interval excludes 0"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            color="black",
+            markerfacecolor="white",
+            linestyle="none",
+            label="no detectable difference",
+        ),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2)
+    return fig
+
+
+def tornado(
+    effects: Sequence[tuple[str, float, float]],
+    *,
+    metric_label: str,
+    title: str | None = None,
+    down_label: str = "lever one step down",
+    up_label: str = "lever one step up",
+) -> Figure:
+    """Tornado chart: the change in a metric when each lever moves one step down and one step up.
+
+    ``effects`` holds ``(lever, change when one step down, change when one step up)``, each change
+    from the base value in the metric's units (``metric_label`` names them, e.g. "median cycle
+    (days)"). Levers are sorted by total effect ``|down| + |up|``, the largest on top; a NaN
+    change draws no bar.
+    """
+    if not effects:
+        raise ValueError("nothing to plot: no levers given")
+    ordered = sorted(effects, key=lambda e: -(np.nan_to_num(abs(e[1])) + np.nan_to_num(abs(e[2]))))
+    levers = [e[0] for e in ordered]
+    fig = new_figure(8.0, 1.6 + 0.55 * len(levers))
+    ax = fig.axes[0]
+    y = np.arange(len(levers))
+    span = max((abs(v) for e in ordered for v in e[1:] if math.isfinite(v)), default=1.0) or 1.0
+    for k, (label, offset) in enumerate(((down_label, -0.2), (up_label, 0.2))):
+        style = series_style(k)
+        values = np.array([e[1 + k] for e in ordered], dtype=float)
+        ax.barh(
+            y + offset,
+            np.nan_to_num(values),
+            height=0.4,
+            color=style.colour,
+            hatch=("", "//")[k],
+            edgecolor="black",
+            linewidth=0.6,
+            label=label,
+        )
+        for row, v in enumerate(values):
+            if math.isfinite(v):
+                pad = 0.02 * span * (1 if v >= 0 else -1)
+                ax.text(
+                    v + pad,
+                    row + offset,
+                    f"{v:+.3g}",
+                    va="center",
+                    ha="left" if v >= 0 else "right",
+                    fontsize=8,
+                )
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(y, levers)
+    ax.invert_yaxis()  # largest effect on top
+    ax.set_xlim(-1.25 * span, 1.25 * span)
+    ax.set_xlabel(f"change in {metric_label} from the base")
+    ax.set_ylabel("lever")
+    ax.grid(axis="x", alpha=0.4)
+    ax.set_axisbelow(True)
+    ax.set_title(title or f"Which lever moves {metric_label} most?")
+    fig.legend(loc="outside lower center", ncols=2)
+    return fig

@@ -1,0 +1,123 @@
+"""Figures of a sweep: one metric against one swept value (a curve), or against two (a heat map)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+from simsales.plots._style import new_figure, percent_axis, series_style
+from simsales.results import MetricSummary
+
+__all__ = ["sweep_curve", "sweep_heatmap"]
+
+
+def sweep_curve(
+    xs: Sequence[float],
+    summaries: Sequence[MetricSummary],
+    *,
+    x_label: str,
+    metric_label: str,
+    percent: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """A metric's mean against the swept value, with its confidence band.
+
+    ``summaries[i]`` is the metric at ``xs[i]``; labels should carry units ("touch cadence
+    (days)"). ``percent`` shows a share (0..1) as a percentage. Points without an interval (one
+    replication) draw no band.
+    """
+    if len(xs) != len(summaries):
+        raise ValueError(f"{len(xs)} swept values but {len(summaries)} summaries")
+    if not xs:
+        raise ValueError("nothing to plot: no sweep points")
+    order = np.argsort(np.asarray(xs, dtype=float))
+    x = np.asarray(xs, dtype=float)[order]
+    sums = [summaries[i] for i in order]
+    mean = np.array([s.mean for s in sums])
+    low = np.array([s.low for s in sums])
+    high = np.array([s.high for s in sums])
+    level = sums[0].level
+    style = series_style(0)
+    fig = new_figure(7.0, 4.4)
+    ax = fig.axes[0]
+    ax.fill_between(
+        x,
+        low,
+        high,
+        where=np.isfinite(low) & np.isfinite(high),
+        facecolor=to_rgba(style.colour, 0.2),
+        edgecolor=to_rgba(style.colour, 0.6),
+        hatch="///",
+        linewidth=0.0,
+        label=f"{level:.0%} confidence interval",
+    )
+    ax.plot(x, mean, color=style.colour, marker=style.marker, markeredgecolor="black", label="mean")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(metric_label)
+    if percent:
+        percent_axis(ax)
+    ax.grid(alpha=0.4)
+    ax.set_title(title or f"How does {metric_label} change with {x_label}?")
+    fig.legend(loc="outside lower center", ncols=2)
+    return fig
+
+
+def sweep_heatmap(
+    x_values: Sequence[float | str],
+    y_values: Sequence[float | str],
+    grid_means: ArrayLike,
+    *,
+    x_label: str,
+    y_label: str,
+    metric_label: str,
+    percent: bool = False,
+    fmt: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Heat map of a metric's mean over two swept values, each cell annotated with its value.
+
+    ``grid_means[i, j]`` is the mean at ``y_values[i]`` and ``x_values[j]``; NaN cells (undefined)
+    are grey and read "n/a". ``percent`` shows a share (0..1) as a percentage on the colour bar and
+    in the cells; ``fmt`` overrides the cells' format (default ``"{:.3g}"``, or ``"{:.0%}"``). The
+    colour map (viridis) runs from dark to light, so it also reads in black and white.
+    """
+    grid = np.asarray(grid_means, dtype=float)
+    if grid.shape != (len(y_values), len(x_values)):
+        raise ValueError(
+            f"grid_means must have shape (len(y_values), len(x_values)) = "
+            f"{(len(y_values), len(x_values))}, got {grid.shape}"
+        )
+    fmt = fmt or ("{:.0%}" if percent else "{:.3g}")
+    fig = new_figure(2.4 + 0.9 * max(len(x_values), 5), 1.6 + 0.6 * max(len(y_values), 3))
+    ax = fig.axes[0]
+    masked = np.ma.masked_invalid(grid)
+    cmap = colormaps["viridis"].with_extremes(bad="0.85")
+    image = ax.imshow(masked, cmap=cmap, aspect="auto", origin="lower")
+    finite = grid[np.isfinite(grid)]
+    middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            value = grid[i, j]
+            text = fmt.format(value) if math.isfinite(value) else "n/a"
+            dark = math.isfinite(value) and value < middle  # viridis is dark at the low end
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=9, color="white" if dark else "black"
+            )
+    ax.set_xticks(np.arange(len(x_values)), [str(v) for v in x_values])
+    ax.set_yticks(np.arange(len(y_values)), [str(v) for v in y_values])
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    bar = fig.colorbar(image, ax=ax)
+    bar.set_label(metric_label)
+    if percent:
+        percent_axis(bar.ax)
+    fig.suptitle(
+        title or f"How do the two levers combine?\n{metric_label} by {x_label} and {y_label}"
+    )
+    return fig
