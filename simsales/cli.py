@@ -281,6 +281,76 @@ def compare(
         console.print(f"written to {out}/: {', '.join(report.COMPARE_FILES)}", soft_wrap=True)
 
 
+@main.command(short_help="Run an experiment file: variants or a sweep against a base.")
+@click.argument("experiment_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option(
+    "--replications", "-r", type=click.IntRange(min=1), help="Default: the file's, or its base's."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a key of the base and of every variant or point, e.g. "
+    "run.horizon_days=500 (value read as TOML). Repeatable.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: a table and where each metric is best; json: every metric, on stdout.",
+)
+@_OUT
+@_FORCE
+@_JOBS
+def experiment(
+    experiment_file: Path,
+    replications: int | None,
+    overrides: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    force: bool,
+    jobs: int,
+) -> None:
+    """Run the experiment in FILE: its base scenario and its variants or sweep points.
+
+    Every scenario runs the same replications on the same seed (common random numbers), so each
+    variant's or point's difference from the base is paired replication by replication.
+    """
+    from rich.console import Console
+
+    from simsales import report
+    from simsales.experiment import load_experiment, run_experiment
+
+    try:
+        spec = load_experiment(experiment_file, overrides, replications=replications)
+    except ScenarioError as err:
+        n = len(err.problems)
+        _print_problems(f"{experiment_file}: {n} problem{'s' if n != 1 else ''}:", err)
+        sys.exit(2)
+    jobs = jobs or os.cpu_count() or 1
+    command = ["simsales", "experiment", str(experiment_file)]
+    command += [f"--replications={spec.replications}", f"--jobs={jobs}"]
+    command += [f"--set={o}" for o in overrides]
+    command += [f"--out={out}"] if out is not None else []
+    total = spec.replications * (1 + len(spec.scenarios))
+    with _staged_output(out, force) as staged:
+        with _failing("experiment"), _progress_bar(total) as progress:
+            result = run_experiment(spec, jobs=jobs, progress=progress)
+        if staged is not None:
+            document = report.experiment_document(result, command=command)
+            with _writing(staged):
+                report.publish_experiment(staged, result, document)
+    if fmt == "json":
+        click.echo(report.to_json(result.to_dict()))
+        return
+    console = Console(highlight=False)
+    report.print_experiment(console, result)
+    if out is not None:
+        console.print(f"written to {out}/: {', '.join(report.EXPERIMENT_FILES)}", soft_wrap=True)
+
+
 @contextmanager
 def _staged_output(out: Path | None, force: bool) -> Iterator[StagedFiles | None]:
     """The files of ``--out DIR``, discarded unless published; exit 130 on Ctrl-C."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from simsales.analysis import PairedDifference, paired_difference
 from simsales.experiment.replications import run_replications
+from simsales.model import RunRecords
 from simsales.results import MetricSummary, ci_t
 from simsales.scenario import Scenario
 
@@ -102,13 +103,16 @@ def compare_scenarios(
     level: float = 0.95,
     progress: Callable[[int], None] | None = None,
     executor: Executor | None = None,
+    on_result: Callable[[str, int, RunRecords], None] | None = None,
 ) -> Comparison:
     """Run ``base`` and each of ``variants`` on the same seed and replications, and compare.
 
     Scenarios run one after another, each with ``run_replications`` (``jobs`` processes, or on
     ``executor`` when given); the results are the same for any ``jobs``. ``progress`` is called
     with the number of replications finished so far over all scenarios (``replications`` times
-    the number of scenarios in all). Scenario names must differ: they label the results.
+    the number of scenarios in all). ``on_result(scenario name, replication, records)`` sees each
+    replication's records, in order, for what the metrics do not keep (cycle-time samples);
+    without it no records leave the workers. Scenario names must differ: they label the results.
     """
     if not variants:
         raise ValueError("compare needs at least one variant besides the base")
@@ -126,13 +130,15 @@ def compare_scenarios(
     for i, scenario in enumerate(as_run):
         done_before = i * replications
         step = None if progress is None else _offset(progress, done_before)
+        hook = None if on_result is None else _named(on_result, scenario.name)
         per_rep[scenario.name] = tuple(
             run_replications(
                 scenario,
                 replications=replications,
                 seed=seed,
                 jobs=jobs,
-                keep_records=False,
+                on_result=hook,
+                keep_records=on_result is not None,
                 progress=step,
                 executor=executor,
             )
@@ -150,6 +156,16 @@ def compare_scenarios(
 
 def _offset(progress: Callable[[int], None], before: int) -> Callable[[int], None]:
     return lambda done: progress(before + done)
+
+
+def _named(
+    on_result: Callable[[str, int, RunRecords], None], name: str
+) -> Callable[[int, RunRecords | None, dict[str, float]], None]:
+    def hook(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
+        assert records is not None  # kept whenever on_result is given
+        on_result(name, r, records)
+
+    return hook
 
 
 def _compare_metrics(

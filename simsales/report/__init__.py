@@ -4,10 +4,17 @@
   ``rich.console.Console`` the caller gives.
 - ``serialize``: the JSON of ``--format json``, ``summary.json`` and ``comparison.json``.
 - ``files``: the CSV and JSON files of ``--out``, published together or not at all.
+- ``experiment``: what ``simsales experiment`` prints and writes (sweep tables, its files).
 
 Reports read results, analyses and experiments; they never run a simulation.
 """
 
+from simsales.report.experiment import (
+    EXPERIMENT_FILES,
+    experiment_document,
+    print_experiment,
+    publish_experiment,
+)
 from simsales.report.files import (
     COMPARE_FILES,
     RUN_FILES,
@@ -37,16 +44,20 @@ from simsales.report.text import (
 __all__ = [
     "COMPARE_FILES",
     "COMPARE_METRICS",
+    "EXPERIMENT_FILES",
     "RUN_FILES",
     "comparison_document",
     "deal_writer",
+    "experiment_document",
     "fmt_change",
     "fmt_summary",
     "jsonable",
     "metric_units",
     "print_comparison",
+    "print_experiment",
     "print_run",
     "publish_comparison",
+    "publish_experiment",
     "publish_run",
     "run_summary",
     "summary_document",

@@ -1,0 +1,393 @@
+"""Experiment files: a base scenario and either named variants or a sweep of one or two keys.
+
+An experiment file is TOML, validated like a scenario (frozen, strict, unknown keys refused) and
+reported like one: every problem with the file, its key path (``variants[1] (fast).name``,
+``metrics[2]``) and the rule broken, in one ``ScenarioError``. Each variant and each sweep point
+becomes a scenario by applying overrides to the base file with the machinery of ``--set``
+(``simsales.scenario.load_scenario``), so an override is checked exactly as a ``--set`` is; a
+bad one is reported at the experiment file's key that wrote it.
+
+Loading gives an ``Experiment``: the validated file and the scenarios it resolves to, ready to
+run with ``simsales.experiment.run_experiment``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import math
+import os
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from simsales.results import describe_metrics
+from simsales.scenario import Problem, Scenario, ScenarioError, load_scenario
+from simsales.scenario.errors import format_value, render_path
+
+__all__ = [
+    "Experiment",
+    "ExperimentSpec",
+    "Sweep",
+    "SweepKey",
+    "Variant",
+    "load_experiment",
+    "toml_literal",
+]
+
+_BOTH = "give either [[variants]] or [sweep], not both"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Variant(_Frozen):
+    """A named change of the base: ``set`` maps scenario key paths to values, as ``--set``."""
+
+    name: str = Field(min_length=1, description="Labels the variant's results.")
+    set: dict[str, Any] = Field(
+        min_length=1, description='Key path -> value, e.g. { "policies.activities_per_call" = 4 }.'
+    )
+
+
+class SweepKey(_Frozen):
+    """One swept scenario key and the values it takes, in the order they are reported."""
+
+    key: str = Field(min_length=1, description="A scenario key path, as given to --set.")
+    values: list[int | float | str | bool] = Field(min_length=1, description="Values to run.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SweepKey:
+        shown = [format_value(v) for v in self.values]
+        twice = sorted({v for v in shown if shown.count(v) > 1})
+        if twice:
+            raise ValueError(f"values must differ; repeated: {', '.join(twice)}")
+        return self
+
+
+class Sweep(_Frozen):
+    """One or two keys; with two, every combination of their values (the full grid) is run."""
+
+    keys: list[SweepKey] = Field(min_length=1, max_length=2, description="[[sweep.keys]] tables.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Sweep:
+        if len({k.key for k in self.keys}) < len(self.keys):
+            raise ValueError("the two keys must differ")
+        return self
+
+
+class ExperimentSpec(_Frozen):
+    """An experiment file, validated: what to run (base and variants or sweep), and how."""
+
+    name: str = Field(min_length=1, description="Names the experiment.")
+    description: str = Field("", description="What the experiment asks.")
+    base: str = Field(min_length=1, description="Base scenario file, relative to this file.")
+    replications: int | None = Field(None, ge=1, description="Default: the base's.")
+    seed: int | None = Field(None, ge=0, description="Root seed. Default: the base's.")
+    metrics: list[str] = Field(min_length=1, description="Metrics to report (see METRICS).")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides applied to the base and to every variant."
+    )
+    variants: list[Variant] | None = Field(None, min_length=1, description="[[variants]].")
+    sweep: Sweep | None = Field(None, description="[sweep] with one or two [[sweep.keys]].")
+
+    @model_validator(mode="after")
+    def _one_design(self) -> ExperimentSpec:
+        if (self.variants is None) == (self.sweep is None):
+            raise ValueError(
+                _BOTH
+                if self.variants is not None
+                else "give either [[variants]] or a [sweep]: there is nothing to compare"
+            )
+        if self.variants is not None:
+            names = [v.name for v in self.variants]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"variant names must differ, they label results: {twice}")
+        return self
+
+    @property
+    def kind(self) -> Literal["variants", "sweep"]:
+        return "variants" if self.variants is not None else "sweep"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """An experiment file resolved into scenarios: the base and one per variant or sweep point.
+
+    ``points`` holds, for a sweep, each point's key values in the order of ``scenarios``
+    (``{"policies.activities_per_call": 3}``); for variants, each variant's ``set``. All
+    scenarios share ``replications`` and ``seed`` (common random numbers).
+    """
+
+    spec: ExperimentSpec
+    file: str
+    overrides: tuple[str, ...]
+    base: Scenario
+    scenarios: tuple[Scenario, ...]
+    points: tuple[dict[str, Any], ...]
+    replications: int
+    seed: int
+
+    @property
+    def kind(self) -> Literal["variants", "sweep"]:
+        return self.spec.kind
+
+    @property
+    def sweep_keys(self) -> tuple[str, ...]:
+        return tuple(k.key for k in self.spec.sweep.keys) if self.spec.sweep else ()
+
+
+def load_experiment(
+    path: str | os.PathLike[str],
+    overrides: Sequence[str] = (),
+    *,
+    replications: int | None = None,
+) -> Experiment:
+    """Read, validate and resolve an experiment file; raise ``ScenarioError`` listing problems.
+
+    ``overrides`` (``--set`` strings) apply to the base and every variant or point, after the
+    file's own top-level ``set`` and before each variant's or point's. ``replications`` replaces
+    the file's (and the base's).
+    """
+    display = os.fspath(path)
+    data = _read(Path(path), display)
+    both = []
+    if "variants" in data and "sweep" in data:  # said even when other keys are wrong too
+        both = [Problem(display, "sweep", None, _BOTH)]
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as err:
+        problems = [p for p in _problems(err, data, display) if p.message != _BOTH]
+        raise ScenarioError(both + problems) from None
+    base_path = Path(path).parent / spec.base
+    base_display = os.path.normpath(os.path.join(os.path.dirname(display), spec.base))
+    if not base_path.is_file():
+        msg = f"no such scenario file: {base_display} (relative to the experiment's folder)"
+        raise ScenarioError([Problem(display, "base", spec.base, msg)])
+    common = _override_texts(spec.set)
+    labels = {text: f"set.{json.dumps(key)}" for key, text in zip(spec.set, common, strict=True)}
+    first = [*common, *overrides]
+    base = _load(base_path, display, first, labels)
+    problems = _metric_problems(spec.metrics, base, display)
+    if spec.sweep is not None:
+        problems += _sweep_value_problems(spec.sweep, base_path, display, first)
+        if problems:
+            raise ScenarioError(problems)
+    scenarios, points = [], []
+    for change, name, where in _changes(spec):
+        texts = _override_texts(change)
+        labels = dict(zip(texts, where, strict=True))
+        try:
+            scenario = _load(base_path, display, [*first, *texts], labels)
+        except ScenarioError as err:
+            problems.extend(err.problems)
+            continue
+        scenarios.append(scenario.model_copy(update={"name": name}))
+        points.append(change)
+    if not problems and base.name in {s.name for s in scenarios}:
+        what = "variants" if spec.variants is not None else "sweep"
+        problems.append(Problem(display, what, base.name, "a name equals the base's name"))
+    if problems:
+        raise ScenarioError(problems)
+    reps = replications or spec.replications or base.run.replications
+    seed = base.run.seed if spec.seed is None else spec.seed
+    return Experiment(
+        spec=spec,
+        file=display,
+        overrides=tuple(overrides),
+        base=base,
+        scenarios=tuple(scenarios),
+        points=tuple(points),
+        replications=reps,
+        seed=seed,
+    )
+
+
+def toml_literal(value: Any) -> str:
+    """A value written as TOML, so that ``--set key=<this>`` reads it back unchanged."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return (
+            ("nan" if math.isnan(value) else "inf" if value > 0 else "-inf")
+            if (not math.isfinite(value))
+            else repr(value)
+        )
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))} = {toml_literal(v)}" for k, v in value.items())
+        return "{ " + ", ".join(items) + " }"
+    raise TypeError(f"cannot write {value!r} as a TOML value")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _read(path: Path, display: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        msg = "no such file"
+    except IsADirectoryError:
+        msg = "is a folder, not an experiment file"
+    except UnicodeDecodeError as err:
+        msg = f"not UTF-8 text (byte {err.start})"
+    except OSError as err:
+        msg = f"cannot read it: {err.strerror or err}"
+    except tomllib.TOMLDecodeError as err:
+        msg = f"invalid TOML: {err}"
+    raise ScenarioError([Problem(display, "", None, msg)])
+
+
+def _problems(err: ValidationError, data: dict[str, Any], file: str) -> list[Problem]:
+    """Pydantic's errors as problems on the file's key paths (variants named)."""
+    problems = []
+    for error in err.errors(include_url=False):
+        steps = [s for s in error["loc"] if not (isinstance(s, str) and "[" in s)]
+        names = {}
+        node: Any = data
+        for pos, step in enumerate(steps):
+            if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+                node = node[step]
+                if isinstance(node, dict) and isinstance(node.get("name"), str):
+                    names[pos] = node["name"]
+            else:
+                node = node.get(step) if isinstance(node, dict) else None
+        kind = error["type"]
+        value = error.get("input")
+        if kind in ("missing", "extra_forbidden") or isinstance(value, dict | list) or not steps:
+            value = None
+        problems.append(
+            Problem(file, render_path(steps, names), value, _message(kind, error, steps))
+        )
+    return problems
+
+
+def _message(kind: str, error: Any, steps: Sequence[str | int]) -> str:
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        known = _known_keys(steps[:-1])
+        close = difflib.get_close_matches(str(steps[-1]), known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys here: {', '.join(known)}"
+        return f"unknown key; {hint}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "must be a table"
+    if kind == "list_type":
+        return "must be an array"
+    msg: str = error["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def _known_keys(steps: Sequence[str | int]) -> list[str]:
+    keys = [s for s in steps if isinstance(s, str)]
+    model: type[BaseModel] = ExperimentSpec
+    if keys[:1] == ["variants"]:
+        model = Variant
+    elif keys[:1] == ["sweep"]:
+        model = SweepKey if keys[1:2] == ["keys"] else Sweep
+    return sorted(model.model_fields)
+
+
+def _override_texts(change: dict[str, Any]) -> list[str]:
+    return [f"{key}={toml_literal(value)}" for key, value in change.items()]
+
+
+def _load(path: Path, file: str, overrides: list[str], labels: dict[str, str]) -> Scenario:
+    """Load the base with ``overrides``; problems of ``labels``' overrides point at the file."""
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as err:
+        raise ScenarioError([_relabel(p, file, labels) for p in err.problems]) from None
+
+
+def _relabel(problem: Problem, file: str, labels: dict[str, str]) -> Problem:
+    text = problem.file.removeprefix("--set ")
+    if problem.file == text or text not in labels:
+        return problem
+    key = text.partition("=")[0]
+    message = problem.message
+    if problem.key_path and problem.key_path != key:
+        message = f"{problem.key_path}: {message}"
+    return Problem(file, labels[text], problem.value, message)
+
+
+def _metric_problems(metrics: Sequence[str], base: Scenario, file: str) -> list[Problem]:
+    known = describe_metrics([s.name for s in base.stages])
+    problems = []
+    for i, name in enumerate(metrics):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "see `simsales reference`"
+            problems.append(Problem(file, f"metrics[{i}]", name, f"unknown metric; {hint}"))
+    if len(set(metrics)) < len(metrics):
+        problems.append(Problem(file, "metrics", None, "a metric is listed twice"))
+    return problems
+
+
+def _changes(spec: ExperimentSpec) -> list[tuple[dict[str, Any], str, list[str]]]:
+    """Each variant or sweep point: its overrides, scenario name, and each override's key path."""
+    if spec.variants is not None:
+        return [
+            (
+                dict(v.set),
+                v.name,
+                [f"{render_path(('variants', i), {1: v.name})}.set.{json.dumps(k)}" for k in v.set],
+            )
+            for i, v in enumerate(spec.variants)
+        ]
+    assert spec.sweep is not None
+    keys = spec.sweep.keys
+    leaves = [k.key.rsplit(".", 1)[-1] for k in keys]
+    labels = leaves if len(set(leaves)) == len(leaves) else [k.key for k in keys]
+    out = []
+    for combo in itertools.product(*(enumerate(k.values) for k in keys)):
+        change = {k.key: value for k, (_, value) in zip(keys, combo, strict=True)}
+        where = [f"sweep.keys[{i}].values[{j}]" for i, (j, _) in enumerate(combo)]
+        if len(where) > 1:  # a problem of the combination: name both values
+            where = [" × ".join(where)] * len(where)
+        name = ", ".join(
+            f"{label}={_shown(value)}" for label, (_, value) in zip(labels, combo, strict=True)
+        )
+        out.append((change, name, where))
+    return out
+
+
+def _sweep_value_problems(
+    sweep: Sweep, base_path: Path, file: str, first: list[str]
+) -> list[Problem]:
+    """Check each swept value alone; a key every value of which fails the same way is reported
+    once, at the key (a misspelt key path), not once per value."""
+    problems = []
+    for i, swept in enumerate(sweep.keys):
+        found: list[Problem] = []
+        for j, value in enumerate(swept.values):
+            text = f"{swept.key}={toml_literal(value)}"
+            try:
+                _load(base_path, file, [*first, text], {text: f"sweep.keys[{i}].values[{j}]"})
+            except ScenarioError as err:
+                found.extend(err.problems)
+        messages = {p.message for p in found}
+        if len(found) == len(swept.values) > 1 and len(messages) == 1:
+            problems.append(Problem(file, f"sweep.keys[{i}].key", swept.key, messages.pop()))
+        else:
+            problems.extend(found)
+    return problems
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else format_value(value)

@@ -1,0 +1,233 @@
+"""Reports of experiments: the sweep table, ``experiment.json`` and the files of ``--out``.
+
+An experiment of variants prints as a comparison (``simsales.report.text.print_comparison``). A
+sweep prints one row per sweep point: its key values, then for each chosen metric its mean ± 95%
+half-width over the change from the base (the paired difference, ``≈0`` where its interval
+includes 0), and after the table a line per metric saying where it is best.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import platform
+import shlex
+from collections.abc import Sequence
+from importlib import metadata
+from typing import IO, TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from simsales import __version__
+from simsales.analysis import PairedDifference
+from simsales.experiment.compare import CRN_NOTE
+from simsales.model.records import OUTCOMES
+from simsales.report.files import write_scenario_replications
+from simsales.report.serialize import to_json
+from simsales.report.text import decimals, fmt_change, fmt_summary, metric_units, print_comparison
+from simsales.report.text import shown_unit as _shown_unit
+
+if TYPE_CHECKING:
+    from simsales.experiment import ExperimentResult
+    from simsales.output import StagedFiles
+
+__all__ = [
+    "EXPERIMENT_FILES",
+    "experiment_document",
+    "fmt_delta",
+    "print_experiment",
+    "publish_experiment",
+    "sweep_table",
+    "write_cycles",
+]
+
+#: Files ``experiment --out`` writes.
+EXPERIMENT_FILES = ("experiment.json", "replications.csv", "cycles.csv")
+
+#: Metrics where more is better; ones ending in ``_days`` and those of ``LOWER_IS_BETTER`` are
+#: better lower; for the rest the report names the highest and the lowest point.
+HIGHER_IS_BETTER = frozenset(
+    {
+        "share_won", "win_rate_decided", "win_rate_qualified", "purchase_likelihood",
+        "bookings_per_year", "throughput_per_year", "forecast_accuracy", "flow_efficiency",
+        "mean_won_value", "qualified_share",
+    }
+)  # fmt: skip
+LOWER_IS_BETTER = frozenset(
+    {
+        "share_no_decision", "share_lost", "no_decision_of_not_won",
+        "no_decision_of_not_won_qualified", "unworked_share", "wrong_activities_per_deal",
+        "seller_hours_per_win", "seller_wait_share", "share_pushed", "pushes_per_forecast_deal",
+        "mean_discount_won",
+    }
+)  # fmt: skip
+
+
+def fmt_delta(diff: PairedDifference, unit: str) -> str:
+    """A paired difference in a few characters: ``−14 (−12%)``, ``≈0`` if not detectable."""
+    scale = 100.0 if unit == "share" else 1.0
+    mean, half = diff.mean * scale, diff.half_width * scale
+    if diff.n < 2 or not math.isfinite(half):
+        return "–"
+    if half == 0 and mean == 0:
+        return "same"
+    if not diff.distinguishable:
+        return "≈0"
+    text = f"{mean:+,.{decimals(mean, half)}f}".replace("-", "−")
+    if math.isfinite(diff.relative):
+        percent = 100 * diff.relative
+        text += f" ({percent:+.{0 if abs(percent) >= 10 else 1}f}%)".replace("-", "−")
+    return text
+
+
+def sweep_table(result: ExperimentResult, shown: Sequence[str], units: dict[str, str]) -> Table:
+    """One row per sweep point (the base first); per metric its value over its change."""
+    exp, comparison = result.experiment, result.comparison
+    table = Table()
+    for key in exp.sweep_keys:
+        table.add_column(escape(key.rsplit(".", 1)[-1]), justify="right")
+    for metric in shown:
+        unit = _shown_unit(units.get(metric, ""), exp.base.currency)
+        table.add_column(escape(f"{metric} ({unit})" if unit else metric), justify="right")
+    base_name = comparison.base_name
+    cells = [f"base ({escape(base_name)})", *([""] * (len(exp.sweep_keys) - 1))]
+    for metric in shown:
+        summary = comparison.metrics[metric].summaries[base_name]
+        cells.append(fmt_summary(summary, units.get(metric, "")))
+    table.add_row(*cells, end_section=True)
+    for scenario, point in zip(comparison.variants, exp.points, strict=True):
+        cells = [escape(_value(point[key])) for key in exp.sweep_keys]
+        for metric in shown:
+            found, unit = comparison.metrics[metric], units.get(metric, "")
+            cells.append(
+                fmt_summary(found.summaries[scenario.name], unit)
+                + "\n"
+                + fmt_delta(found.differences[scenario.name], unit)
+            )
+        table.add_row(*cells)
+    return table
+
+
+def best_lines(result: ExperimentResult, shown: Sequence[str], units: dict[str, str]) -> list[str]:
+    """Per metric, the sweep point where it is best (or highest and lowest), as lines."""
+    comparison = result.comparison
+    currency = comparison.base.currency
+    lines = []
+    for metric in shown:
+        found, unit = comparison.metrics[metric], units.get(metric, "")
+        means = {
+            s: found.summaries[s].mean
+            for s in comparison.variant_names
+            if math.isfinite(found.summaries[s].mean)
+        }
+        if not means:
+            lines.append(f"{metric}: no value at any point")
+            continue
+        high, low = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
+        lower = metric in LOWER_IS_BETTER or (
+            metric.endswith("_days") and metric not in HIGHER_IS_BETTER
+        )
+        shown_unit = "" if unit == "count" else _shown_unit(unit, currency)
+        if metric in HIGHER_IS_BETTER or lower:
+            best = low if lower else high
+            summary = f"{fmt_summary(found.summaries[best], unit)} {shown_unit}".rstrip()
+            change = fmt_change(found.differences[best], unit, currency, prose=True)
+            lines.append(
+                f"{metric}: best ({'lowest' if lower else 'highest'}) at {best}: {summary}; "
+                f"against the base: {change}"
+            )
+        else:
+            lines.append(
+                f"{metric}: highest at {high} ({fmt_summary(found.summaries[high], unit)}), "
+                f"lowest at {low} ({fmt_summary(found.summaries[low], unit)})"
+            )
+    return lines
+
+
+def print_experiment(console: Console, result: ExperimentResult) -> None:
+    """Variants as a comparison; a sweep as ``sweep_table`` and where each metric is best."""
+    shown = result.metrics
+    comparison, exp = result.comparison, result.experiment
+    if exp.kind == "variants":
+        print_comparison(console, comparison, shown)
+        return
+    units = metric_units(comparison.base)
+    table = sweep_table(result, shown, units)
+    piped = not console.is_terminal
+    if piped:
+        unlimited = console.options.update_width(10_000)
+        console.width = max(80, console.measure(table, options=unlimited).maximum)
+    run = comparison.base.run
+    console.print(
+        f"[bold]{escape(exp.spec.name)}[/bold]: sweep of {escape(', '.join(exp.sweep_keys))} "
+        f"over {len(exp.scenarios)} points from base {escape(comparison.base_name)}; "
+        f"{comparison.replications} replications each, seed {comparison.seed}, "
+        f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days",
+        soft_wrap=piped,
+    )
+    console.print(CRN_NOTE, soft_wrap=piped)
+    console.print(
+        "mean ± 95% half-width; under it the paired difference from the base "
+        "(≈0: its 95% interval includes 0; same: equal in every replication)",
+        soft_wrap=piped,
+    )
+    console.print(table)
+    for line in best_lines(result, shown, units):
+        console.print(escape(line), soft_wrap=True)
+
+
+def experiment_document(result: ExperimentResult, *, command: Sequence[str]) -> dict[str, Any]:
+    """``experiment.json``: the spec, every result, the resolved scenarios, seeds, versions and
+    the command line, so that the experiment can be rerun and checked."""
+    exp = result.experiment
+    return result.to_dict(scenarios=True) | {
+        "seeds": {
+            "root": exp.seed,
+            "replications": list(range(exp.replications)),
+            "rule": "replication r of every scenario uses SeedSequence(root, spawn_key=(r,))",
+        },
+        "command": shlex.join(command),
+        "simsales_version": __version__,
+        "versions": _versions(),
+    }
+
+
+def write_cycles(fh: IO[str], result: ExperimentResult) -> None:
+    """``cycles.csv``: scenario, cycle_days, outcome (by name), censored (1: open at horizon)."""
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(["scenario", "cycle_days", "outcome", "censored"])
+    for name, sample in result.cycles.items():
+        for days, code, censored in zip(
+            sample.days.tolist(), sample.outcome.tolist(), sample.censored.tolist(), strict=True
+        ):
+            writer.writerow([name, repr(days), OUTCOMES[code], int(censored)])
+
+
+def publish_experiment(
+    staged: StagedFiles, result: ExperimentResult, document: dict[str, Any]
+) -> None:
+    """Write ``EXPERIMENT_FILES`` and publish them together."""
+    staged.write_text("experiment.json", to_json(document) + "\n")
+    write_scenario_replications(
+        staged.open("replications.csv", newline=""), result.comparison.per_replication
+    )
+    write_cycles(staged.open("cycles.csv", newline=""), result)
+    staged.commit()
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "simsales": __version__}
+    for package in ("numpy", "scipy", "simpy", "pydantic"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            out[package] = "not installed"
+    return out
