@@ -47,6 +47,11 @@ _OUT = click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), help="Write files here."
 )
 _FORCE = click.option("--force", is_flag=True, help="Write into --out even if it is not empty.")
+_NO_FIGURES = click.option(
+    "--no-figures",
+    is_flag=True,
+    help="With --out: skip the figures (PNG and SVG in DIR/figures/); report.md is still written.",
+)
 _JOBS = click.option(
     "--jobs", "-j", type=click.IntRange(min=0), default=1, help="Processes (0: all CPUs)."
 )
@@ -225,6 +230,7 @@ def run(
 )
 @_OUT
 @_FORCE
+@_NO_FIGURES
 @_JOBS
 def compare(
     base_file: Path,
@@ -235,6 +241,7 @@ def compare(
     fmt: str,
     out: Path | None,
     force: bool,
+    no_figures: bool,
     jobs: int,
 ) -> None:
     """Run BASE and each VARIANT on the same random numbers and show what changes.
@@ -271,14 +278,21 @@ def compare(
         if staged is not None:
             document = report.comparison_document(result, files=files, command=command)
             with _writing(staged):
-                report.publish_comparison(staged, document, result.per_replication)
+                written = report.publish_comparison(
+                    staged,
+                    document,
+                    result,
+                    shown,
+                    files=[str(f) for f in files],
+                    figures=not no_figures,
+                )
     if fmt == "json":
         click.echo(report.to_json(result.to_dict()))
         return
     console = Console(highlight=False)
     report.print_comparison(console, result, shown)
     if out is not None:
-        console.print(f"written to {out}/: {', '.join(report.COMPARE_FILES)}", soft_wrap=True)
+        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True)
 
 
 @main.command(short_help="Run an experiment file: variants or a sweep against a base.")
@@ -303,6 +317,7 @@ def compare(
 )
 @_OUT
 @_FORCE
+@_NO_FIGURES
 @_JOBS
 def experiment(
     experiment_file: Path,
@@ -311,6 +326,7 @@ def experiment(
     fmt: str,
     out: Path | None,
     force: bool,
+    no_figures: bool,
     jobs: int,
 ) -> None:
     """Run the experiment in FILE: its base scenario and its variants or sweep points.
@@ -341,14 +357,25 @@ def experiment(
         if staged is not None:
             document = report.experiment_document(result, command=command)
             with _writing(staged):
-                report.publish_experiment(staged, result, document)
+                written = report.publish_experiment(
+                    staged, result, document, figures=not no_figures
+                )
     if fmt == "json":
         click.echo(report.to_json(result.to_dict()))
         return
     console = Console(highlight=False)
     report.print_experiment(console, result)
     if out is not None:
-        console.print(f"written to {out}/: {', '.join(report.EXPERIMENT_FILES)}", soft_wrap=True)
+        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True)
+
+
+def _listing(written: Sequence[str]) -> str:
+    """The files written, the figures counted rather than listed one by one."""
+    figures = [name for name in written if name.startswith("figures/")]
+    files = [name for name in written if not name.startswith("figures/")]
+    if figures:
+        files.append(f"figures/ ({len(figures)} files: PNG and SVG)")
+    return ", ".join(files)
 
 
 @contextmanager

@@ -123,11 +123,16 @@ class StagedFiles:
         self.folder = Path(folder)
         self._open: dict[str, IO] = {}
 
-    def open(self, name: str, *, newline: str | None = None) -> IO:
-        """A text file (UTF-8) that will become ``folder/name`` on commit."""
+    def open(self, name: str, *, newline: str | None = None, binary: bool = False) -> IO:
+        """A file that will become ``folder/name`` on commit: text (UTF-8), or bytes if ``binary``.
+
+        ``name`` may be in a subfolder (``figures/funnel.png``); the subfolder is created.
+        """
         if name in self._open:
             raise ValueError(f"{name} is already being written")
-        handle = _temp_beside(self.folder / name, False, "utf-8", newline)
+        target = self.folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = _temp_beside(target, binary, None if binary else "utf-8", newline)
         self._open[name] = handle
         return handle
 

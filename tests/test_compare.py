@@ -270,8 +270,13 @@ def test_compare_writes_its_files_and_refuses_a_used_folder(
     out = tmp_path / "cmp"
     result = invoke("compare", *pair, "-r", "2", "--out", out)
     assert result.exit_code == 0, result.output
-    assert f"written to {out}/: comparison.json, replications.csv" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["comparison.json", "replications.csv"]
+    assert f"written to {out}/: comparison.json, replications.csv, report.md" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comparison.json",
+        "figures",
+        "replications.csv",
+        "report.md",
+    ]
     report = json.loads((out / "comparison.json").read_text())
     assert report["simsales_version"] == __version__
     assert report["scenarios"]["tiny-compressed"]["policies"]["activities_per_call"] == 3

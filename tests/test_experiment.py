@@ -220,7 +220,9 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "cycles.csv",
         "experiment.json",
+        "figures",
         "replications.csv",
+        "report.md",
     ]
     saved = json.loads((out / "experiment.json").read_text())
     assert saved["seeds"]["root"] == 7

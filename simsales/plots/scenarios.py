@@ -87,7 +87,7 @@ def outcome_shares(
     ax.set_axisbelow(True)
     level = level_of(summaries_by_scenario)
     ax.set_title(f"How do opportunities end? Share per outcome ({level:.0%} CI)")
-    fig.legend(loc="outside lower center", ncols=min(len(picked), 4), title="scenario")
+    fig.legend(loc="outside lower center", ncols=min(len(picked), 3), title="scenario")
     return fig
 
 

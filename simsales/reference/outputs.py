@@ -318,6 +318,12 @@ def _comparison_section() -> list[str]:
         "confidence interval) and each variant's paired difference from the base, with the "
         "resolved scenarios, the files, the simsales version and the command line.",
         "- `replications.csv`: every metric, one row per replication of each scenario.",
+        "- `report.md`: a Markdown report to read without the tool: what was run, the tables "
+        "of the shown metrics (`--metric`) with their paired differences, the findings, and "
+        "the figures with a caption each.",
+        "- `figures/`: outcome shares, the funnel, time in stage and the paired differences, "
+        "each as PNG and SVG (not with `--no-figures`). `simsales experiment --out` writes "
+        "these too, with cycle-time curves and, for a sweep, a curve or heat map per metric.",
         "",
         "### `comparison.json`",
         "",
@@ -358,8 +364,9 @@ def outputs_reference_markdown() -> str:
         "- `deals.csv`: every deal of every replication, one row each.",
         "- `events.csv`: each deal's event log; only with `--events`.",
         "",
-        "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json` and a "
-        "`replications.csv` of every scenario: see [Comparisons](#comparisons).",
+        "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json`, a "
+        "`replications.csv` of every scenario, `report.md` and `figures/`: see "
+        "[Comparisons](#comparisons).",
         "",
         *_deal_section(),
         "",

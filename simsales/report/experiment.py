@@ -24,9 +24,17 @@ from simsales import __version__
 from simsales.analysis import PairedDifference
 from simsales.experiment.compare import CRN_NOTE
 from simsales.model.records import OUTCOMES
-from simsales.report.files import write_scenario_replications
+from simsales.report.figures import experiment_figures, save_figures
+from simsales.report.files import commit_with_figures, write_scenario_replications
+from simsales.report.markdown import experiment_markdown
 from simsales.report.serialize import to_json
-from simsales.report.text import decimals, fmt_change, fmt_summary, metric_units, print_comparison
+from simsales.report.text import (
+    best_lines,
+    decimals,
+    fmt_summary,
+    metric_units,
+    print_comparison,
+)
 from simsales.report.text import shown_unit as _shown_unit
 
 if TYPE_CHECKING:
@@ -44,25 +52,7 @@ __all__ = [
 ]
 
 #: Files ``experiment --out`` writes.
-EXPERIMENT_FILES = ("experiment.json", "replications.csv", "cycles.csv")
-
-#: Metrics where more is better; ones ending in ``_days`` and those of ``LOWER_IS_BETTER`` are
-#: better lower; for the rest the report names the highest and the lowest point.
-HIGHER_IS_BETTER = frozenset(
-    {
-        "share_won", "win_rate_decided", "win_rate_qualified", "purchase_likelihood",
-        "bookings_per_year", "throughput_per_year", "forecast_accuracy", "flow_efficiency",
-        "mean_won_value", "qualified_share",
-    }
-)  # fmt: skip
-LOWER_IS_BETTER = frozenset(
-    {
-        "share_no_decision", "share_lost", "no_decision_of_not_won",
-        "no_decision_of_not_won_qualified", "unworked_share", "wrong_activities_per_deal",
-        "seller_hours_per_win", "seller_wait_share", "share_pushed", "pushes_per_forecast_deal",
-        "mean_discount_won",
-    }
-)  # fmt: skip
+EXPERIMENT_FILES = ("experiment.json", "replications.csv", "cycles.csv", "report.md")
 
 
 def fmt_delta(diff: PairedDifference, unit: str) -> str:
@@ -108,42 +98,6 @@ def sweep_table(result: ExperimentResult, shown: Sequence[str], units: dict[str,
             )
         table.add_row(*cells)
     return table
-
-
-def best_lines(result: ExperimentResult, shown: Sequence[str], units: dict[str, str]) -> list[str]:
-    """Per metric, the sweep point where it is best (or highest and lowest), as lines."""
-    comparison = result.comparison
-    currency = comparison.base.currency
-    lines = []
-    for metric in shown:
-        found, unit = comparison.metrics[metric], units.get(metric, "")
-        means = {
-            s: found.summaries[s].mean
-            for s in comparison.variant_names
-            if math.isfinite(found.summaries[s].mean)
-        }
-        if not means:
-            lines.append(f"{metric}: no value at any point")
-            continue
-        high, low = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
-        lower = metric in LOWER_IS_BETTER or (
-            metric.endswith("_days") and metric not in HIGHER_IS_BETTER
-        )
-        shown_unit = "" if unit == "count" else _shown_unit(unit, currency)
-        if metric in HIGHER_IS_BETTER or lower:
-            best = low if lower else high
-            summary = f"{fmt_summary(found.summaries[best], unit)} {shown_unit}".rstrip()
-            change = fmt_change(found.differences[best], unit, currency, prose=True)
-            lines.append(
-                f"{metric}: best ({'lowest' if lower else 'highest'}) at {best}: {summary}; "
-                f"against the base: {change}"
-            )
-        else:
-            lines.append(
-                f"{metric}: highest at {high} ({fmt_summary(found.summaries[high], unit)}), "
-                f"lowest at {low} ({fmt_summary(found.summaries[low], unit)})"
-            )
-    return lines
 
 
 def print_experiment(console: Console, result: ExperimentResult) -> None:
@@ -206,15 +160,27 @@ def write_cycles(fh: IO[str], result: ExperimentResult) -> None:
 
 
 def publish_experiment(
-    staged: StagedFiles, result: ExperimentResult, document: dict[str, Any]
-) -> None:
-    """Write ``EXPERIMENT_FILES`` and publish them together."""
+    staged: StagedFiles,
+    result: ExperimentResult,
+    document: dict[str, Any],
+    *,
+    figures: bool = True,
+) -> list[str]:
+    """Write ``EXPERIMENT_FILES``, ``report.md`` and (if ``figures``) the figures; publish them.
+
+    Returns the names written, relative to the output folder. Figures of an earlier run left in
+    a folder reused with ``--force`` are removed, so that the folder holds one run's results.
+    """
     staged.write_text("experiment.json", to_json(document) + "\n")
     write_scenario_replications(
         staged.open("replications.csv", newline=""), result.comparison.per_replication
     )
     write_cycles(staged.open("cycles.csv", newline=""), result)
-    staged.commit()
+    drawn = experiment_figures(result, result.metrics) if figures else {}
+    stems = list(drawn)
+    save_figures(staged, drawn)
+    staged.write_text("report.md", experiment_markdown(result, stems))
+    return commit_with_figures(staged)
 
 
 def _value(value: Any) -> str:

@@ -12,9 +12,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from simsales.report.figures import FIGURE_DIR, comparison_figures, save_figures
+from simsales.report.markdown import comparison_markdown
 from simsales.report.serialize import to_json
 
 if TYPE_CHECKING:
+    from simsales.experiment import Comparison
     from simsales.model import RunRecords
     from simsales.output import StagedFiles
 
@@ -22,6 +25,7 @@ __all__ = [
     "COMPARE_FILES",
     "COMPARE_KEY_COLUMNS",
     "RUN_FILES",
+    "commit_with_figures",
     "deal_writer",
     "publish_comparison",
     "publish_run",
@@ -33,7 +37,7 @@ __all__ = [
 #: Files ``run --out`` may write; ones not written this time are removed after a forced rerun.
 RUN_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv")
 #: Files ``compare --out`` writes.
-COMPARE_FILES = ("comparison.json", "replications.csv")
+COMPARE_FILES = ("comparison.json", "replications.csv", "report.md")
 #: The columns before the metrics in ``compare``'s ``replications.csv``.
 COMPARE_KEY_COLUMNS = ("scenario", "replication")
 
@@ -116,9 +120,39 @@ def publish_run(
 def publish_comparison(
     staged: StagedFiles,
     report: dict[str, Any],
-    per_replication: Mapping[str, Sequence[dict[str, float]]],
-) -> None:
-    """Write ``comparison.json`` (``report``) and ``replications.csv``, and publish them."""
+    comparison: Comparison,
+    metrics: Sequence[str],
+    *,
+    files: Sequence[str] = (),
+    figures: bool = True,
+) -> list[str]:
+    """Write ``comparison.json`` (``report``), ``replications.csv``, ``report.md`` and (if
+    ``figures``) the figures, and publish them; return the names written.
+
+    ``metrics`` are those the report's tables and difference plot show; ``files`` the scenario
+    files of the base and the variants, named in the report.
+    """
     staged.write_text("comparison.json", to_json(report) + "\n")
-    write_scenario_replications(staged.open("replications.csv", newline=""), per_replication)
+    write_scenario_replications(
+        staged.open("replications.csv", newline=""), comparison.per_replication
+    )
+    drawn = comparison_figures(comparison, metrics) if figures else {}
+    stems = list(drawn)
+    save_figures(staged, drawn)
+    staged.write_text("report.md", comparison_markdown(comparison, metrics, stems, files=files))
+    return commit_with_figures(staged)
+
+
+def commit_with_figures(staged: StagedFiles) -> list[str]:
+    """Publish every staged file; remove figures an earlier run left that this one did not write.
+
+    Returns the names written, relative to the output folder, in the order staged.
+    """
+    written = staged.names
     staged.commit()
+    figures = staged.folder / FIGURE_DIR
+    if figures.is_dir():
+        for path in figures.iterdir():
+            if path.suffix in (".png", ".svg") and f"{FIGURE_DIR}/{path.name}" not in written:
+                path.unlink()
+    return written

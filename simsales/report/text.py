@@ -13,6 +13,7 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,10 +25,16 @@ from simsales.experiment.compare import CRN_NOTE
 from simsales.results import MetricSummary, describe_metrics, stage_keys
 from simsales.scenario import Scenario
 
+if TYPE_CHECKING:
+    from simsales.experiment import ExperimentResult
+
 __all__ = [
     "COMPARE_METRICS",
+    "HIGHER_IS_BETTER",
+    "LOWER_IS_BETTER",
     "STAGE_COLUMNS",
     "TABLE_GROUPS",
+    "best_lines",
     "comparison_table",
     "decimals",
     "findings",
@@ -63,6 +70,25 @@ COMPARE_METRICS = (
     "share_won", "share_no_decision", "win_rate_qualified", "no_decision_of_not_won_qualified",
     "won_median_days", "cycle_median_days", "calls_per_deal", "mean_gap_days",
     "seller_utilisation", "bookings_per_year",
+)  # fmt: skip
+
+
+#: Metrics where more is better; ones ending in ``_days`` and those of ``LOWER_IS_BETTER`` are
+#: better lower; for the rest the report names the highest and the lowest point.
+HIGHER_IS_BETTER = frozenset(
+    {
+        "share_won", "win_rate_decided", "win_rate_qualified", "purchase_likelihood",
+        "bookings_per_year", "throughput_per_year", "forecast_accuracy", "flow_efficiency",
+        "mean_won_value", "qualified_share",
+    }
+)  # fmt: skip
+LOWER_IS_BETTER = frozenset(
+    {
+        "share_no_decision", "share_lost", "no_decision_of_not_won",
+        "no_decision_of_not_won_qualified", "unworked_share", "wrong_activities_per_deal",
+        "seller_hours_per_win", "seller_wait_share", "share_pushed", "pushes_per_forecast_deal",
+        "mean_discount_won",
+    }
 )  # fmt: skip
 
 
@@ -239,6 +265,42 @@ def findings(
         lines.append(f"no detectable difference: {', '.join(noise)}")
     if unknown:
         lines.append(f"no interval (fewer than 2 replications with a value): {', '.join(unknown)}")
+    return lines
+
+
+def best_lines(result: ExperimentResult, shown: Sequence[str], units: dict[str, str]) -> list[str]:
+    """Per metric, the sweep point where it is best (or highest and lowest), as lines."""
+    comparison = result.comparison
+    currency = comparison.base.currency
+    lines = []
+    for metric in shown:
+        found, unit = comparison.metrics[metric], units.get(metric, "")
+        means = {
+            s: found.summaries[s].mean
+            for s in comparison.variant_names
+            if math.isfinite(found.summaries[s].mean)
+        }
+        if not means:
+            lines.append(f"{metric}: no value at any point")
+            continue
+        high, low = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
+        lower = metric in LOWER_IS_BETTER or (
+            metric.endswith("_days") and metric not in HIGHER_IS_BETTER
+        )
+        unit_text = "" if unit == "count" else shown_unit(unit, currency)
+        if metric in HIGHER_IS_BETTER or lower:
+            best = low if lower else high
+            summary = f"{fmt_summary(found.summaries[best], unit)} {unit_text}".rstrip()
+            change = fmt_change(found.differences[best], unit, currency, prose=True)
+            lines.append(
+                f"{metric}: best ({'lowest' if lower else 'highest'}) at {best}: {summary}; "
+                f"against the base: {change}"
+            )
+        else:
+            lines.append(
+                f"{metric}: highest at {high} ({fmt_summary(found.summaries[high], unit)}), "
+                f"lowest at {low} ({fmt_summary(found.summaries[low], unit)})"
+            )
     return lines
 
 

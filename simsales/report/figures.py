@@ -1,0 +1,209 @@
+"""The figures of ``experiment --out`` and ``compare --out``, and how they are saved.
+
+``experiment_figures`` and ``comparison_figures`` pick the plots of ``simsales.plots`` that fit a
+result and give them file stems; ``save_figures`` writes each as PNG and SVG into ``figures/``
+of a ``StagedFiles``, so that they are published with the other files or not at all. Every
+figure has a one-line caption (``caption``) saying what to look at, which the Markdown report
+prints under it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+from simsales.plots import (
+    cycle_ecdf,
+    funnel,
+    metric_differences,
+    outcome_shares,
+    scenario_summaries,
+    sweep_curve,
+    sweep_heatmap,
+    time_in_stage,
+)
+from simsales.report.text import metric_units, shown_unit
+
+if TYPE_CHECKING:
+    from simsales.experiment import Comparison, ExperimentResult
+    from simsales.output import StagedFiles
+
+__all__ = [
+    "FIGURE_DIR",
+    "FIGURE_FORMATS",
+    "caption",
+    "comparison_figures",
+    "experiment_figures",
+    "figure_files",
+    "save_figures",
+]
+
+#: The subfolder of ``--out`` that holds the figures.
+FIGURE_DIR = "figures"
+#: Each figure is written in these formats; PNG for reports, SVG for slides and print.
+FIGURE_FORMATS = ("png", "svg")
+#: Resolution of the PNG files, dots per inch.
+PNG_DPI = 120
+
+_CAPTIONS = {
+    "outcome_shares": "How opportunities end in each scenario: look for bars whose intervals "
+    "do not overlap the base's.",
+    "funnel": "How far deals get (left) and which step loses them (right): the steepest drop "
+    "is where deals die.",
+    "time_in_stage": "Where the days go: the longest segment is the stage to work on first.",
+    "cycle_times": "Share of deals closed by each cycle day: a curve further left closes deals "
+    "sooner; the dotted line marks the median.",
+    "differences": "Each variant's paired change from the base, in % of the base mean: filled "
+    "markers are changes whose 95% interval excludes zero.",
+}
+
+
+def comparison_figures(comparison: Comparison, metrics: Sequence[str]) -> dict[str, Figure]:
+    """The figures of a comparison that need no cycle times, by file stem.
+
+    Outcome shares, the funnel and time in stage per scenario, and a forest plot of the paired
+    differences of ``metrics`` (those the comparison has).
+    """
+    by_scenario = scenario_summaries(comparison)
+    stages = [stage.name for stage in comparison.base.stages]
+    figures = {
+        "outcome_shares": outcome_shares(by_scenario),
+        "funnel": funnel(by_scenario, stages),
+        "time_in_stage": time_in_stage(by_scenario, stages),
+    }
+    shown = [m for m in metrics if m in comparison.metrics]
+    if shown:
+        figures["differences"] = metric_differences(comparison, shown)
+    return figures
+
+
+def experiment_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict[str, Figure]:
+    """Every figure of an experiment, by file stem.
+
+    Those of ``comparison_figures``, the Kaplan–Meier cycle-time curves (``cycle_times``), and
+    for a sweep one figure per metric of ``metrics``: a curve against the swept value
+    (``sweep_<metric>``) for one key, a heat map over both (``heatmap_<metric>``) for two.
+    """
+    comparison = result.comparison
+    figures = comparison_figures(comparison, metrics)
+    names = (comparison.base_name, *comparison.variant_names)
+    cycles = {
+        name: (c.days, c.censored, c.outcome)
+        for name in names
+        if (c := result.cycles.get(name)) is not None
+    }
+    if cycles:
+        figures["cycle_times"] = cycle_ecdf(cycles)
+    exp = result.experiment
+    units = metric_units(comparison.base)
+    shown = [m for m in metrics if m in comparison.metrics]
+    if exp.kind == "sweep" and len(exp.sweep_keys) == 1:
+        (key,) = exp.sweep_keys
+        values = [point[key] for point in exp.points]
+        numeric = all(_is_number(v) for v in values)
+        for metric in shown:
+            summaries = [comparison.metrics[metric].summaries[n] for n in comparison.variant_names]
+            unit = units.get(metric, "")
+            fig = sweep_curve(
+                [float(v) for v in values] if numeric else list(range(len(values))),
+                summaries,
+                x_label=key,
+                metric_label=_metric_label(metric, unit, comparison.base.currency),
+                percent=unit == "share",
+                title=f"How does {metric} change with {key.rsplit('.', 1)[-1]}?",
+            )
+            if not numeric or len(values) <= 12:  # a tick at each swept value, as written
+                ticks = [float(v) for v in values] if numeric else list(range(len(values)))
+                fig.axes[0].set_xticks(ticks, [_text(v) for v in values])
+            figures[f"sweep_{metric}"] = fig
+    elif exp.kind == "sweep":
+        x_key, y_key = exp.sweep_keys
+        xs = _distinct(point[x_key] for point in exp.points)
+        ys = _distinct(point[y_key] for point in exp.points)
+        for metric in shown:
+            grid = np.full((len(ys), len(xs)), math.nan)
+            found = comparison.metrics[metric].summaries
+            for point, name in zip(exp.points, comparison.variant_names, strict=True):
+                grid[ys.index(point[y_key]), xs.index(point[x_key])] = found[name].mean
+            unit = units.get(metric, "")
+            figures[f"heatmap_{metric}"] = sweep_heatmap(
+                [_text(v) for v in xs],
+                [_text(v) for v in ys],
+                grid,
+                x_label=x_key,
+                y_label=y_key,
+                metric_label=_metric_label(metric, unit, comparison.base.currency),
+                percent=unit == "share",
+            )
+    return figures
+
+
+def caption(stem: str, *, sweep_keys: Sequence[str] = ()) -> str:
+    """One line under a figure in the report: what it shows and what to look at."""
+    if stem in _CAPTIONS:
+        return _CAPTIONS[stem]
+    swept = " and ".join(f"`{k}`" for k in sweep_keys) or "the swept value"
+    for prefix in ("sweep_", "heatmap_"):
+        if stem.startswith(prefix):
+            metric = f"`{stem.removeprefix(prefix)}`"
+            if prefix == "sweep_":
+                return (
+                    f"{metric} against {swept}, with its 95% confidence band: look for where the "
+                    "curve flattens, past which more of the lever buys little."
+                )
+            return f"Mean {metric} over every combination of {swept}: compare along each row."
+    return stem
+
+
+def figure_files(stems: Sequence[str]) -> list[str]:
+    """The file names, relative to ``--out``, that ``save_figures`` writes for ``stems``."""
+    return [f"{FIGURE_DIR}/{stem}.{ext}" for stem in stems for ext in FIGURE_FORMATS]
+
+
+def save_figures(staged: StagedFiles, figures: Mapping[str, Figure]) -> list[str]:
+    """Stage each figure as ``figures/<stem>.png`` and ``.svg``; return the names written.
+
+    The files are reproducible byte for byte: no date in the SVG, fixed SVG element ids. Each
+    figure is cleared once written, so that its memory is freed while the next is drawn.
+    """
+    names = []
+    png_meta: dict[str, Any] = {"Software": None}
+    svg_meta: dict[str, Any] = {"Date": None, "Creator": None}
+    with rc_context({"svg.hashsalt": "simsales", "svg.fonttype": "path"}):
+        for stem, fig in figures.items():
+            for ext in FIGURE_FORMATS:
+                name = f"{FIGURE_DIR}/{stem}.{ext}"
+                fh = staged.open(name, binary=True)
+                meta = png_meta if ext == "png" else svg_meta
+                fig.savefig(fh, format=ext, dpi=PNG_DPI, metadata=meta)
+                names.append(name)
+            fig.clear()
+    return names
+
+
+def _metric_label(metric: str, unit: str, currency: str) -> str:
+    shown = shown_unit(unit, currency)
+    return f"{metric} ({shown})" if shown else metric
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _distinct(values: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
