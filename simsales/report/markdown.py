@@ -113,9 +113,9 @@ def _run_lines(comparison: Comparison) -> list[str]:
     run = comparison.base.run
     return [
         f"- Replications: {comparison.replications} per scenario; root seed {comparison.seed}",
-        f"- Each replication: {run.horizon_days:g} days simulated; deals assigned in the first "
+        f"- Each replication: {run.horizon_days:g} days simulated; suspects arriving in the first "
         f"{run.warmup_days:g} days (warm-up) and in the last {run.cohort_margin_days:g} days "
-        "(cohort margin) are not counted",
+        "(cohort margin) are simulated but not counted",
         f"- Paired on {CRN_NOTE}, so the differences from the base are paired replication by "
         "replication",
     ]
