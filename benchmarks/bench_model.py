@@ -39,7 +39,7 @@ and a PASS / FAIL marker (``info`` where there is no target).
 The script exits 0 unless it crashes. ``--json FILE`` writes every figure; ``--profile`` adds a
 cProfile of the baseline run (top functions by own time).
 
-Run: ``cd /work/main && PYTHONPATH=. python benchmarks/bench_model.py [--quick] [--json out.json]``.
+Run from the repository root: ``python benchmarks/bench_model.py [--quick] [--json out.json]``.
 """
 
 from __future__ import annotations
