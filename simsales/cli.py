@@ -43,6 +43,33 @@ _SET = click.option(
     help="Override a key after loading, e.g. policies.activities_per_call=4 or "
     "stages.discovery.p_right=0.8 (value read as TOML). Repeatable.",
 )
+
+
+class _Replications(click.ParamType):
+    """A positive integer, or ``auto``: run rounds until the confidence intervals are tight."""
+
+    name = "N|auto"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | str:
+        if isinstance(value, int) or value == "auto":
+            number: int | str = value
+        else:
+            try:
+                number = int(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
+        if isinstance(number, int) and number < 1:
+            self.fail(f"{number} is not at least 1", param, ctx)
+        return number
+
+
+_AUTO_HELP = (
+    " auto: run rounds until every shown metric's 95% half-width (of each mean and each paired "
+    "difference) is within its target, up to a cap"
+)
+
 _OUT = click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), help="Write files here."
 )
@@ -210,7 +237,12 @@ def run(
 @click.argument(
     "variant_files", metavar="VARIANT...", nargs=-1, required=True, type=click.Path(path_type=Path)
 )
-@click.option("--replications", "-r", type=click.IntRange(min=1), help="Default: BASE's.")
+@click.option(
+    "--replications",
+    "-r",
+    type=_Replications(),
+    help="Default: BASE's." + _AUTO_HELP + " (5% of |mean|; 5 to 200 replications).",
+)
 @click.option(
     "--seed", type=click.IntRange(min=0), help="Root seed of every scenario. Default: BASE's."
 )
@@ -235,7 +267,7 @@ def run(
 def compare(
     base_file: Path,
     variant_files: tuple[Path, ...],
-    replications: int | None,
+    replications: int | str | None,
     seed: int | None,
     metrics: tuple[str, ...],
     fmt: str,
@@ -254,26 +286,33 @@ def compare(
     from rich.console import Console
 
     from simsales import report
-    from simsales.experiment import compare_scenarios
+    from simsales.experiment import PrecisionTargets, compare_scenarios
 
     files = (base_file, *variant_files)
     scenarios = _load(*files)
     shown = _check_metrics(metrics or report.COMPARE_METRICS, scenarios)
-    reps = replications or scenarios[0].run.replications
+    auto = replications == "auto"
+    reps = (replications if isinstance(replications, int) else None) or scenarios[
+        0
+    ].run.replications
+    targets = PrecisionTargets() if auto else None
     seed = scenarios[0].run.seed if seed is None else seed
     jobs = jobs or os.cpu_count() or 1
-    command = ["simsales", "compare", *map(str, files), f"--replications={reps}", f"--seed={seed}"]
+    command = ["simsales", "compare", *map(str, files)]
+    command += [f"--replications={'auto' if auto else reps}", f"--seed={seed}"]
     command += [f"--jobs={jobs}"] + [f"--metric={m}" for m in metrics]
     command += [f"--out={out}"] if out is not None else []
     with _staged_output(out, force) as staged:
-        with _failing("comparison"), _progress_bar(reps * len(scenarios)) as progress:
+        total = (targets.max_replications if targets else reps) * len(scenarios)
+        with _failing("comparison"), _progress_bar(total) as progress:
             result = compare_scenarios(
                 scenarios[0],
                 scenarios[1:],
-                replications=reps,
+                replications=targets or reps,
                 seed=seed,
                 jobs=jobs,
                 progress=progress,
+                metrics=shown,
             )
         if staged is not None:
             document = report.comparison_document(result, files=files, command=command)
@@ -298,7 +337,12 @@ def compare(
 @main.command(short_help="Run an experiment file: variants or a sweep against a base.")
 @click.argument("experiment_file", metavar="FILE", type=click.Path(path_type=Path))
 @click.option(
-    "--replications", "-r", type=click.IntRange(min=1), help="Default: the file's, or its base's."
+    "--replications",
+    "-r",
+    type=_Replications(),
+    help="Default: the file's, or its base's."
+    + _AUTO_HELP
+    + " (the file's [precision], else 5% of |mean|; 5 to 200 replications).",
 )
 @click.option(
     "--set",
@@ -321,7 +365,7 @@ def compare(
 @_JOBS
 def experiment(
     experiment_file: Path,
-    replications: int | None,
+    replications: int | str | None,
     overrides: tuple[str, ...],
     fmt: str,
     out: Path | None,
@@ -339,21 +383,24 @@ def experiment(
     from simsales import report
     from simsales.experiment import load_experiment, run_experiment
 
+    auto = replications == "auto"
+    fixed = replications if isinstance(replications, int) else None
     try:
-        spec = load_experiment(experiment_file, overrides, replications=replications)
+        spec = load_experiment(experiment_file, overrides, replications=fixed)
     except ScenarioError as err:
         n = len(err.problems)
         _print_problems(f"{experiment_file}: {n} problem{'s' if n != 1 else ''}:", err)
         sys.exit(2)
     jobs = jobs or os.cpu_count() or 1
     command = ["simsales", "experiment", str(experiment_file)]
-    command += [f"--replications={spec.replications}", f"--jobs={jobs}"]
+    command += [f"--replications={'auto' if auto else spec.replications}", f"--jobs={jobs}"]
     command += [f"--set={o}" for o in overrides]
     command += [f"--out={out}"] if out is not None else []
-    total = spec.replications * (1 + len(spec.scenarios))
+    per_scenario = spec.precision_targets().max_replications if auto else spec.replications
+    total = per_scenario * (1 + len(spec.scenarios))
     with _staged_output(out, force) as staged:
         with _failing("experiment"), _progress_bar(total) as progress:
-            result = run_experiment(spec, jobs=jobs, progress=progress)
+            result = run_experiment(spec, jobs=jobs, progress=progress, auto=auto)
         if staged is not None:
             document = report.experiment_document(result, command=command)
             with _writing(staged):

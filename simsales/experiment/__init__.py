@@ -5,6 +5,7 @@ Work runs on any ``concurrent.futures.Executor`` (processes locally, Dask on a c
 """
 
 from simsales.experiment.compare import Comparison, MetricComparison, compare_scenarios
+from simsales.experiment.precision import PrecisionOutcome, PrecisionTargets, replications_needed
 from simsales.experiment.replications import OnResult, run_replications
 from simsales.experiment.spec import Experiment, ExperimentSpec, load_experiment
 from simsales.experiment.sweep import CycleSample, ExperimentResult, run_experiment
@@ -17,8 +18,11 @@ __all__ = [
     "ExperimentSpec",
     "MetricComparison",
     "OnResult",
+    "PrecisionOutcome",
+    "PrecisionTargets",
     "compare_scenarios",
     "load_experiment",
+    "replications_needed",
     "run_experiment",
     "run_replications",
 ]

@@ -16,6 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from simsales.analysis import PairedDifference, paired_difference
+from simsales.experiment.precision import (
+    Check,
+    PrecisionOutcome,
+    PrecisionTargets,
+    check_precision,
+    replications_needed,
+    worst_metric,
+)
 from simsales.experiment.replications import run_replications
 from simsales.model import RunRecords
 from simsales.results import MetricSummary, ci_t
@@ -65,6 +73,7 @@ class Comparison:
     level: float
     per_replication: dict[str, tuple[dict[str, float], ...]]
     metrics: dict[str, MetricComparison]
+    precision: PrecisionOutcome | None = None
 
     @property
     def base_name(self) -> str:
@@ -85,6 +94,8 @@ class Comparison:
             "pairing": CRN_NOTE,
             "metrics": {name: m.to_dict() for name, m in self.metrics.items()},
         }
+        if self.precision is not None:
+            out["precision"] = self.precision.to_dict()
         if scenarios:
             out["scenarios"] = {
                 s.name: s.model_dump(mode="json", by_alias=True)
@@ -97,13 +108,14 @@ def compare_scenarios(
     base: Scenario,
     variants: Sequence[Scenario],
     *,
-    replications: int,
+    replications: int | PrecisionTargets,
     seed: int,
     jobs: int = 1,
     level: float = 0.95,
     progress: Callable[[int], None] | None = None,
     executor: Executor | None = None,
     on_result: Callable[[str, int, RunRecords], None] | None = None,
+    metrics: Sequence[str] = (),
 ) -> Comparison:
     """Run ``base`` and each of ``variants`` on the same seed and replications, and compare.
 
@@ -113,6 +125,13 @@ def compare_scenarios(
     the number of scenarios in all). ``on_result(scenario name, replication, records)`` sees each
     replication's records, in order, for what the metrics do not keep (cycle-time samples);
     without it no records leave the workers. Scenario names must differ: they label the results.
+
+    With ``PrecisionTargets`` for ``replications`` (``--replications auto``), replications run
+    in rounds until the half-widths of ``metrics`` (means and paired differences) are within
+    their targets or the cap is reached (``simsales.experiment.precision``); the result's
+    ``precision`` says how it went. Replication r still uses the streams of (seed, r), so the
+    result equals a fixed run with the replications it ended with. ``progress`` then counts on
+    over the rounds, up to ``max_replications`` times the number of scenarios.
     """
     if not variants:
         raise ValueError("compare needs at least one variant besides the base")
@@ -124,33 +143,60 @@ def compare_scenarios(
             f"scenario names must differ, they label the results: {', '.join(twice)} is used "
             "more than once (set `name` in each variant's file)"
         )
-    settings = {"replications": replications, "seed": seed}
-    as_run = [s.model_copy(update={"run": s.run.model_copy(update=settings)}) for s in scenarios]
-    per_rep: dict[str, tuple[dict[str, float], ...]] = {}
-    for i, scenario in enumerate(as_run):
-        done_before = i * replications
-        step = None if progress is None else _offset(progress, done_before)
-        hook = None if on_result is None else _named(on_result, scenario.name)
-        per_rep[scenario.name] = tuple(
-            run_replications(
+    targets = replications if isinstance(replications, PrecisionTargets) else None
+    n = replications if isinstance(replications, int) else replications.min_replications
+    per_rep: dict[str, list[dict[str, float]]] = {s.name: [] for s in scenarios}
+    done = 0
+    rounds: list[int] = []
+    before: list[Check] | None = None
+    while True:
+        start = rounds[-1] if rounds else 0
+        for scenario in scenarios:
+            step = None if progress is None else _offset(progress, done)
+            hook = None if on_result is None else _named(on_result, scenario.name)
+            per_rep[scenario.name] += run_replications(
                 scenario,
-                replications=replications,
+                replications=n,
                 seed=seed,
+                start=start,
                 jobs=jobs,
                 on_result=hook,
                 keep_records=on_result is not None,
                 progress=step,
                 executor=executor,
             )
-        )
+            done += n - start
+        rounds.append(n)
+        frozen = {name: tuple(reps) for name, reps in per_rep.items()}
+        compared = _compare_metrics(frozen, base.name, level)
+        if targets is None:
+            outcome = None
+            break
+        checks = check_precision(compared, targets, list(metrics))
+        wanted = replications_needed(checks, n, targets.max_replications)
+        if wanted is None or n >= targets.max_replications:
+            last = worst_metric(before if before is not None else checks)
+            outcome = PrecisionOutcome(
+                targets=targets,
+                replications=n,
+                rounds=tuple(rounds),
+                checks=tuple(checks),
+                last=last if wanted is None else None,
+            )
+            break
+        before = [c for c in checks if c.status == "missed"]
+        n = wanted
+    settings = {"replications": n, "seed": seed}
+    as_run = [s.model_copy(update={"run": s.run.model_copy(update=settings)}) for s in scenarios]
     return Comparison(
         base=as_run[0],
         variants=tuple(as_run[1:]),
-        replications=replications,
+        replications=n,
         seed=seed,
         level=level,
-        per_replication=per_rep,
-        metrics=_compare_metrics(per_rep, base.name, level),
+        per_replication=frozen,
+        metrics=compared,
+        precision=outcome,
     )
 
 

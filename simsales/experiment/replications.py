@@ -50,6 +50,7 @@ def run_replications(
     *,
     replications: int,
     seed: int,
+    start: int = 0,
     jobs: int = 1,
     event_log: bool = False,
     on_result: OnResult | None = None,
@@ -57,26 +58,30 @@ def run_replications(
     progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> list[dict[str, float]]:
-    """Run replications ``0 .. replications - 1`` and return their metrics in that order.
+    """Run replications ``start .. replications - 1`` and return their metrics in that order.
 
     ``jobs == 1`` without an ``executor`` runs in this process; otherwise the work goes to
     ``executor`` or to a new ``ProcessPoolExecutor(max_workers=jobs)``. ``on_result`` sees each
     replication's records (``None`` if ``keep_records`` is false: the records then never leave
     the worker) and metrics, in replication order. ``progress`` is called with the number of
-    replications finished so far. Same scenario and seed, same results, for any ``jobs``.
+    replications finished so far (in this call). Same scenario and seed, same results, for any
+    ``jobs``; and for any ``start``: replication r is the same whether it runs alone or with
+    others, which lets ``--replications auto`` add rounds.
     """
-    if replications < 1:
-        raise ValueError(f"replications must be at least 1, got {replications}")
+    if not 0 <= start < replications:
+        raise ValueError(
+            f"need 0 <= start < replications (at least one to run), got {start} and {replications}"
+        )
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     work = _Work(scenario, seed, event_log, keep_records and on_result is not None)
     if executor is None and jobs == 1:
-        return _run_serial(work, replications, on_result, progress)
+        return _run_serial(work, start, replications, on_result, progress)
     if executor is not None:
-        return _run_on(executor, work, replications, on_result, progress, window=2 * jobs)
+        return _run_on(executor, work, start, replications, on_result, progress, window=2 * jobs)
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
     try:
-        metrics = _run_on(pool, work, replications, on_result, progress, window=2 * jobs)
+        metrics = _run_on(pool, work, start, replications, on_result, progress, window=2 * jobs)
     except BaseException as exc:
         # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
         # for the replications in progress either.
@@ -101,23 +106,28 @@ def _workers(pool: ProcessPoolExecutor) -> list[Any]:
 
 
 def _run_serial(
-    work: _Work, replications: int, on_result: OnResult | None, progress: Progress | None
+    work: _Work,
+    start: int,
+    replications: int,
+    on_result: OnResult | None,
+    progress: Progress | None,
 ) -> list[dict[str, float]]:
     results = []
-    for r in range(replications):
+    for r in range(start, replications):
         _, metrics, records = work(r)
         if on_result is not None:
             on_result(r, records, metrics)
         del records  # let one replication's records go before the next is simulated
         results.append(metrics)
         if progress is not None:
-            progress(r + 1)
+            progress(r + 1 - start)
     return results
 
 
 def _run_on(
     executor: Executor,
     work: _Work,
+    start: int,
     replications: int,
     on_result: OnResult | None,
     progress: Progress | None,
@@ -130,9 +140,9 @@ def _run_on(
     results: list[dict[str, float]] = []
     finished: dict[int, _Outcome] = {}
     running: set[Future[_Outcome]] = set()
-    submitted = done = 0
+    submitted, done = start, 0
     try:
-        while len(results) < replications:
+        while start + len(results) < replications:
             while submitted < replications and len(running) + len(finished) < window:
                 running.add(executor.submit(work, submitted))
                 submitted += 1
@@ -143,8 +153,8 @@ def _run_on(
                 done += 1
                 if progress is not None:
                     progress(done)
-            while len(results) in finished:
-                r, metrics, records = finished.pop(len(results))
+            while start + len(results) in finished:
+                r, metrics, records = finished.pop(start + len(results))
                 if on_result is not None:
                     on_result(r, records, metrics)
                 del records

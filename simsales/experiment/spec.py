@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from simsales.experiment.precision import PrecisionTargets
 from simsales.results import describe_metrics
 from simsales.scenario import Problem, Scenario, ScenarioError, load_scenario
 from simsales.scenario.errors import format_value, render_path
@@ -33,6 +34,7 @@ from simsales.scenario.errors import format_value, render_path
 __all__ = [
     "Experiment",
     "ExperimentSpec",
+    "Precision",
     "Sweep",
     "SweepKey",
     "Variant",
@@ -83,6 +85,43 @@ class Sweep(_Frozen):
         return self
 
 
+class Precision(_Frozen):
+    """``[precision]``: half-width targets for ``--replications auto``
+    (``simsales.experiment.precision``)."""
+
+    relative: float | None = Field(
+        None, gt=0, description="Half-width at most this share of |mean|, e.g. 0.05."
+    )
+    absolute: dict[str, float] = Field(
+        default_factory=dict,
+        description="Metric -> largest half-width in its unit, e.g. { won_median_days = 3.0 }.",
+    )
+    min_replications: int = Field(5, ge=2, description="Pilot round's replications.")
+    max_replications: int = Field(200, ge=2, description="Cap on the replications.")
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Precision:
+        bad = sorted(k for k, v in self.absolute.items() if not v > 0)
+        if bad:
+            raise ValueError(f"absolute targets must be positive: {', '.join(bad)}")
+        if self.min_replications > self.max_replications:
+            raise ValueError(
+                f"min_replications ({self.min_replications}) is above max_replications "
+                f"({self.max_replications})"
+            )
+        if self.relative is None and not self.absolute:
+            raise ValueError("give relative = ... and/or absolute = { metric = ... }")
+        return self
+
+    def targets(self) -> PrecisionTargets:
+        return PrecisionTargets(
+            relative=self.relative,
+            absolute=dict(self.absolute),
+            min_replications=self.min_replications,
+            max_replications=self.max_replications,
+        )
+
+
 class ExperimentSpec(_Frozen):
     """An experiment file, validated: what to run (base and variants or sweep), and how."""
 
@@ -97,6 +136,9 @@ class ExperimentSpec(_Frozen):
     )
     variants: list[Variant] | None = Field(None, min_length=1, description="[[variants]].")
     sweep: Sweep | None = Field(None, description="[sweep] with one or two [[sweep.keys]].")
+    precision: Precision | None = Field(
+        None, description="[precision]: targets for --replications auto."
+    )
 
     @model_validator(mode="after")
     def _one_design(self) -> ExperimentSpec:
@@ -140,6 +182,12 @@ class Experiment:
     def kind(self) -> Literal["variants", "sweep"]:
         return self.spec.kind
 
+    def precision_targets(self) -> PrecisionTargets:
+        """The file's ``[precision]`` targets, or relative 0.05 on every metric without one."""
+        if self.spec.precision is None:
+            return PrecisionTargets()
+        return self.spec.precision.targets()
+
     @property
     def sweep_keys(self) -> tuple[str, ...]:
         return tuple(k.key for k in self.spec.sweep.keys) if self.spec.sweep else ()
@@ -177,6 +225,8 @@ def load_experiment(
     first = [*common, *overrides]
     base = _load(base_path, display, first, labels)
     problems = _metric_problems(spec.metrics, base, display)
+    if spec.precision is not None:
+        problems += _precision_problems(spec.precision, spec.metrics, base, display)
     if spec.sweep is not None:
         problems += _sweep_value_problems(spec.sweep, base_path, display, first)
         if problems:
@@ -298,6 +348,8 @@ def _known_keys(steps: Sequence[str | int]) -> list[str]:
     model: type[BaseModel] = ExperimentSpec
     if keys[:1] == ["variants"]:
         model = Variant
+    elif keys[:1] == ["precision"]:
+        model = Precision
     elif keys[:1] == ["sweep"]:
         model = SweepKey if keys[1:2] == ["keys"] else Sweep
     return sorted(model.model_fields)
@@ -336,6 +388,24 @@ def _metric_problems(metrics: Sequence[str], base: Scenario, file: str) -> list[
             problems.append(Problem(file, f"metrics[{i}]", name, f"unknown metric; {hint}"))
     if len(set(metrics)) < len(metrics):
         problems.append(Problem(file, "metrics", None, "a metric is listed twice"))
+    return problems
+
+
+def _precision_problems(
+    precision: Precision, metrics: Sequence[str], base: Scenario, file: str
+) -> list[Problem]:
+    """``[precision.absolute]`` may only name metrics the experiment reports."""
+    known = describe_metrics([s.name for s in base.stages])
+    problems = []
+    for name in precision.absolute:
+        where = f"precision.absolute.{name}"
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "see `simsales reference`"
+            problems.append(Problem(file, where, None, f"unknown metric; {hint}"))
+        elif name not in metrics:
+            msg = "not one of the experiment's metrics; add it to `metrics` or drop the target"
+            problems.append(Problem(file, where, None, msg))
     return problems
 
 

@@ -10,6 +10,7 @@ replication.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -97,12 +98,16 @@ def run_experiment(
     *,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    auto: bool = False,
 ) -> ExperimentResult:
     """Run the base and every variant or sweep point of ``experiment``, and compare them.
 
     Each scenario runs ``experiment.replications`` replications with ``experiment.seed`` on
     ``jobs`` processes (the results do not depend on ``jobs``). ``progress`` is called with the
-    replications finished so far over all scenarios.
+    replications finished so far over all scenarios. With ``auto`` (``--replications auto``)
+    the replications run in rounds until the file's ``[precision]`` targets (default: 5% of
+    |mean|) are met for the chosen metrics, or its cap is reached; the comparison's
+    ``precision`` says how many were needed.
     """
     parts: dict[str, list[CycleSample]] = {}
 
@@ -112,11 +117,12 @@ def run_experiment(
     comparison = compare_scenarios(
         experiment.base,
         experiment.scenarios,
-        replications=experiment.replications,
+        replications=experiment.precision_targets() if auto else experiment.replications,
         seed=experiment.seed,
         jobs=jobs,
         progress=progress,
         on_result=keep_cycles,
+        metrics=experiment.spec.metrics,
     )
     cycles = {
         name: CycleSample(
@@ -126,4 +132,6 @@ def run_experiment(
         )
         for name, samples in parts.items()
     }
+    if auto:  # the replications actually run, for reports and the manifest
+        experiment = dataclasses.replace(experiment, replications=comparison.replications)
     return ExperimentResult(experiment=experiment, comparison=comparison, cycles=cycles)

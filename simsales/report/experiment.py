@@ -34,6 +34,7 @@ from simsales.report.text import (
     fmt_summary,
     metric_units,
     print_comparison,
+    print_precision,
 )
 from simsales.report.text import shown_unit as _shown_unit
 
@@ -130,6 +131,7 @@ def print_experiment(console: Console, result: ExperimentResult) -> None:
     console.print(table)
     for line in best_lines(result, shown, units):
         console.print(escape(line), soft_wrap=True)
+    print_precision(console, comparison)
 
 
 def experiment_document(result: ExperimentResult, *, command: Sequence[str]) -> dict[str, Any]:

@@ -118,6 +118,13 @@ def _run_lines(comparison: Comparison) -> list[str]:
         "(cohort margin) are simulated but not counted",
         f"- Paired on {CRN_NOTE}, so the differences from the base are paired replication by "
         "replication",
+    ] + ([] if comparison.precision is None else _precision_lines(comparison.precision.lines()))
+
+
+def _precision_lines(lines: list[str]) -> list[str]:
+    """``--replications auto``'s statement as list items (continuation lines nested)."""
+    return [
+        f"  - {escape_md(x.strip())}" if x.startswith("  ") else f"- {escape_md(x)}" for x in lines
     ]
 
 

@@ -304,6 +304,13 @@ def best_lines(result: ExperimentResult, shown: Sequence[str], units: dict[str, 
     return lines
 
 
+def print_precision(console: Console, result: Comparison) -> None:
+    """With ``--replications auto``: how many replications were needed, or what missed."""
+    if result.precision is not None:
+        for line in result.precision.lines():
+            console.print(line, markup=False, soft_wrap=True)
+
+
 def print_comparison(console: Console, result: Comparison, shown: Sequence[str]) -> None:
     """What was compared, the table of ``shown`` metrics, and each variant's findings.
 
@@ -346,6 +353,7 @@ def print_comparison(console: Console, result: Comparison, shown: Sequence[str])
                 line, console.width, initial_indent="  ", subsequent_indent="    "
             )
             console.print(wrapped, markup=False, soft_wrap=True)
+    print_precision(console, result)
     if result.replications < 2:
         console.print("With one replication there is no interval: run at least 2 (-r).")
     else:
