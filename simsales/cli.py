@@ -13,15 +13,19 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from simsales import __version__
 from simsales.output import OutputError, StagedFiles, atomic_write_text, prepare_out_dir
 from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -81,6 +85,13 @@ _NO_FIGURES = click.option(
 )
 _JOBS = click.option(
     "--jobs", "-j", type=click.IntRange(min=0), default=1, help="Processes (0: all CPUs)."
+)
+_SCHEDULER = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the replications on the Dask cluster whose scheduler is at ADDRESS, e.g. "
+    "tcp://host:8786, with the same results as locally. Needs the extra simsales[dask], and "
+    "simsales installed on the workers. Not with --jobs.",
 )
 
 
@@ -168,6 +179,7 @@ def reference(out_dir: Path, show: str | None) -> None:
     help="text: tables; json: every metric, and nothing else, on stdout.",
 )
 @_JOBS
+@_SCHEDULER
 @click.option("--events", is_flag=True, help="Also write the event log (needs --out).")
 def run(
     scenario_file: Path,
@@ -178,6 +190,7 @@ def run(
     force: bool,
     fmt: str,
     jobs: int,
+    scheduler: str | None,
     events: bool,
 ) -> None:
     """Run SCENARIO's replications and print its metrics with 95% confidence intervals."""
@@ -193,23 +206,24 @@ def run(
     # The resolved scenario written to summary.json must say what was run.
     settings = scenario.run.model_copy(update={"replications": reps, "seed": seed})
     scenario = scenario.model_copy(update={"run": settings})
-    jobs = jobs or os.cpu_count() or 1
+    jobs = _check_jobs(jobs, scheduler)
     if events and out is None:
         _fail("--events needs --out DIR: the event log is written to DIR/events.csv", 2)
     command = ["simsales", "run", str(scenario_file), f"--replications={reps}", f"--seed={seed}"]
-    command += [f"--set={o}" for o in overrides] + [f"--jobs={jobs}"]
+    command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
     command += ["--events"] if events else []
-    with _staged_output(out, force) as staged:
+    with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
         with _failing("run"), _progress_bar(reps) as progress:
             per_rep = run_replications(
                 scenario,
                 replications=reps,
                 seed=seed,
-                jobs=jobs,
+                jobs=_slots(executor, jobs),
                 event_log=events,
                 on_result=report.deal_writer(staged, events=events) if staged is not None else None,
                 progress=progress,
+                executor=executor,
             )
         summaries = summarise(per_rep)
         if staged is not None:
@@ -264,6 +278,7 @@ def run(
 @_FORCE
 @_NO_FIGURES
 @_JOBS
+@_SCHEDULER
 def compare(
     base_file: Path,
     variant_files: tuple[Path, ...],
@@ -275,6 +290,7 @@ def compare(
     force: bool,
     no_figures: bool,
     jobs: int,
+    scheduler: str | None,
 ) -> None:
     """Run BASE and each VARIANT on the same random numbers and show what changes.
 
@@ -297,12 +313,12 @@ def compare(
     ].run.replications
     targets = PrecisionTargets() if auto else None
     seed = scenarios[0].run.seed if seed is None else seed
-    jobs = jobs or os.cpu_count() or 1
+    jobs = _check_jobs(jobs, scheduler)
     command = ["simsales", "compare", *map(str, files)]
     command += [f"--replications={'auto' if auto else reps}", f"--seed={seed}"]
-    command += [f"--jobs={jobs}"] + [f"--metric={m}" for m in metrics]
+    command += [_where(jobs, scheduler)] + [f"--metric={m}" for m in metrics]
     command += [f"--out={out}"] if out is not None else []
-    with _staged_output(out, force) as staged:
+    with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
         total = (targets.max_replications if targets else reps) * len(scenarios)
         with _failing("comparison"), _progress_bar(total) as progress:
             result = compare_scenarios(
@@ -310,8 +326,9 @@ def compare(
                 scenarios[1:],
                 replications=targets or reps,
                 seed=seed,
-                jobs=jobs,
+                jobs=_slots(executor, jobs),
                 progress=progress,
+                executor=executor,
                 metrics=shown,
             )
         if staged is not None:
@@ -363,6 +380,7 @@ def compare(
 @_FORCE
 @_NO_FIGURES
 @_JOBS
+@_SCHEDULER
 def experiment(
     experiment_file: Path,
     replications: int | str | None,
@@ -372,6 +390,7 @@ def experiment(
     force: bool,
     no_figures: bool,
     jobs: int,
+    scheduler: str | None,
 ) -> None:
     """Run the experiment in FILE: its base scenario and its variants or sweep points.
 
@@ -391,16 +410,23 @@ def experiment(
         n = len(err.problems)
         _print_problems(f"{experiment_file}: {n} problem{'s' if n != 1 else ''}:", err)
         sys.exit(2)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = _check_jobs(jobs, scheduler)
     command = ["simsales", "experiment", str(experiment_file)]
-    command += [f"--replications={'auto' if auto else spec.replications}", f"--jobs={jobs}"]
+    command += [f"--replications={'auto' if auto else spec.replications}"]
+    command += [_where(jobs, scheduler)]
     command += [f"--set={o}" for o in overrides]
     command += [f"--out={out}"] if out is not None else []
     per_scenario = spec.precision_targets().max_replications if auto else spec.replications
     total = per_scenario * (1 + len(spec.scenarios))
-    with _staged_output(out, force) as staged:
+    with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
         with _failing("experiment"), _progress_bar(total) as progress:
-            result = run_experiment(spec, jobs=jobs, progress=progress, auto=auto)
+            result = run_experiment(
+                spec,
+                jobs=_slots(executor, jobs),
+                progress=progress,
+                auto=auto,
+                executor=executor,
+            )
         if staged is not None:
             document = report.experiment_document(result, command=command)
             with _writing(staged):
@@ -423,6 +449,45 @@ def _listing(written: Sequence[str]) -> str:
     if figures:
         files.append(f"figures/ ({len(figures)} files: PNG and SVG)")
     return ", ".join(files)
+
+
+def _check_jobs(jobs: int, scheduler: str | None) -> int:
+    """The local processes to use (0: all CPUs); exit 2 if ``--jobs`` comes with ``--scheduler``."""
+    source = click.get_current_context().get_parameter_source("jobs")
+    if scheduler is not None and source not in (None, ParameterSource.DEFAULT):
+        _fail("--scheduler and --jobs exclude each other: the cluster's workers run the work", 2)
+    return jobs or os.cpu_count() or 1
+
+
+def _where(jobs: int, scheduler: str | None) -> str:
+    """The option of the recorded command that says where the work ran."""
+    return f"--jobs={jobs}" if scheduler is None else f"--scheduler={scheduler}"
+
+
+def _slots(executor: Executor | None, jobs: int) -> int:
+    """Replications to keep running at once: the cluster's worker threads, or ``jobs``."""
+    if executor is None:
+        return jobs
+    from simsales.experiment.cluster import executor_threads
+
+    return executor_threads(executor)
+
+
+@contextmanager
+def _cluster(scheduler: str | None) -> Iterator[Executor | None]:
+    """An executor on the Dask cluster at ``scheduler`` (``None`` without one); exit 1 if the
+    extra is missing or the scheduler cannot be reached."""
+    if scheduler is None:
+        yield None
+        return
+    from simsales.experiment.cluster import ClusterError, dask_executor
+
+    with ExitStack() as stack:
+        try:
+            executor = stack.enter_context(dask_executor(scheduler))
+        except ClusterError as err:
+            _fail(str(err), 1)
+        yield executor
 
 
 @contextmanager

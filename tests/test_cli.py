@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -334,3 +335,12 @@ def test_summary_scenario_round_trips(tiny: Path, tmp_path: Path) -> None:
     assert invoke("run", tiny, "--out", out).exit_code == 0
     resolved = json.loads((out / "summary.json").read_text())["resolved_scenario"]
     assert load_scenario(tiny).model_dump(mode="json", by_alias=True) == resolved
+
+
+def test_scheduler_without_the_dask_extra_says_what_to_install(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    result = invoke("run", tiny, "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == 1
+    assert "install simsales[dask]" in result.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,15 +100,17 @@ def run_experiment(
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     auto: bool = False,
+    executor: Executor | None = None,
 ) -> ExperimentResult:
     """Run the base and every variant or sweep point of ``experiment``, and compare them.
 
     Each scenario runs ``experiment.replications`` replications with ``experiment.seed`` on
-    ``jobs`` processes (the results do not depend on ``jobs``). ``progress`` is called with the
-    replications finished so far over all scenarios. With ``auto`` (``--replications auto``)
-    the replications run in rounds until the file's ``[precision]`` targets (default: 5% of
-    |mean|) are met for the chosen metrics, or its cap is reached; the comparison's
-    ``precision`` says how many were needed.
+    ``jobs`` processes, or on ``executor`` when given (a Dask cluster's,
+    ``simsales.experiment.cluster``); the results do not depend on either. ``progress`` is
+    called with the replications finished so far over all scenarios. With ``auto``
+    (``--replications auto``) the replications run in rounds until the file's ``[precision]``
+    targets (default: 5% of |mean|) are met for the chosen metrics, or its cap is reached; the
+    comparison's ``precision`` says how many were needed.
     """
     parts: dict[str, list[CycleSample]] = {}
 
@@ -121,6 +124,7 @@ def run_experiment(
         seed=experiment.seed,
         jobs=jobs,
         progress=progress,
+        executor=executor,
         on_result=keep_cycles,
         metrics=experiment.spec.metrics,
     )
