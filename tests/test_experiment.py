@@ -76,7 +76,7 @@ def invoke(*args: str | Path) -> Result:
             "variants[0] (x).sett: unknown key; did you mean 'set'?",
         ),
         (HEAD.replace("tiny.toml", "none.toml") + SWEEP, "base: no such scenario file"),
-        (HEAD + "[sweep\n", "exp.toml: invalid TOML"),
+        (HEAD + "[sweep\n", "exp.toml:5:7: invalid TOML"),
     ],
 )
 def test_spec_rules(folder: Path, text: str, expected: str) -> None:

@@ -18,7 +18,6 @@ import itertools
 import json
 import math
 import os
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from simsales.experiment.precision import PrecisionTargets
 from simsales.results import describe_metrics
 from simsales.scenario import Problem, Scenario, ScenarioError, load_scenario
 from simsales.scenario.errors import format_value, render_path
+from simsales.scenario.loading import read_toml
 
 __all__ = [
     "Experiment",
@@ -206,7 +206,7 @@ def load_experiment(
     the file's (and the base's).
     """
     display = os.fspath(path)
-    data = _read(Path(path), display)
+    data = read_toml(Path(path), display, kind="experiment file")
     both = []
     if "variants" in data and "sweep" in data:  # said even when other keys are wrong too
         both = [Problem(display, "sweep", None, _BOTH)]
@@ -284,23 +284,6 @@ def toml_literal(value: Any) -> str:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _read(path: Path, display: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        msg = "no such file"
-    except IsADirectoryError:
-        msg = "is a folder, not an experiment file"
-    except UnicodeDecodeError as err:
-        msg = f"not UTF-8 text (byte {err.start})"
-    except OSError as err:
-        msg = f"cannot read it: {err.strerror or err}"
-    except tomllib.TOMLDecodeError as err:
-        msg = f"invalid TOML: {err}"
-    raise ScenarioError([Problem(display, "", None, msg)])
 
 
 def _problems(err: ValidationError, data: dict[str, Any], file: str) -> list[Problem]:

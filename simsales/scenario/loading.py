@@ -91,7 +91,7 @@ def parse_override_value(raw: str) -> Any:
 def _resolve(path: Path, display: str, stack: tuple[Path, ...]) -> _Document:
     """Read one file and everything it extends into one document (base keys first)."""
     here = path.resolve()
-    data = _read_toml(path, display)
+    data = read_toml(path, display)
     extends = data.pop(EXTENDS, None)
     by_name = data.pop(BY_NAME, None)
     doc = _Document() if extends is None else _resolve_base(path, display, extends, (*stack, here))
@@ -118,14 +118,15 @@ def _resolve_base(path: Path, display: str, extends: Any, stack: tuple[Path, ...
     return base
 
 
-def _read_toml(path: Path, display: str) -> dict[str, Any]:
+def read_toml(path: Path, display: str, *, kind: str = "scenario file") -> dict[str, Any]:
+    """Read a TOML file, or raise a ``ScenarioError`` saying why not (with line and column)."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         msg = "no such file"
     except IsADirectoryError:
-        msg = "is a folder, not a scenario file"
+        msg = f"is a folder, not a {kind}"
     except UnicodeDecodeError as err:
         msg = f"not UTF-8 text (byte {err.start})"
     except OSError as err:
