@@ -114,8 +114,9 @@ def compare_scenarios(
     level: float = 0.95,
     progress: Callable[[int], None] | None = None,
     executor: Executor | None = None,
-    on_result: Callable[[str, int, RunRecords], None] | None = None,
+    on_result: Callable[[str, int, Any], None] | None = None,
     metrics: Sequence[str] = (),
+    reduce: Callable[[RunRecords], Any] | None = None,
 ) -> Comparison:
     """Run ``base`` and each of ``variants`` on the same seed and replications, and compare.
 
@@ -123,8 +124,10 @@ def compare_scenarios(
     ``executor`` when given); the results are the same for any ``jobs``. ``progress`` is called
     with the number of replications finished so far over all scenarios (``replications`` times
     the number of scenarios in all). ``on_result(scenario name, replication, records)`` sees each
-    replication's records, in order, for what the metrics do not keep (cycle-time samples);
-    without it no records leave the workers. Scenario names must differ: they label the results.
+    replication's records, in order, for what the metrics do not keep (cycle-time samples), or
+    ``reduce(records)`` if ``reduce`` is given (computed in the worker; see ``run_replications``);
+    without ``on_result`` no records leave the workers. Scenario names must differ: they label
+    the results.
 
     With ``PrecisionTargets`` for ``replications`` (``--replications auto``), replications run
     in rounds until the half-widths of ``metrics`` (means and paired differences) are within
@@ -162,6 +165,7 @@ def compare_scenarios(
                 jobs=jobs,
                 on_result=hook,
                 keep_records=on_result is not None,
+                reduce=reduce,
                 progress=step,
                 executor=executor,
             )
@@ -205,9 +209,9 @@ def _offset(progress: Callable[[int], None], before: int) -> Callable[[int], Non
 
 
 def _named(
-    on_result: Callable[[str, int, RunRecords], None], name: str
-) -> Callable[[int, RunRecords | None, dict[str, float]], None]:
-    def hook(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
+    on_result: Callable[[str, int, Any], None], name: str
+) -> Callable[[int, Any, dict[str, float]], None]:
+    def hook(r: int, records: Any, metrics: dict[str, float]) -> None:
         assert records is not None  # kept whenever on_result is given
         on_result(name, r, records)
 

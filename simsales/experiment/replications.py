@@ -36,13 +36,17 @@ class _Work:
     seed: int
     event_log: bool
     keep_records: bool
+    reduce: Callable[[RunRecords], Any] | None = None
 
     def __call__(self, replication: int) -> _Outcome:
         records = simulate(
             self.scenario, seed=self.seed, replication=replication, event_log=self.event_log
         )
         metrics = metrics_from_records(records)
-        return replication, metrics, records if self.keep_records else None
+        if not self.keep_records:
+            return replication, metrics, None
+        # reduced in the worker: only what the caller needs crosses the process boundary
+        return replication, metrics, records if self.reduce is None else self.reduce(records)
 
 
 def run_replications(
@@ -57,6 +61,7 @@ def run_replications(
     keep_records: bool = True,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    reduce: Callable[[RunRecords], Any] | None = None,
 ) -> list[dict[str, float]]:
     """Run replications ``start .. replications - 1`` and return their metrics in that order.
 
@@ -66,7 +71,9 @@ def run_replications(
     the worker) and metrics, in replication order. ``progress`` is called with the number of
     replications finished so far (in this call). Same scenario and seed, same results, for any
     ``jobs``; and for any ``start``: replication r is the same whether it runs alone or with
-    others, which lets ``--replications auto`` add rounds.
+    others, which lets ``--replications auto`` add rounds. With ``reduce`` (a picklable
+    function), each replication's records are reduced in the worker and ``on_result`` receives
+    ``reduce(records)`` instead: a cluster then ships a small summary, not the whole deal table.
     """
     if not 0 <= start < replications:
         raise ValueError(
@@ -74,7 +81,7 @@ def run_replications(
         )
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    work = _Work(scenario, seed, event_log, keep_records and on_result is not None)
+    work = _Work(scenario, seed, event_log, keep_records and on_result is not None, reduce)
     if executor is None and jobs == 1:
         return _run_serial(work, start, replications, on_result, progress)
     if executor is not None:

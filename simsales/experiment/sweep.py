@@ -45,6 +45,11 @@ class CycleSample:
         return len(self.days)
 
 
+def cycle_sample_of_records(records: RunRecords) -> CycleSample:
+    """``cycle_sample`` of one replication's records: what a worker sends back for the curves."""
+    return cycle_sample(DealTable.from_records(records))
+
+
 def cycle_sample(table: DealTable) -> CycleSample:
     """One replication's cycle times, as ``simsales.results.flow.cycle_metrics`` counts them."""
     outcome = table["outcome"]
@@ -114,8 +119,8 @@ def run_experiment(
     """
     parts: dict[str, list[CycleSample]] = {}
 
-    def keep_cycles(name: str, replication: int, records: RunRecords) -> None:
-        parts.setdefault(name, []).append(cycle_sample(DealTable.from_records(records)))
+    def keep_cycles(name: str, replication: int, sample: CycleSample) -> None:
+        parts.setdefault(name, []).append(sample)
 
     comparison = compare_scenarios(
         experiment.base,
@@ -126,6 +131,7 @@ def run_experiment(
         progress=progress,
         executor=executor,
         on_result=keep_cycles,
+        reduce=cycle_sample_of_records,
         metrics=experiment.spec.metrics,
     )
     cycles = {
