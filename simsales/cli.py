@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -86,6 +86,15 @@ _NO_FIGURES = click.option(
 _JOBS = click.option(
     "--jobs", "-j", type=click.IntRange(min=0), default=1, help="Processes (0: all CPUs)."
 )
+
+
+def _format_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format text|json``, with the command's own help."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=help_text
+    )
+
+
 _SCHEDULER = click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -267,13 +276,7 @@ def run(
     metavar="NAME",
     help="Show this metric (repeatable). Default: ten headline metrics. JSON and files hold all.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="text: a table and a summary; json: every metric, and nothing else, on stdout.",
-)
+@_format_option("text: a table and a summary; json: every metric, and nothing else, on stdout.")
 @_OUT
 @_FORCE
 @_NO_FIGURES
@@ -369,13 +372,7 @@ def compare(
     help="Override a key of the base and of every variant or point, e.g. "
     "run.horizon_days=500 (value read as TOML). Repeatable.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="text: a table and where each metric is best; json: every metric, on stdout.",
-)
+@_format_option("text: a table and where each metric is best; json: every metric, on stdout.")
 @_OUT
 @_FORCE
 @_NO_FIGURES

@@ -14,6 +14,7 @@ from typing import Any
 import simpy
 
 from simsales.model.calendar import SellerCalendars
+from simsales.model.momentum import BuyerClock
 from simsales.model.records import DealRecords, EventLog
 from simsales.model.team import Team
 from simsales.scenario.distributions import Constant, Sampler
@@ -117,6 +118,20 @@ class RunContext:
     qualifies_somewhere: bool
     live: dict[int, Any] = field(default_factory=dict)
     on_won: Callable[[Any], None] | None = None
+
+    def buyer_clock(self, start: float, budget: float) -> BuyerClock:
+        """A new buyer's momentum and dark-hazard clock, with this run's parameters."""
+        return BuyerClock(
+            start,
+            self.m0,
+            budget,
+            busy_factor=self.busy_factor,
+            touch_every=self.touch_every,
+            touch_boost=self.touch_boost,
+            lam=self.lam,
+            k=self.k,
+            base=self.base_hazard,
+        )
 
     @classmethod
     def build(

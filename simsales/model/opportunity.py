@@ -201,17 +201,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
 
     r = DealRandom(draw.uniforms, draw.behaviour_seed)
-    clock = BuyerClock(
-        start,
-        ctx.m0,
-        draw.budget,
-        busy_factor=ctx.busy_factor,
-        touch_every=ctx.touch_every,
-        touch_boost=ctx.touch_boost,
-        lam=ctx.lam,
-        k=ctx.k,
-        base=ctx.base_hazard,
-    )
+    clock = ctx.buyer_clock(start, draw.budget)
     cal = ctx.calendars
     stages = ctx.stages
     last_stage = len(stages) - 1
