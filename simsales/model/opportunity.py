@@ -48,6 +48,11 @@ _EV_DARK = EV["went_dark"]
 _EV_DECIDED = EV["decided"]
 _EV_CLOSED = EV["closed"]
 _EV_UNWORKED = EV["unworked"]
+_EV_WAIT_TASK = EV["wait_task"]
+_EV_WAIT_WORK = EV["wait_work"]
+_EV_WAIT_BUYER = EV["wait_buyer"]
+_EV_WAIT_SELLER = EV["wait_seller"]
+_EV_PUSHED = EV["forecast_pushed"]
 
 
 class Deal:
@@ -116,6 +121,8 @@ def record_deal(
     until = ctx.horizon if outcome == OPEN else closed_at
     if ff == ff and until > ff:  # ff == ff: not NaN
         pushes = math.ceil((until - ff) / ctx.push_days)
+        if ctx.log is not None:
+            _log_pushes(ctx, deal, pushes)
     cols["deal_id"].append(deal.id)
     cols["segment"].append(d.segment)
     cols["seller"].append(deal.seller)
@@ -292,10 +299,13 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             deal.max_gap = gap
         deal.seller_wait += call_at - free_at + work_part
         deal.buyer_wait += free_at - t - work_part
+        if log is not None:
+            _log_waits(deal, sp.number, t, clock.busy_until, work_part, free_at, call_at, log)
         t = last_call = call_at
         deal.calls += 1
         deal.call_hours += hours
         if log is not None:
+            call_row = len(log)
             log.add(deal.id, t, _EV_CALL, sp.number, agenda, seller, NAN)
 
         # the call: each activity on the agenda is done right or wrong (and then redone)
@@ -347,6 +357,46 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             remaining = sp.activities
             _enter(deal, sp, t, log, seller, NAN)
         clock.contact(t, restore)
+        if log is not None:
+            log.momentum[call_row] = clock.momentum  # the momentum the call left
+
+
+def _log_waits(
+    deal: Deal,
+    stage: int,
+    t: float,
+    busy_until: float,
+    work_part: float,
+    free_at: float,
+    call_at: float,
+    log: Any,
+) -> None:
+    """Log the gap from t to the call at ``call_at`` split by cause, each part when it began.
+
+    The buyer's tasks come first, then the seller's offline work beyond them, then the buyer's
+    next free slot, then the seller's calendar; the parts sum to the deal's buyer and seller wait.
+    """
+    task = busy_until - t if busy_until > t else 0.0
+    parts = (
+        (_EV_WAIT_TASK, t, task),
+        (_EV_WAIT_WORK, t + task, work_part),
+        (_EV_WAIT_BUYER, t + task + work_part, free_at - t - work_part - task),
+        (_EV_WAIT_SELLER, free_at, call_at - free_at),
+    )
+    for code, at, days in parts:
+        if days > 0.0:
+            log.add(deal.id, at, code, stage, days, deal.seller, NAN)
+
+
+def _log_pushes(ctx: RunContext, deal: Deal, pushes: int) -> None:
+    """Log each time the forecast close date passed undecided and was pushed (to its new date)."""
+    assert ctx.log is not None
+    ff = deal.first_forecast
+    step = ctx.push_days
+    for j in range(pushes):
+        at = ff + j * step
+        stage = max((n + 1 for n, e in enumerate(deal.entered) if e <= at), default=0)
+        ctx.log.add(deal.id, at, _EV_PUSHED, stage, at + step, deal.seller, NAN)
 
 
 def _send_touches(ctx: RunContext, deal: Deal, clock: BuyerClock) -> None:

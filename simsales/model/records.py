@@ -80,6 +80,11 @@ EVENTS: tuple[str, ...] = (
     "decided",
     "closed",
     "unworked",
+    "wait_task",
+    "wait_work",
+    "wait_buyer",
+    "wait_seller",
+    "forecast_pushed",
 )
 EV = {name: code for code, name in enumerate(EVENTS)}
 
@@ -109,6 +114,30 @@ EVENT_MEANINGS: dict[str, tuple[str, str]] = {
     "decided": ("the buying group chooses a supplier (won or lost)", "the outcome code"),
     "closed": ("the CRM records the end", "the outcome code"),
     "unworked": ("a suspect gives up waiting for a seller", "0 (unused)"),
+    # The gap before a call, split by its cause (logged when the call is held, each part at the
+    # time it began; parts of 0 days are not logged). ``wait_task`` + ``wait_buyer`` sum to the
+    # deal table's ``buyer_wait_days``, ``wait_work`` + ``wait_seller`` to ``seller_wait_days``.
+    "wait_task": (
+        "the next call waits for the buyer's own tasks to be done",
+        "days of the gap spent waiting for them",
+    ),
+    "wait_work": (
+        "the next call waits for the seller's offline work (beyond the buyer's tasks)",
+        "days of the gap spent waiting for it",
+    ),
+    "wait_buyer": (
+        "the next call waits for the buyer's group to have a free slot",
+        "days of the gap spent waiting for it",
+    ),
+    "wait_seller": (
+        "the buyer could meet, but the seller's calendar had no free slot yet",
+        "days of the gap spent waiting for one",
+    ),
+    "forecast_pushed": (
+        "the forecast close date passed with the deal undecided (or not yet closed in the CRM), "
+        "and was pushed",
+        "the new forecast close date (a day)",
+    ),
 }
 
 
