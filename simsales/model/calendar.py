@@ -48,6 +48,9 @@ class SellerCalendars:
         # Hours of forgotten days that fall in the counting window, per seller.
         self._window = (max(math.ceil(count_window[0]), 0), count_window[1])
         self._counted = [0.0] * sellers
+        # Hours booked on each forgotten day, per seller: 8 bytes a seller-day, for plots of
+        # utilisation over time (``daily_hours``).
+        self._history = [array("d") for _ in range(sellers)]
 
     def _is_workday(self, d: int) -> int:
         return 1 if d % 7 < self.workdays_per_week else 0
@@ -72,6 +75,7 @@ class SellerCalendars:
         for s in range(len(self._slots)):
             if hi > lo:
                 self._counted[s] += sum(self._hours[s][int(lo) : int(hi)])
+            self._history[s].extend(self._hours[s][:drop])
             del self._slots[s][:drop]
             del self._hours[s][:drop]
         self._base = day
@@ -165,6 +169,22 @@ class SellerCalendars:
         self._grow(d1)
         used = [float(sum(h[d0 - self._base : d1 - self._base])) for h in self._hours]
         return used, sum(self._workday[d0:d1]) * self.hours_per_day
+
+    def daily_hours(self, end: float) -> tuple[list[array], list[float]]:
+        """Hours booked per seller on each day in [0, floor(end)), and each day's capacity.
+
+        The first list holds one array per seller (hours per day); the second the hours a seller
+        has on each day (0 on days off). Days from ``end`` on may still gain bookings.
+        """
+        d1 = max(math.floor(end), 0)
+        self._grow(d1)
+        keep = max(d1 - self._base, 0)
+        used = []
+        for s, hist in enumerate(self._history):
+            days = array("d", hist)
+            days.extend(self._hours[s][:keep])
+            used.append(days[:d1])
+        return used, [self.hours_per_day * w for w in self._workday[:d1]]
 
     def counted_hours(self, end: float) -> tuple[list[float], float]:
         """Hours booked per seller in the counting window up to ``end``, and the capacity."""

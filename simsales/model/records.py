@@ -231,6 +231,9 @@ class RunRecords:
 
     ``seller_hours`` and ``seller_capacity_hours`` cover the counting window
     [warmup_days, horizon_days]: hours booked (calls, prep, work, touches) and hours available.
+    ``seller_day_hours`` (sellers × days) holds the hours booked on each whole day from day 0 up
+    to the horizon and ``day_capacity_hours`` (days) a seller's hours on each day (0 on days
+    off): utilisation over time (``simsales.results.timeseries``).
     """
 
     scenario_name: str
@@ -246,3 +249,5 @@ class RunRecords:
     events: EventLog | None = None
     sim_events: int = 0
     cohort_margin_days: float = 0.0
+    seller_day_hours: np.ndarray | None = None
+    day_capacity_hours: np.ndarray | None = None

@@ -1,0 +1,148 @@
+"""Deals per state over time (``simsales.results.timeseries``): exact on hand-made intervals, and
+consistent with the metrics the results layer reports (Little's law view of WIP, utilisation)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from simsales.model import RunRecords, simulate
+from simsales.model.records import OUTCOMES
+from simsales.results import DealTable, metrics_from_records
+from simsales.results.timeseries import (
+    END_OUTCOMES,
+    POOL,
+    average_flow,
+    count_at,
+    flow_series,
+    flow_series_of_records,
+    grid_edges,
+    mean_count,
+    utilisation,
+)
+from simsales.scenario import Scenario, load_scenario
+from tests.model_helpers import BASELINE
+
+SHORT = ["run.horizon_days=400", "run.warmup_days=100", "run.cohort_margin_days=100"]
+
+
+@cache
+def scenario(*overrides: str) -> Scenario:
+    return load_scenario(BASELINE, [*SHORT, *overrides])
+
+
+@cache
+def records(replication: int = 0, *overrides: str) -> RunRecords:
+    return simulate(scenario(*overrides), seed=11, replication=replication)
+
+
+# --- the counting functions, by hand ------------------------------------------------------------
+
+
+def test_count_at_and_mean_count_by_hand() -> None:
+    start = np.array([0.5, 1.0, 2.0, np.nan])
+    end = np.array([1.5, np.nan, 2.0, 3.0])  # open for good; empty; never opened
+    times = np.array([0.0, 1.0, 1.5, 2.0, 3.0])
+    assert count_at(start, end, times).tolist() == [0, 2, 1, 1, 1]
+    edges = np.array([0.0, 1.0, 2.0, 4.0])
+    # [0,1): 0.5 of a day with one deal; [1,2): one all day, one half; [2,4): one all along
+    assert mean_count(start, end, edges) == pytest.approx([0.5, 1.5, 1.0])
+
+
+def test_grid_edges_end_at_the_horizon() -> None:
+    assert grid_edges(10, 4).tolist() == [0, 4, 8, 10]
+    assert grid_edges(8, 4).tolist() == [0, 4, 8]
+    with pytest.raises(ValueError, match="positive"):
+        grid_edges(8, 0)
+
+
+def test_utilisation_by_hand() -> None:
+    hours = np.array([[2.0, 4.0, 0.0, 6.0], [0.0, 0.0, 0.0, 6.0]])
+    capacity = np.array([6.0, 6.0, 0.0, 6.0])  # day 2 is a day off
+    team, busiest = utilisation(hours, capacity, np.array([0.0, 2.0, 3.0, 4.0]))
+    assert team[0] == pytest.approx(6 / 24) and busiest[0] == pytest.approx(0.5)
+    assert np.isnan(team[1]) and np.isnan(busiest[1])  # no working day in [2, 3)
+    assert team[2] == 1.0 and busiest[2] == 1.0
+
+
+# --- one replication of the baseline -----------------------------------------------------------
+
+
+def test_the_model_records_each_days_hours() -> None:
+    rec = records()
+    assert rec.seller_day_hours is not None and rec.day_capacity_hours is not None
+    assert rec.seller_day_hours.shape == (len(rec.seller_hours), 400)
+    window = rec.seller_day_hours[:, 100:400].sum(axis=1)
+    assert window == pytest.approx(rec.seller_hours)
+    assert rec.day_capacity_hours[100:400].sum() == pytest.approx(rec.seller_capacity_hours[0])
+    assert set(rec.day_capacity_hours.tolist()) == {0.0, 6.0}
+
+
+def test_time_average_wip_equals_the_wip_metrics() -> None:
+    rec = records()
+    metrics = metrics_from_records(rec)
+    flow = flow_series_of_records(rec)
+    keys = DealTable.from_records(rec).stage_keys
+    assert flow.window_mean(flow.wip, 100, 400) == pytest.approx(metrics["wip_mean"], rel=1e-9)
+    for k, key in enumerate(keys):
+        got = flow.window_mean(flow.mean_in[1 + k], 100, 400)
+        assert got == pytest.approx(metrics[f"wip_{key}"], rel=1e-9, abs=1e-12)
+    per_seller = flow.window_mean(flow.open_per_seller_mean, 100, 400)
+    assert per_seller == pytest.approx(metrics["wip_per_seller"], rel=1e-9)
+    assert np.all(flow.open_per_seller_max >= flow.open_per_seller_mean - 1e-12)
+
+
+def test_utilisation_over_the_window_equals_the_metric() -> None:
+    rec = records()
+    metrics = metrics_from_records(rec)
+    assert rec.seller_day_hours is not None and rec.day_capacity_hours is not None
+    team, _ = utilisation(rec.seller_day_hours, rec.day_capacity_hours, np.array([0, 100, 400.0]))
+    assert team[1] == pytest.approx(metrics["seller_utilisation"], rel=1e-9)
+    weekly = flow_series_of_records(rec, step_days=7)
+    assert weekly.utilisation is not None and weekly.utilisation_max is not None
+    assert np.all((weekly.utilisation >= 0) & (weekly.utilisation <= 1 + 1e-9))
+    assert np.all(weekly.utilisation_max >= weekly.utilisation - 1e-12)
+
+
+def test_cumulative_flow_bands_add_up_and_never_fall() -> None:
+    rec = records()
+    table = DealTable.from_records(rec)
+    flow = flow_series_of_records(rec)
+    assert flow.states[0] == POOL
+    assert flow.states[flow.end_rows] == tuple(OUTCOMES[c] for c in END_OUTCOMES)
+    created = np.searchsorted(np.sort(table["created_at"]), flow.edges, side="right")
+    assert flow.arrived.tolist() == created.tolist()  # every deal in exactly one state
+    # a boundary of the diagram: deals in a state or any later one; deals only move forward
+    boundaries = np.cumsum(flow.count_at[::-1], axis=0)
+    assert np.all(np.diff(boundaries, axis=1) >= 0)
+    # the end states hold each outcome's deals closed by then; at the horizon, all of them
+    for row, code in zip(
+        range(*flow.end_rows.indices(len(flow.states))), END_OUTCOMES, strict=True
+    ):
+        assert flow.count_at[row, -1] == np.sum(table["outcome"] == code)
+    assert np.all(flow.count_at >= 0)
+    assert np.all(flow.mean_in >= -1e-9)
+
+
+def test_average_of_replications_keeps_a_valid_flow() -> None:
+    series = [flow_series_of_records(records(r)) for r in (0, 1)]
+    mean = average_flow(series)
+    assert mean.replications == 2
+    np.testing.assert_allclose(mean.count_at, (series[0].count_at + series[1].count_at) / 2)
+    assert np.all(np.diff(np.cumsum(mean.count_at[::-1], axis=0), axis=1) >= 0)
+    assert mean.utilisation is not None
+    weekly = flow_series_of_records(records(), step_days=7)
+    with pytest.raises(ValueError, match="share their states and grid"):
+        average_flow([series[0], weekly])
+    with pytest.raises(ValueError, match="at least one"):
+        average_flow([])
+
+
+def test_a_wip_cap_shows_in_the_busiest_seller() -> None:
+    rec = records(0, "policies.wip_cap=5")
+    flow = flow_series(DealTable.from_records(rec), n_sellers=len(rec.seller_hours))
+    assert flow.utilisation is None  # no daily hours given
+    assert flow.open_per_seller_max.max() <= 5 + 1e-9
+    assert flow.count_at[0].max() > 0  # suspects wait in the pool for a seller with room
