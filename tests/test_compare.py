@@ -275,6 +275,7 @@ def test_compare_writes_its_files_and_refuses_a_used_folder(
         "comparison.json",
         "figures",
         "replications.csv",
+        "report.html",
         "report.md",
     ]
     report = json.loads((out / "comparison.json").read_text())

@@ -222,6 +222,7 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
         "experiment.json",
         "figures",
         "replications.csv",
+        "report.html",
         "report.md",
     ]
     saved = json.loads((out / "experiment.json").read_text())

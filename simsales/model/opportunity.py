@@ -23,6 +23,7 @@ from simsales.model.dealrandom import DealRandom
 from simsales.model.market import DealDraw
 from simsales.model.momentum import BuyerClock
 from simsales.model.records import (
+    DARK_CAUSES,
     DISQUALIFIED,
     EV,
     LOST,
@@ -54,6 +55,9 @@ _EV_WAIT_BUYER = EV["wait_buyer"]
 _EV_WAIT_SELLER = EV["wait_seller"]
 _EV_PUSHED = EV["forecast_pushed"]
 
+_DARK_STALLED = DARK_CAUSES.index("stalled")
+_DARK_DEFENCES = DARK_CAUSES.index("defences")
+_DARK_UNDECIDED = DARK_CAUSES.index("undecided")
 
 class Deal:
     """The running record of one opportunity (written to the deal table when it ends)."""
@@ -254,7 +258,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                 _go_dark(ctx, deal, clock, dark)
                 return
             if not _consensus_holds(ctx, draw, sp, consensus, clock.momentum):
-                _go_dark(ctx, deal, clock, ready)  # the group stalls
+                _go_dark(ctx, deal, clock, ready, _DARK_STALLED)  # the group stalls
                 return
             if i == last_stage:
                 yield from _decide(ctx, deal, clock, ready, decision_mult)
@@ -337,7 +341,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                 if sp.wrong_end_chance > 0.0 and r.random() < sp.wrong_end_chance:
                     clock.contact(t, restore)
                     clock.momentum *= sp.wrong_momentum_keep
-                    _go_dark(ctx, deal, clock, t)  # raised defences: no more contact
+                    _go_dark(ctx, deal, clock, t, _DARK_DEFENCES)  # raised defences
                     return
                 clock.momentum *= sp.wrong_momentum_keep
             if remaining or not left or not sp.flows_on or not stages[i + 1].activities:
@@ -350,7 +354,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             momentum_now = clock.momentum + (1.0 - clock.momentum) * restore
             if not _consensus_holds(ctx, draw, sp, consensus, momentum_now):
                 clock.contact(t, restore)
-                _go_dark(ctx, deal, clock, t)
+                _go_dark(ctx, deal, clock, t, _DARK_STALLED)
                 return
             i += 1
             sp = stages[i]
@@ -487,7 +491,7 @@ def _decide(
         yield env.timeout(at - env.now)
     n = len(ctx.stages)
     if draw.dice[n] >= decision_mult:  # "we'll get back to you": the group never decides
-        _go_dark(ctx, deal, clock, at)
+        _go_dark(ctx, deal, clock, at, _DARK_UNDECIDED)
         return
     choice = ctx.win_base * (1.0 + ctx.choice_fit_weight * (2.0 * draw.fit - 1.0))
     outcome = WON if draw.dice[n + 1] < choice else LOST
@@ -525,7 +529,9 @@ def _close(
     ctx.team.release(deal.seller)
 
 
-def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float) -> None:
+def _go_dark(
+    ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0
+) -> None:
     """The deal went dark at ``dark``; the seller closes it as no decision some weeks later.
 
     The deal's process ends here: the close-out is a timeout with a callback, so a dead deal
@@ -536,7 +542,9 @@ def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float) -> Non
     deal.momentum = momentum
     _log_started_tasks(ctx, deal, dark)
     if ctx.log is not None:
-        ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, 0.0, deal.seller, momentum)
+        ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, cause, deal.seller, momentum)
     closed_at = dark + deal.draw.close_out_delay
     close_out = env.timeout(closed_at - env.now)
     close_out.callbacks.append(lambda _: _close(ctx, deal, NO_DECISION, dark, closed_at, momentum))
+    ``cause`` indexes ``DARK_CAUSES`` (0: momentum faded in a gap); only the event log keeps it.
+

@@ -96,6 +96,20 @@ EVENT_MEANINGS: dict[str, tuple[str, str]] = {
     "call": ("a call with the buyer is held", "activities covered"),
     "wrong_step": (
         "in a call, activities were done wrong (they are redone)",
+#: Why a deal went dark: the ``value`` of its ``went_dark`` event indexes this tuple.
+DARK_CAUSES: tuple[str, ...] = ("faded", "stalled", "defences", "undecided")
+
+#: What each cause of ``DARK_CAUSES`` means.
+DARK_CAUSE_MEANINGS: dict[str, str] = {
+    "faded": "the buyer's momentum faded during a gap and the buyer stopped answering (the "
+    "dark hazard)",
+    "stalled": "the buying group could not agree to go on after a stage (its share of the "
+    "consensus penalty)",
+    "defences": "a step done wrong in a call raised the buyer's defences (the stage's "
+    "``wrong.end_chance``)",
+    "undecided": "after the last stage the group never decided: \"we'll get back to you\"",
+}
+
         "activities done wrong",
     ),
     "touch": ("the seller sends a touch (recap, article, case study)", "0 (unused)"),
@@ -110,7 +124,7 @@ EVENT_MEANINGS: dict[str, tuple[str, str]] = {
         "the buyer's true fit, not the seller's read of it",
     ),
     "disqualified": ("the qualifying stage disqualifies the deal", "the buyer's true fit"),
-    "went_dark": ("the buyer stops engaging (no decision)", "0 (unused)"),
+    "went_dark": ("the buyer stops engaging (no decision)", "why: a cause code (DARK_CAUSES)"),
     "decided": ("the buying group chooses a supplier (won or lost)", "the outcome code"),
     "closed": ("the CRM records the end", "the outcome code"),
     "unworked": ("a suspect gives up waiting for a seller", "0 (unused)"),

@@ -18,6 +18,8 @@ import numpy as np
 from simsales.analysis import PairedDifference
 from simsales.experiment import Comparison, MetricComparison
 from simsales.model.records import (
+    DARK_CAUSE_MEANINGS,
+    DARK_CAUSES,
     DEAL_FIELDS,
     EVENT_MEANINGS,
     EVENTS,
@@ -166,6 +168,8 @@ def _event_section() -> list[str]:
     ]
     rows = [(str(code), f"`{name}`", md(EVENT_MEANINGS[name][0]), md(EVENT_MEANINGS[name][1]))
             for code, name in enumerate(EVENTS)]  # fmt: skip
+    causes = [(str(code), f"`{name}`", md(DARK_CAUSE_MEANINGS[name]))
+              for code, name in enumerate(DARK_CAUSES)]  # fmt: skip
     return [
         "## Event log: `events.csv`",
         "",
@@ -177,6 +181,10 @@ def _event_section() -> list[str]:
         *md_table(("column", "meaning"), columns),
         "",
         *md_table(("code", "event", "logged when", "value"), rows),
+        "",
+        "Why a deal went dark (the `value` of its `went_dark` event):",
+        "",
+        *md_table(("code", "cause", "meaning"), causes),
         "",
         "In Python, `write_events_csv` (in `simsales.results`) writes one replication's "
         "`EventLog` this way. `RunRecords.events` holds the same rows unsorted, in the order the "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import platform
 import shlex
 from collections.abc import Sequence
@@ -24,8 +25,9 @@ from simsales import __version__
 from simsales.analysis import PairedDifference
 from simsales.experiment.compare import CRN_NOTE
 from simsales.model.records import OUTCOMES
-from simsales.report.figures import experiment_figures, save_figures
+from simsales.report.figures import experiment_figures
 from simsales.report.files import commit_with_figures, write_scenario_replications
+from simsales.report.html import experiment_html, read_input, stage_figures
 from simsales.report.markdown import experiment_markdown
 from simsales.report.serialize import to_json
 from simsales.report.text import (
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 #: Files ``experiment --out`` writes.
-EXPERIMENT_FILES = ("experiment.json", "replications.csv", "cycles.csv", "report.md")
+EXPERIMENT_FILES = ("experiment.json", "replications.csv", "cycles.csv", "report.md", "report.html")
 
 
 def fmt_delta(diff: PairedDifference, unit: str) -> str:
@@ -168,7 +170,7 @@ def publish_experiment(
     *,
     figures: bool = True,
 ) -> list[str]:
-    """Write ``EXPERIMENT_FILES``, ``report.md`` and (if ``figures``) the figures; publish them.
+    """Write ``EXPERIMENT_FILES`` and (if ``figures``) the figures; publish them.
 
     Returns the names written, relative to the output folder. Figures of an earlier run left in
     a folder reused with ``--force`` are removed, so that the folder holds one run's results.
@@ -180,8 +182,13 @@ def publish_experiment(
     write_cycles(staged.open("cycles.csv", newline=""), result)
     drawn = experiment_figures(result, result.metrics) if figures else {}
     stems = list(drawn)
-    save_figures(staged, drawn)
+    images = stage_figures(staged, drawn)
     staged.write_text("report.md", experiment_markdown(result, stems))
+    exp = result.experiment
+    base = os.path.normpath(os.path.join(os.path.dirname(exp.file), exp.spec.base))
+    inputs = [read_input(exp.file, "Experiment file"), read_input(base, "Base scenario")]
+    page = experiment_html(result, images, document=document, inputs=inputs)
+    staged.write_text("report.html", page)
     return commit_with_figures(staged)
 
 

@@ -12,7 +12,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from simsales.report.figures import FIGURE_DIR, comparison_figures, save_figures
+from simsales.report.figures import FIGURE_DIR, comparison_figures
+from simsales.report.html import comparison_html, read_input, stage_figures
 from simsales.report.markdown import comparison_markdown
 from simsales.report.serialize import to_json
 
@@ -37,7 +38,7 @@ __all__ = [
 #: Files ``run --out`` may write; ones not written this time are removed after a forced rerun.
 RUN_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv")
 #: Files ``compare --out`` writes.
-COMPARE_FILES = ("comparison.json", "replications.csv", "report.md")
+COMPARE_FILES = ("comparison.json", "replications.csv", "report.md", "report.html")
 #: The columns before the metrics in ``compare``'s ``replications.csv``.
 COMPARE_KEY_COLUMNS = ("scenario", "replication")
 
@@ -106,13 +107,12 @@ def publish_run(
 ) -> None:
     """Write ``summary.json`` and ``replications.csv`` and publish every staged file together.
 
-    Files of ``RUN_FILES`` not written this time (``events.csv`` of an earlier run with
-    ``--events``, left in a folder reused with ``--force``) are removed.
+    Files of ``RUN_FILES`` and figures not written this time (``events.csv`` of an earlier run
+    with ``--events``, left in a folder reused with ``--force``) are removed.
     """
     staged.write_text("summary.json", to_json(summary) + "\n")
     write_replications(staged.open("replications.csv", newline=""), per_rep)
-    written = set(staged.names)
-    staged.commit()
+    written = set(commit_with_figures(staged))
     for name in set(RUN_FILES) - written:
         (staged.folder / name).unlink(missing_ok=True)
 
@@ -126,8 +126,8 @@ def publish_comparison(
     files: Sequence[str] = (),
     figures: bool = True,
 ) -> list[str]:
-    """Write ``comparison.json`` (``report``), ``replications.csv``, ``report.md`` and (if
-    ``figures``) the figures, and publish them; return the names written.
+    """Write ``comparison.json`` (``report``), ``replications.csv``, ``report.md``,
+    ``report.html`` and (if ``figures``) the figures, and publish them; return the names written.
 
     ``metrics`` are those the report's tables and difference plot show; ``files`` the scenario
     files of the base and the variants, named in the report.
@@ -138,8 +138,12 @@ def publish_comparison(
     )
     drawn = comparison_figures(comparison, metrics) if figures else {}
     stems = list(drawn)
-    save_figures(staged, drawn)
+    images = stage_figures(staged, drawn)
     staged.write_text("report.md", comparison_markdown(comparison, metrics, stems, files=files))
+    roles = ["Base scenario", *(["Variant scenario"] * (len(files) - 1))]
+    inputs = [read_input(f, role) for f, role in zip(files, roles, strict=True)]
+    page = comparison_html(comparison, metrics, images, document=report, inputs=inputs)
+    staged.write_text("report.html", page)
     return commit_with_figures(staged)
 
 
