@@ -59,6 +59,7 @@ _DARK_STALLED = DARK_CAUSES.index("stalled")
 _DARK_DEFENCES = DARK_CAUSES.index("defences")
 _DARK_UNDECIDED = DARK_CAUSES.index("undecided")
 
+
 class Deal:
     """The running record of one opportunity (written to the deal table when it ends)."""
 
@@ -452,17 +453,24 @@ def _hand_out_work(
         if log is not None:
             log.add(deal.id, t, _EV_FORECAST, sp.number, deal.first_forecast, deal.seller, NAN)
     busy_until = t
+    policies = ctx.scenario.policies
+    helped = policies.buyer_enablement  # the seller helps: each task takes this share less time
     for task in sp.buyer_tasks:
-        days = task(r) * pace
+        days = task(r) * pace  # drawn as without help, so variants keep common random numbers
+        if helped > 0.0:
+            days *= 1.0 - helped
         if log is not None:  # logged when the deal ends, if the task had started by then
             deal.planned_tasks.append((busy_until, sp.number, days))
         busy_until += days
     work_end = t
-    if sp.seller_work_hours > 0.0:
-        work_end = ctx.calendars.book_work(deal.seller, t, sp.seller_work_hours)
-        deal.work_hours += sp.seller_work_hours
+    hours = sp.seller_work_hours
+    if helped > 0.0:  # the help is the seller's offline work, booked with the stage's own
+        hours += policies.enablement_hours_per_task * len(sp.buyer_tasks)
+    if hours > 0.0:
+        work_end = ctx.calendars.book_work(deal.seller, t, hours)
+        deal.work_hours += hours
         if log is not None:
-            log.add(deal.id, t, _EV_WORK, sp.number, sp.seller_work_hours, deal.seller, NAN)
+            log.add(deal.id, t, _EV_WORK, sp.number, hours, deal.seller, NAN)
     return busy_until, work_end
 
 
@@ -529,11 +537,10 @@ def _close(
     ctx.team.release(deal.seller)
 
 
-def _go_dark(
-    ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0
-) -> None:
+def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0) -> None:
     """The deal went dark at ``dark``; the seller closes it as no decision some weeks later.
 
+    ``cause`` indexes ``DARK_CAUSES`` (0: momentum faded in a gap); only the event log keeps it.
     The deal's process ends here: the close-out is a timeout with a callback, so a dead deal
     waiting to be closed in the CRM holds its row and its seller's WIP place, not a whole process.
     """
@@ -546,5 +553,3 @@ def _go_dark(
     closed_at = dark + deal.draw.close_out_delay
     close_out = env.timeout(closed_at - env.now)
     close_out.callbacks.append(lambda _: _close(ctx, deal, NO_DECISION, dark, closed_at, momentum))
-    ``cause`` indexes ``DARK_CAUSES`` (0: momentum faded in a gap); only the event log keeps it.
-

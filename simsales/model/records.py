@@ -88,14 +88,6 @@ EVENTS: tuple[str, ...] = (
 )
 EV = {name: code for code, name in enumerate(EVENTS)}
 
-#: Each event of ``EVENTS``: (when it is logged, what its ``value`` holds).
-EVENT_MEANINGS: dict[str, tuple[str, str]] = {
-    "created": ("a suspect arrives in the pool", "the list value"),
-    "assigned": ("a seller takes the suspect: it becomes an opportunity", "0 (unused)"),
-    "stage_entered": ("the deal enters the stage", "0 (unused)"),
-    "call": ("a call with the buyer is held", "activities covered"),
-    "wrong_step": (
-        "in a call, activities were done wrong (they are redone)",
 #: Why a deal went dark: the ``value`` of its ``went_dark`` event indexes this tuple.
 DARK_CAUSES: tuple[str, ...] = ("faded", "stalled", "defences", "undecided")
 
@@ -107,9 +99,17 @@ DARK_CAUSE_MEANINGS: dict[str, str] = {
     "consensus penalty)",
     "defences": "a step done wrong in a call raised the buyer's defences (the stage's "
     "``wrong.end_chance``)",
-    "undecided": "after the last stage the group never decided: \"we'll get back to you\"",
+    "undecided": 'after the last stage the group never decided: "we\'ll get back to you"',
 }
 
+#: Each event of ``EVENTS``: (when it is logged, what its ``value`` holds).
+EVENT_MEANINGS: dict[str, tuple[str, str]] = {
+    "created": ("a suspect arrives in the pool", "the list value"),
+    "assigned": ("a seller takes the suspect: it becomes an opportunity", "0 (unused)"),
+    "stage_entered": ("the deal enters the stage", "0 (unused)"),
+    "call": ("a call with the buyer is held", "activities covered"),
+    "wrong_step": (
+        "in a call, activities were done wrong (they are redone)",
         "activities done wrong",
     ),
     "touch": ("the seller sends a touch (recap, article, case study)", "0 (unused)"),

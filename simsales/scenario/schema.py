@@ -286,6 +286,20 @@ class Policies(_Frozen):
         0.3, ge=0, le=1, description="Disqualify a buyer whose fit, as read in discovery, is below."
     )
     wip_cap: int = Field(0, ge=0, description="Open deals per seller at most (0 = no cap).")
+    buyer_enablement: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Buyer enablement: the seller helps the buyer with its own tasks (templates, "
+        "a business case written together, a mutual action plan), which then take this share "
+        "less time (0 = no help).",
+    )
+    enablement_hours_per_task: float = Field(
+        2.0,
+        ge=0,
+        description="Seller hours of offline work per buyer task helped with (only when "
+        "buyer_enablement > 0).",
+    )
 
 
 class WrongStep(_Frozen):
