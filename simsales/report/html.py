@@ -273,16 +273,20 @@ def _results(
     the page fits a screen and a printed page), a sweep point per row for a sweep."""
     level = f"{comparison.level:.0%}"
     shown = [m for m in metrics if m in comparison.metrics]
-    head = [
+    head = f"<p>Mean ± {level} confidence half-width over replications (shares in %)."
+    if sweep_keys:
+        return [
+            "<h2>Results</h2>",
+            head + "</p>",
+            *_by_point(comparison, shown, sweep_keys, points),
+        ]
+    return [
         "<h2>Results</h2>",
-        f"<p>Mean ± {level} confidence half-width over replications (shares in %). The paired "
-        f"difference from the base, {_e(comparison.base_name)} (variant − base; shares in "
-        f"percentage points), comes with its {level} interval; “no detectable difference”: "
-        "the interval includes 0.</p>",
+        f"{head} The paired difference from the base, {_e(comparison.base_name)} (variant − "
+        f"base; shares in percentage points), comes with its {level} interval; “no detectable "
+        "difference”: the interval includes 0.</p>",
+        _by_metric(comparison, shown),
     ]
-    if not sweep_keys:
-        return [*head, _by_metric(comparison, shown)]
-    return [*head, *_by_point(comparison, shown, sweep_keys, points)]
 
 
 def _by_metric(comparison: Comparison, shown: Sequence[str]) -> str:
@@ -310,36 +314,43 @@ def _by_point(
     sweep_keys: Sequence[str],
     points: Sequence[Mapping[str, Any]],
 ) -> list[str]:
-    """A row per sweep point (the base first) with its key values: one table of the values,
-    one of the changes from the base."""
+    """A row per sweep point, named by its key values (the base first): a table of the values,
+    then one of the changes from the base, ``≈0`` where the interval includes 0."""
+    from simsales.report.experiment import fmt_delta  # it imports this module
+
     units, currency = _units(comparison), comparison.base.currency
     keys = [_code(k.rsplit(".", 1)[-1]) for k in sweep_keys]
-    heads = ["scenario", *keys]
+    base = f'<td colspan="{len(keys)}">base: {_e(comparison.base_name)}</td>'
+    heads, change_heads = list(keys), list(keys)
     for m in shown:
-        unit = shown_unit(units.get(m, ""), currency)
-        heads.append(_name(m) + (f" ({_e(unit)})" if unit else ""))
-    names = (comparison.base_name, *comparison.variant_names)
-    rows = []
-    for name, point in zip(names, [{}, *points], strict=True):
-        base = name == comparison.base_name
-        cells = [_td(_e(name) + (" (base)" if base else ""))]
-        cells += [_td(_e(_value(point[k])) if k in point else "", num=True) for k in sweep_keys]
-        for m in shown:
-            summary = comparison.metrics[m].summaries[name]
-            cells.append(_td(_span(fmt_summary(summary, units.get(m, ""))), num=True))
-        rows.append((' class="base"' if base else "", cells))
+        unit = units.get(m, "")
+        shown_as = shown_unit(unit, currency)
+        change_as = "points" if unit == "share" else shown_as
+        heads.append(_name(m) + (f" ({_e(shown_as)})" if shown_as else ""))
+        change_heads.append(_name(m) + (f" ({_e(change_as)})" if change_as else ""))
+    cells = [base]
+    for m in shown:
+        summary = comparison.metrics[m].summaries[comparison.base_name]
+        cells.append(_td(_span(fmt_summary(summary, units.get(m, ""))), num=True))
+    rows = [(' class="base"', cells)]
     changes = []
     for name, point in zip(comparison.variant_names, points, strict=True):
-        cells = [_td(_e(name))]
-        cells += [_td(_e(_value(point[k])) if k in point else "", num=True) for k in sweep_keys]
+        at = [_td(_e(_value(point[k])) if k in point else "", num=True) for k in sweep_keys]
+        cells, changed = list(at), list(at)
         for m in shown:
-            diff = comparison.metrics[m].differences[name]
-            cells.append(_change(fmt_change(diff, units.get(m, ""), currency)))
-        changes.append(("", cells))
+            found, unit = comparison.metrics[m], units.get(m, "")
+            cells.append(_td(_span(fmt_summary(found.summaries[name], unit)), num=True))
+            diff = found.differences[name]
+            interval = fmt_change(diff, unit, currency).partition("\n")[2]
+            changed.append(_change(f"{fmt_delta(diff, unit)}\n{interval}"))
+        rows.append(("", cells))
+        changes.append(("", changed))
     return [
         _table(heads, rows),
-        "<p>Change from the base:</p>",
-        _table(["scenario", *keys, *(_name(m) for m in shown)], changes),
+        f"<p>Change from the base, {_e(comparison.base_name)}, with its "
+        f"{comparison.level:.0%} interval (shares in percentage points; ≈0: the interval "
+        "includes 0; same: equal in every replication):</p>",
+        _table(change_heads, changes),
     ]
 
 
