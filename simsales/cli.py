@@ -190,6 +190,11 @@ def reference(out_dir: Path, show: str | None) -> None:
 @_JOBS
 @_SCHEDULER
 @click.option("--events", is_flag=True, help="Also write the event log (needs --out).")
+@click.option(
+    "--no-figures",
+    is_flag=True,
+    help="With --out: skip the figures (cumulative flow, load over time) in DIR/figures/.",
+)
 def run(
     scenario_file: Path,
     replications: int | None,
@@ -201,6 +206,7 @@ def run(
     jobs: int,
     scheduler: str | None,
     events: bool,
+    no_figures: bool,
 ) -> None:
     """Run SCENARIO's replications and print its metrics with 95% confidence intervals."""
     from rich.console import Console
@@ -223,6 +229,8 @@ def run(
     command += [f"--out={out}"] if out is not None else []
     command += ["--events"] if events else []
     with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
+        writer = report.deal_writer(staged, events=events) if staged is not None else None
+        flow = report.RunFlow(writer) if writer is not None and not no_figures else None
         with _failing("run"), _progress_bar(reps) as progress:
             per_rep = run_replications(
                 scenario,
@@ -230,7 +238,7 @@ def run(
                 seed=seed,
                 jobs=_slots(executor, jobs),
                 event_log=events,
-                on_result=report.deal_writer(staged, events=events) if staged is not None else None,
+                on_result=flow or writer,
                 progress=progress,
                 executor=executor,
             )
@@ -244,6 +252,8 @@ def run(
                 command=command,
             )
             with _writing(staged):
+                if flow is not None:
+                    report.save_figures(staged, flow.figures())
                 report.publish_run(staged, document, per_rep)
     if fmt == "json":
         click.echo(report.to_json(report.run_summary(scenario, summaries)))
@@ -252,6 +262,7 @@ def run(
     report.print_run(console, scenario, summaries)
     if out is not None:
         files = [name for name in report.RUN_FILES if events or name != "events.csv"]
+        files += [] if no_figures else ["figures/ (PNG and SVG)"]
         console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True)
 
 

@@ -278,6 +278,7 @@ def test_run_writes_its_files(tiny: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "deals.csv",
         "events.csv",
+        "figures",
         "replications.csv",
         "summary.json",
     ]

@@ -4,12 +4,16 @@ consistent with the metrics the results layer reports (Little's law view of WIP,
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from simsales.cli import main
 from simsales.model import RunRecords, simulate
 from simsales.model.records import OUTCOMES
+from simsales.plots import cumulative_flow, flow_load
 from simsales.results import DealTable, metrics_from_records
 from simsales.results.timeseries import (
     END_OUTCOMES,
@@ -133,6 +137,13 @@ def test_average_of_replications_keeps_a_valid_flow() -> None:
     np.testing.assert_allclose(mean.count_at, (series[0].count_at + series[1].count_at) / 2)
     assert np.all(np.diff(np.cumsum(mean.count_at[::-1], axis=0), axis=1) >= 0)
     assert mean.utilisation is not None
+    third = flow_series_of_records(records(2))
+    running = average_flow([mean, third])  # a running mean weighs by replications
+    assert running.replications == 3
+    np.testing.assert_allclose(running.mean_in, average_flow([*series, third]).mean_in)
+    np.testing.assert_allclose(
+        running.mean_in, (series[0].mean_in + series[1].mean_in + third.mean_in) / 3
+    )
     weekly = flow_series_of_records(records(), step_days=7)
     with pytest.raises(ValueError, match="share their states and grid"):
         average_flow([series[0], weekly])
@@ -146,3 +157,46 @@ def test_a_wip_cap_shows_in_the_busiest_seller() -> None:
     assert flow.utilisation is None  # no daily hours given
     assert flow.open_per_seller_max.max() <= 5 + 1e-9
     assert flow.count_at[0].max() > 0  # suspects wait in the pool for a seller with room
+
+
+# --- the run figures ----------------------------------------------------------------------------
+
+
+def test_run_out_writes_the_flow_figures(tmp_path: Path, minimal_scenario_toml: str) -> None:
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(minimal_scenario_toml, "utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(tiny), "-r", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "figures/ (PNG and SVG)" in result.output
+    names = sorted(p.name for p in (out / "figures").iterdir())
+    assert names == [
+        "cumulative_flow.png",
+        "cumulative_flow.svg",
+        "flow_over_time.png",
+        "flow_over_time.svg",
+    ]
+    assert (out / "figures" / "cumulative_flow.png").read_bytes()[:4] == b"\x89PNG"
+    again = ["run", str(tiny), "-r", "2", "--out", str(out), "--force", "--no-figures"]
+    result = CliRunner().invoke(main, again)
+    assert result.exit_code == 0, result.output
+    assert "figures/" not in result.output
+    assert not list((out / "figures").glob("*.png"))  # an earlier run's figures are removed
+
+
+def test_the_flow_figures_say_what_they_show() -> None:
+    series = [flow_series_of_records(records(r), step_days=7) for r in (0, 1)]
+    load = flow_load(average_flow(series))
+    assert "mean of 2 replications" in load.get_suptitle()
+    assert [ax.get_title(loc="left") for ax in load.axes] == [
+        "Work in progress per stage",
+        "Deals each seller carries",
+        "Seller utilisation",
+    ]
+    cfd = cumulative_flow(flow_series_of_records(records()))
+    ax = cfd.axes[0]
+    assert "replication 0" in ax.get_title()
+    assert ax.get_xlabel() == "day of the run"
+    legend = [t.get_text() for t in cfd.legends[0].get_texts()]
+    assert legend[0] == POOL and legend[-1] == "won"  # top of the stack first
+    assert len(legend) == len(flow_series_of_records(records()).states)

@@ -9,11 +9,14 @@ reads in black and white too; axes carry units, titles state the question the fi
 - ``metric_differences``: a forest plot of a comparison's paired differences;
 - ``cycle_ecdf``: Kaplan–Meier cycle-time CDFs (``cycles_from_tables`` makes its input);
 - ``sweep_curve``, ``sweep_heatmap``: a metric against one or two swept values;
-- ``tornado``: the change in a metric when each lever moves one step down and up.
+- ``tornado``: the change in a metric when each lever moves one step down and up;
+- ``cumulative_flow``, ``flow_load``: deals per state, WIP and seller load over time
+  (``simsales.results.timeseries`` makes their input).
 """
 
 from simsales.plots.cycles import Cycles, cycle_ecdf, cycles_from_tables
 from simsales.plots.differences import metric_differences, tornado
+from simsales.plots.flow import cumulative_flow, flow_load
 from simsales.plots.scenarios import (
     OUTCOME_SHARES,
     funnel,
@@ -26,8 +29,10 @@ from simsales.plots.sweeps import sweep_curve, sweep_heatmap
 __all__ = [
     "OUTCOME_SHARES",
     "Cycles",
+    "cumulative_flow",
     "cycle_ecdf",
     "cycles_from_tables",
+    "flow_load",
     "funnel",
     "metric_differences",
     "outcome_shares",

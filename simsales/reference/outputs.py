@@ -371,6 +371,9 @@ def outputs_reference_markdown() -> str:
         "- `replications.csv`: every metric, one row per replication.",
         "- `deals.csv`: every deal of every replication, one row each.",
         "- `events.csv`: each deal's event log; only with `--events`.",
+        "- `figures/`: a cumulative flow diagram (deals in each state, day by day) and work in "
+        "progress per stage, open deals per seller and seller utilisation week by week, averaged "
+        "over the replications, each as PNG and SVG (not with `--no-figures`).",
         "",
         "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json`, a "
         "`replications.csv` of every scenario, `report.md` and `figures/`: see "

@@ -15,6 +15,7 @@ from simsales.report.experiment import (
     print_experiment,
     publish_experiment,
 )
+from simsales.report.figures import RunFlow, save_figures
 from simsales.report.files import (
     COMPARE_FILES,
     RUN_FILES,
@@ -46,6 +47,7 @@ __all__ = [
     "COMPARE_METRICS",
     "EXPERIMENT_FILES",
     "RUN_FILES",
+    "RunFlow",
     "comparison_document",
     "deal_writer",
     "experiment_document",
@@ -60,6 +62,7 @@ __all__ = [
     "publish_experiment",
     "publish_run",
     "run_summary",
+    "save_figures",
     "summary_document",
     "to_json",
     "write_metric_rows",

@@ -1,4 +1,4 @@
-"""The figures of ``experiment --out`` and ``compare --out``, and how they are saved.
+"""The figures of ``run --out``, ``experiment --out`` and ``compare --out``, and how they are saved.
 
 ``experiment_figures`` and ``comparison_figures`` pick the plots of ``simsales.plots`` that fit a
 result and give them file stems; ``save_figures`` writes each as PNG and SVG into ``figures/``
@@ -18,7 +18,9 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from simsales.plots import (
+    cumulative_flow,
     cycle_ecdf,
+    flow_load,
     funnel,
     metric_differences,
     outcome_shares,
@@ -28,18 +30,22 @@ from simsales.plots import (
     time_in_stage,
 )
 from simsales.report.text import metric_units, shown_unit
+from simsales.results.timeseries import FlowSeries, average_flow, flow_series_of_records
 
 if TYPE_CHECKING:
-    from simsales.experiment import Comparison, ExperimentResult
+    from simsales.experiment import Comparison, ExperimentResult, OnResult
+    from simsales.model import RunRecords
     from simsales.output import StagedFiles
 
 __all__ = [
     "FIGURE_DIR",
     "FIGURE_FORMATS",
+    "RunFlow",
     "caption",
     "comparison_figures",
     "experiment_figures",
     "figure_files",
+    "run_figures",
     "save_figures",
 ]
 
@@ -60,7 +66,52 @@ _CAPTIONS = {
     "sooner; the dotted line marks the median.",
     "differences": "Each variant's paired change from the base, in % of the base mean: filled "
     "markers are changes whose 95% interval excludes zero.",
+    "cumulative_flow": "Deals in each state day by day, stacked in flow order: a band's height "
+    "is the deals in that state; a band that keeps widening is a queue that grows.",
+    "flow_over_time": "Weekly averages of the deals in each stage, the deals each seller carries "
+    "and the hours they have booked: look for a pipeline that keeps filling after the warm-up.",
 }
+
+#: Grids of the run figures, days: the cumulative flow day by day, the load week by week.
+CFD_STEP_DAYS = 1.0
+LOAD_STEP_DAYS = 7.0
+
+
+class RunFlow:
+    """An ``on_result`` for ``run_replications`` that keeps the running mean of the flow series.
+
+    Each replication's records are reduced to a daily and a weekly ``FlowSeries`` as they
+    arrive and folded into a mean, so memory does not grow with the replications; ``then`` (the
+    deal writer) sees every result afterwards. ``figures`` draws the run figures from the mean.
+    """
+
+    def __init__(self, then: OnResult | None = None) -> None:
+        self.then = then
+        self.daily: FlowSeries | None = None
+        self.weekly: FlowSeries | None = None
+
+    def __call__(
+        self, replication: int, records: RunRecords | None, metrics: dict[str, float]
+    ) -> None:
+        assert records is not None  # records are kept when on_result is given
+        daily = flow_series_of_records(records, step_days=CFD_STEP_DAYS)
+        weekly = flow_series_of_records(records, step_days=LOAD_STEP_DAYS)
+        self.daily = daily if self.daily is None else average_flow([self.daily, daily])
+        self.weekly = weekly if self.weekly is None else average_flow([self.weekly, weekly])
+        if self.then is not None:
+            self.then(replication, records, metrics)
+
+    def figures(self) -> dict[str, Figure]:
+        """``run_figures`` of the replications seen so far (none before the first)."""
+        if self.daily is None or self.weekly is None:
+            return {}
+        return run_figures(self.daily, self.weekly)
+
+
+def run_figures(daily: FlowSeries, weekly: FlowSeries) -> dict[str, Figure]:
+    """The figures of ``run --out``, by file stem: the cumulative flow diagram from ``daily``,
+    and WIP, deals per seller and utilisation over time from ``weekly``."""
+    return {"cumulative_flow": cumulative_flow(daily), "flow_over_time": flow_load(weekly)}
 
 
 def comparison_figures(comparison: Comparison, metrics: Sequence[str]) -> dict[str, Figure]:

@@ -263,8 +263,9 @@ def flow_series_of_records(records: RunRecords, *, step_days: float = 1.0) -> Fl
 def average_flow(series: Sequence[FlowSeries]) -> FlowSeries:
     """The mean of several replications' series on one grid, element by element.
 
-    The mean of counts stays a valid flow (bands still add up to the mean arrivals and never
-    fall); ``replications`` says how many were averaged.
+    Each series weighs by its ``replications``, so a running mean can be kept by averaging the
+    mean so far with the next replication. The mean of counts stays a valid flow (bands still
+    add up to the mean arrivals and never fall); ``replications`` says how many were averaged.
     """
     if not series:
         raise ValueError("average_flow needs at least one series")
@@ -272,15 +273,18 @@ def average_flow(series: Sequence[FlowSeries]) -> FlowSeries:
     for s in series[1:]:
         if s.states != first.states or not np.array_equal(s.edges, first.edges):
             raise ValueError("series to average must share their states and grid")
+    weights = np.array([s.replications for s in series], dtype=float)
 
-    def mean(values: list[np.ndarray | None]) -> np.ndarray | None:
+    def mean(values: Sequence[np.ndarray | None]) -> np.ndarray | None:
         if any(v is None for v in values):
             return None
-        with np.errstate(invalid="ignore"):
-            return np.asarray(np.mean(np.stack([v for v in values if v is not None]), axis=0))
+        stacked = np.stack([v for v in values if v is not None])
+        return np.asarray(np.tensordot(weights, stacked, axes=1) / weights.sum())
 
-    def required(values: list[np.ndarray]) -> np.ndarray:
-        return np.asarray(np.mean(np.stack(values), axis=0))
+    def required(values: Sequence[np.ndarray]) -> np.ndarray:
+        found = mean(values)
+        assert found is not None
+        return found
 
     return replace(
         first,
@@ -290,5 +294,5 @@ def average_flow(series: Sequence[FlowSeries]) -> FlowSeries:
         open_per_seller_max=required([s.open_per_seller_max for s in series]),
         utilisation=mean([s.utilisation for s in series]),
         utilisation_max=mean([s.utilisation_max for s in series]),
-        replications=sum(s.replications for s in series),
+        replications=int(weights.sum()),
     )
