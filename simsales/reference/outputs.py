@@ -329,6 +329,10 @@ def _comparison_section() -> list[str]:
         "- `report.md`: a Markdown report to read without the tool: what was run, the tables "
         "of the shown metrics (`--metric`) with their paired differences, the findings, and "
         "the figures with a caption each.",
+        "- `report.html`: the same report as one self-contained page to open in a browser, "
+        "offline: the figures embedded, no script and nothing loaded from elsewhere, and what "
+        "reproduces the results (the command line, the seeds, the versions, and each input "
+        "file's SHA-256 and text). Names and text from the input files are shown as text.",
         "- `figures/`: outcome shares, the funnel, time in stage and the paired differences, "
         "each as PNG and SVG (not with `--no-figures`). `simsales experiment --out` writes "
         "these too, with cycle-time curves and, for a sweep, a curve or heat map per metric.",
@@ -376,7 +380,7 @@ def outputs_reference_markdown() -> str:
         "over the replications, each as PNG and SVG (not with `--no-figures`).",
         "",
         "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json`, a "
-        "`replications.csv` of every scenario, `report.md` and `figures/`: see "
+        "`replications.csv` of every scenario, `report.md`, `report.html` and `figures/`: see "
         "[Comparisons](#comparisons).",
         "",
         *_deal_section(),
