@@ -81,7 +81,8 @@ _FORCE = click.option("--force", is_flag=True, help="Write into --out even if it
 _NO_FIGURES = click.option(
     "--no-figures",
     is_flag=True,
-    help="With --out: skip the figures (PNG and SVG in DIR/figures/); report.md is still written.",
+    help="With --out: skip the figures (PNG and SVG in DIR/figures/); report.md and "
+    "report.html are still written.",
 )
 _JOBS = click.option(
     "--jobs", "-j", type=click.IntRange(min=0), default=1, help="Processes (0: all CPUs)."
