@@ -27,6 +27,8 @@ from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_j
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from simsales.experiment.store import RunStore
+
 
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"error: {message}", err=True)
@@ -102,6 +104,18 @@ _SCHEDULER = click.option(
     help="Run the replications on the Dask cluster whose scheduler is at ADDRESS, e.g. "
     "tcp://host:8786, with the same results as locally. Needs the extra simsales[dask], and "
     "simsales installed on the workers. Not with --jobs.",
+)
+
+
+_CACHE_DIR = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep finished replications in this run store, and reuse them: run the same command "
+    "again after an interruption and only the missing replications are computed. Default: "
+    "$SIMSALES_CACHE_DIR, else $XDG_CACHE_HOME/simsales/runs, else ~/.cache/simsales/runs.",
+)
+_NO_CACHE = click.option(
+    "--no-cache", is_flag=True, help="Compute every replication; read and write no run store."
 )
 
 
@@ -190,6 +204,8 @@ def reference(out_dir: Path, show: str | None) -> None:
 )
 @_JOBS
 @_SCHEDULER
+@_CACHE_DIR
+@_NO_CACHE
 @click.option("--events", is_flag=True, help="Also write the event log (needs --out).")
 @click.option(
     "--no-figures",
@@ -206,6 +222,8 @@ def run(
     fmt: str,
     jobs: int,
     scheduler: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     events: bool,
     no_figures: bool,
 ) -> None:
@@ -229,7 +247,8 @@ def run(
     command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
     command += ["--events"] if events else []
-    with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
+    store = _run_store(cache_dir, no_cache)
+    with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
         writer = report.deal_writer(staged, events=events) if staged is not None else None
         flow = report.RunFlow(writer) if writer is not None and not no_figures else None
         with _failing("run"), _progress_bar(reps) as progress:
@@ -242,6 +261,7 @@ def run(
                 on_result=flow or writer,
                 progress=progress,
                 executor=executor,
+                store=store,
             )
         summaries = summarise(per_rep)
         if staged is not None:
@@ -256,6 +276,7 @@ def run(
                 if flow is not None:
                     report.save_figures(staged, flow.figures())
                 report.publish_run(staged, document, per_rep)
+    _say_reused(store, reps)
     if fmt == "json":
         click.echo(report.to_json(report.run_summary(scenario, summaries)))
         return
@@ -294,6 +315,8 @@ def run(
 @_NO_FIGURES
 @_JOBS
 @_SCHEDULER
+@_CACHE_DIR
+@_NO_CACHE
 def compare(
     base_file: Path,
     variant_files: tuple[Path, ...],
@@ -306,6 +329,8 @@ def compare(
     no_figures: bool,
     jobs: int,
     scheduler: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
     """Run BASE and each VARIANT on the same random numbers and show what changes.
 
@@ -333,7 +358,8 @@ def compare(
     command += [f"--replications={'auto' if auto else reps}", f"--seed={seed}"]
     command += [_where(jobs, scheduler)] + [f"--metric={m}" for m in metrics]
     command += [f"--out={out}"] if out is not None else []
-    with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
+    store = _run_store(cache_dir, no_cache)
+    with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
         total = (targets.max_replications if targets else reps) * len(scenarios)
         with _failing("comparison"), _progress_bar(total) as progress:
             result = compare_scenarios(
@@ -345,6 +371,7 @@ def compare(
                 progress=progress,
                 executor=executor,
                 metrics=shown,
+                store=store,
             )
         if staged is not None:
             document = report.comparison_document(result, files=files, command=command)
@@ -357,6 +384,7 @@ def compare(
                     files=[str(f) for f in files],
                     figures=not no_figures,
                 )
+    _say_reused(store, result.replications * len(scenarios))
     if fmt == "json":
         click.echo(report.to_json(result.to_dict()))
         return
@@ -390,6 +418,8 @@ def compare(
 @_NO_FIGURES
 @_JOBS
 @_SCHEDULER
+@_CACHE_DIR
+@_NO_CACHE
 def experiment(
     experiment_file: Path,
     replications: int | str | None,
@@ -400,6 +430,8 @@ def experiment(
     no_figures: bool,
     jobs: int,
     scheduler: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
     """Run the experiment in FILE: its base scenario and its variants or sweep points.
 
@@ -427,7 +459,8 @@ def experiment(
     command += [f"--out={out}"] if out is not None else []
     per_scenario = spec.precision_targets().max_replications if auto else spec.replications
     total = per_scenario * (1 + len(spec.scenarios))
-    with _cluster(scheduler) as executor, _staged_output(out, force) as staged:
+    store = _run_store(cache_dir, no_cache)
+    with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
         with _failing("experiment"), _progress_bar(total) as progress:
             result = run_experiment(
                 spec,
@@ -435,6 +468,7 @@ def experiment(
                 progress=progress,
                 auto=auto,
                 executor=executor,
+                store=store,
             )
         if staged is not None:
             document = report.experiment_document(result, command=command)
@@ -442,6 +476,7 @@ def experiment(
                 written = report.publish_experiment(
                     staged, result, document, figures=not no_figures
                 )
+    _say_reused(store, result.comparison.replications * (1 + len(spec.scenarios)))
     if fmt == "json":
         click.echo(report.to_json(result.to_dict()))
         return
@@ -499,8 +534,34 @@ def _cluster(scheduler: str | None) -> Iterator[Executor | None]:
         yield executor
 
 
+def _run_store(cache_dir: Path | None, no_cache: bool) -> RunStore | None:
+    """The run store of finished replications (``None`` with ``--no-cache``)."""
+    if no_cache:
+        if cache_dir is not None:
+            _fail("--cache-dir and --no-cache exclude each other", 2)
+        return None
+    from simsales.experiment.store import RunStore, default_cache_dir
+
+    return RunStore(cache_dir if cache_dir is not None else default_cache_dir())
+
+
+def _say_reused(store: RunStore | None, total: int) -> None:
+    """Say on stderr how many replications the run store served, and any trouble writing it."""
+    if store is None:
+        return
+    if store.reused:
+        click.echo(
+            f"{store.reused} of {total} replications reused from the run store {store.folder}",
+            err=True,
+        )
+    if store.problem is not None:
+        click.echo(f"warning: {store.problem}; the results are complete", err=True)
+
+
 @contextmanager
-def _staged_output(out: Path | None, force: bool) -> Iterator[StagedFiles | None]:
+def _staged_output(
+    out: Path | None, force: bool, store: RunStore | None = None
+) -> Iterator[StagedFiles | None]:
     """The files of ``--out DIR``, discarded unless published; exit 130 on Ctrl-C."""
     try:
         folder = prepare_out_dir(out, force) if out is not None else None
@@ -510,7 +571,13 @@ def _staged_output(out: Path | None, force: bool) -> Iterator[StagedFiles | None
         with StagedFiles(folder) if folder is not None else nullcontext() as staged:
             yield staged
     except KeyboardInterrupt:
-        _fail("interrupted; no output files were written", 130)
+        resume = (
+            ""
+            if store is None or not store.computed
+            else f"; {store.computed} finished replications are kept in the run store: "
+            "run the same command again to resume"
+        )
+        _fail(f"interrupted; no output files were written{resume}", 130)
 
 
 @contextmanager

@@ -87,6 +87,14 @@ def _is_table(value: Any) -> bool:
     )
 
 
+@pytest.fixture(autouse=True)
+def _private_run_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own empty run store: none writes to (or reuses) the user's cache."""
+    monkeypatch.setenv("SIMSALES_CACHE_DIR", str(tmp_path_factory.mktemp("run-store")))
+
+
 @pytest.fixture
 def minimal_scenario_toml() -> str:
     """The smallest valid scenario file, as text."""

@@ -245,8 +245,8 @@ def test_run_json_is_the_only_thing_on_stdout(tiny: Path) -> None:
 
 
 def test_run_is_the_same_serial_and_parallel(tiny: Path) -> None:
-    serial = invoke("run", tiny, "--format", "json", "-r", "3", "--jobs", "1")
-    parallel = invoke("run", tiny, "--format", "json", "-r", "3", "--jobs", "2")
+    serial = invoke("run", tiny, "--format", "json", "-r", "3", "--jobs", "1", "--no-cache")
+    parallel = invoke("run", tiny, "--format", "json", "-r", "3", "--jobs", "2", "--no-cache")
     assert serial.exit_code == parallel.exit_code == 0, serial.output + parallel.output
     assert json.loads(serial.stdout) == json.loads(parallel.stdout)
 
@@ -263,7 +263,7 @@ def test_run_set_changes_the_run(tiny: Path) -> None:
 def test_deal_tables_are_identical_serial_and_parallel(tiny: Path, tmp_path: Path) -> None:
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        result = invoke("run", tiny, "-r", "3", "--jobs", jobs, "--out", out, "--events")
+        result = invoke("run", tiny, "-r3", "--jobs", jobs, "--out", out, "--events", "--no-cache")
         assert result.exit_code == 0, result.output
     for name in ("deals.csv", "events.csv", "replications.csv"):
         serial = (tmp_path / "jobs1" / name).read_bytes()

@@ -114,14 +114,18 @@ def test_cli_run_and_compare_with_scheduler_equal_local(
     scheduler: str, write_scenario: Any, minimal_scenario_toml: str
 ) -> None:
     tiny = write_scenario(minimal_scenario_toml, "tiny.toml")
-    serial = invoke("run", tiny, "-r", "3", "--format", "json")
-    remote = invoke("run", tiny, "-r", "3", "--format", "json", "--scheduler", scheduler)
+    serial = invoke("run", tiny, "-r", "3", "--format", "json", "--no-cache")
+    remote = invoke(
+        "run", tiny, "-r", "3", "--format=json", "--no-cache", f"--scheduler={scheduler}"
+    )
     assert serial.exit_code == remote.exit_code == 0, serial.output + remote.output
     assert json.loads(remote.stdout) == json.loads(serial.stdout)
 
     other = write_scenario(minimal_scenario_toml.replace('"tiny"', '"other"'), "other.toml")
-    serial = invoke("compare", tiny, other, "-r", "2", "--format", "json")
-    remote = invoke("compare", tiny, other, "-r", "2", "--format", "json", "--scheduler", scheduler)
+    serial = invoke("compare", tiny, other, "-r", "2", "--format", "json", "--no-cache")
+    remote = invoke(
+        "compare", tiny, other, "-r2", "--format=json", "--no-cache", "--scheduler", scheduler
+    )
     assert serial.exit_code == remote.exit_code == 0, serial.output + remote.output
     assert json.loads(remote.stdout) == json.loads(serial.stdout)
 

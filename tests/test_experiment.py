@@ -209,7 +209,7 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
 
     shown = invoke("experiment", path, "--format", "json")
     assert shown.exit_code == 0, shown.output
-    doc = json.loads(shown.output)
+    doc = json.loads(shown.stdout)  # stderr says the run store served the replications
     assert doc["kind"] == "sweep"
     assert doc["variants"] == ["activities_per_call=2", "activities_per_call=3"]
     assert doc["sweep_keys"] == ["policies.activities_per_call"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from typing import Any
 
 __all__ = ["ClusterError", "dask_executor", "executor_threads"]
 
@@ -65,11 +64,6 @@ def dask_executor(address: str, *, timeout: float | None = None) -> Iterator[Exe
 def executor_threads(executor: Executor, default: int = 1) -> int:
     """How many replications ``executor`` runs at once: a Dask executor's worker threads over
     the cluster (at the time of asking), else ``default``."""
-    client: Any = getattr(executor, "_client", None)
-    if client is None:
-        return default
-    try:
-        threads = sum(client.nthreads().values())
-    except Exception:
-        return default
-    return max(int(threads), 1)
+    from simsales.experiment.replications import executor_slots
+
+    return executor_slots(executor, default)

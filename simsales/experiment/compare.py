@@ -25,6 +25,7 @@ from simsales.experiment.precision import (
     worst_metric,
 )
 from simsales.experiment.replications import run_replications
+from simsales.experiment.store import RunStore
 from simsales.model import RunRecords
 from simsales.results import MetricSummary, ci_t
 from simsales.scenario import Scenario
@@ -117,6 +118,7 @@ def compare_scenarios(
     on_result: Callable[[str, int, Any], None] | None = None,
     metrics: Sequence[str] = (),
     reduce: Callable[[RunRecords], Any] | None = None,
+    store: RunStore | None = None,
 ) -> Comparison:
     """Run ``base`` and each of ``variants`` on the same seed and replications, and compare.
 
@@ -135,6 +137,8 @@ def compare_scenarios(
     ``precision`` says how it went. Replication r still uses the streams of (seed, r), so the
     result equals a fixed run with the replications it ended with. ``progress`` then counts on
     over the rounds, up to ``max_replications`` times the number of scenarios.
+
+    With a ``store``, finished replications are kept there and reused (``run_replications``).
     """
     if not variants:
         raise ValueError("compare needs at least one variant besides the base")
@@ -168,6 +172,7 @@ def compare_scenarios(
                 reduce=reduce,
                 progress=step,
                 executor=executor,
+                store=store,
             )
             done += n - start
         rounds.append(n)

@@ -15,11 +15,12 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import dataclass
 from typing import Any
 
+from simsales.experiment.store import RunStore
 from simsales.model import RunRecords, simulate
 from simsales.results import metrics_from_records
 from simsales.scenario import Scenario
 
-__all__ = ["OnResult", "run_replications"]
+__all__ = ["OnResult", "executor_slots", "run_replications"]
 
 #: Called once per replication, in replication order: (replication, records or None, metrics).
 OnResult = Callable[[int, RunRecords | None, dict[str, float]], None]
@@ -62,6 +63,7 @@ def run_replications(
     progress: Progress | None = None,
     executor: Executor | None = None,
     reduce: Callable[[RunRecords], Any] | None = None,
+    store: RunStore | None = None,
 ) -> list[dict[str, float]]:
     """Run replications ``start .. replications - 1`` and return their metrics in that order.
 
@@ -74,6 +76,10 @@ def run_replications(
     others, which lets ``--replications auto`` add rounds. With ``reduce`` (a picklable
     function), each replication's records are reduced in the worker and ``on_result`` receives
     ``reduce(records)`` instead: a cluster then ships a small summary, not the whole deal table.
+
+    With a ``store`` (``simsales.experiment.store``), a replication found there is served from
+    it instead of computed, and each computed one is saved as soon as this process receives it
+    (whatever its order), so an interrupted call loses only the replications in progress.
     """
     if not 0 <= start < replications:
         raise ValueError(
@@ -81,14 +87,17 @@ def run_replications(
         )
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    work = _Work(scenario, seed, event_log, keep_records and on_result is not None, reduce)
+    keep = keep_records and on_result is not None
+    work = _Work(scenario, seed, event_log, keep, reduce)
+    runs = _Source(work, store, _kind(keep, event_log, reduce))
     if executor is None and jobs == 1:
-        return _run_serial(work, start, replications, on_result, progress)
+        return _run_serial(runs, start, replications, on_result, progress)
     if executor is not None:
-        return _run_on(executor, work, start, replications, on_result, progress, window=2 * jobs)
+        window = 2 * max(jobs, executor_slots(executor))
+        return _run_on(executor, runs, start, replications, on_result, progress, window=window)
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
     try:
-        metrics = _run_on(pool, work, start, replications, on_result, progress, window=2 * jobs)
+        metrics = _run_on(pool, runs, start, replications, on_result, progress, window=2 * jobs)
     except BaseException as exc:
         # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
         # for the replications in progress either.
@@ -102,6 +111,62 @@ def run_replications(
     return metrics
 
 
+def executor_slots(executor: Executor, default: int = 1) -> int:
+    """How many replications ``executor`` runs at once: a process or thread pool's workers, a
+    Dask executor's worker threads over the cluster (when asked), else ``default``."""
+    workers = getattr(executor, "_max_workers", None)
+    if isinstance(workers, int) and workers > 0:
+        return workers
+    client: Any = getattr(executor, "_client", None)
+    if client is None:
+        return default
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:
+        return default
+    return max(int(threads), 1)
+
+
+def _kind(keep: bool, event_log: bool, reduce: Callable[[RunRecords], Any] | None) -> str:
+    """What is kept of a replication, as the store's key says it."""
+    if not keep:
+        return "metrics"
+    if reduce is None:
+        return "records+events" if event_log else "records"
+    return f"reduced:{getattr(reduce, '__module__', '?')}.{getattr(reduce, '__qualname__', '?')}"
+
+
+@dataclass
+class _Source:
+    """Where replication r comes from: the store if it holds it, else the work."""
+
+    work: _Work
+    store: RunStore | None
+    kind: str
+
+    def key(self, replication: int) -> str:
+        assert self.store is not None
+        return self.store.key(
+            self.work.scenario,
+            seed=self.work.seed,
+            replication=replication,
+            kind=self.kind,
+            reduce=self.work.reduce,
+        )
+
+    def stored(self, replication: int) -> _Outcome | None:
+        if self.store is None:
+            return None
+        found = self.store.load(self.key(replication))
+        return None if found is None else (replication, found[0], found[1])
+
+    def keep(self, outcome: _Outcome) -> None:
+        """Save a computed replication (its records only if the caller keeps them)."""
+        if self.store is not None:
+            r, metrics, payload = outcome
+            self.store.save(self.key(r), metrics, payload)
+
+
 def _ignore_interrupts() -> None:
     """Workers leave Ctrl-C to the parent, which cancels the run (and prints no tracebacks)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -113,7 +178,7 @@ def _workers(pool: ProcessPoolExecutor) -> list[Any]:
 
 
 def _run_serial(
-    work: _Work,
+    runs: _Source,
     start: int,
     replications: int,
     on_result: OnResult | None,
@@ -121,7 +186,12 @@ def _run_serial(
 ) -> list[dict[str, float]]:
     results = []
     for r in range(start, replications):
-        _, metrics, records = work(r)
+        outcome = runs.stored(r)
+        if outcome is None:
+            outcome = runs.work(r)
+            runs.keep(outcome)
+        _, metrics, records = outcome
+        del outcome
         if on_result is not None:
             on_result(r, records, metrics)
         del records  # let one replication's records go before the next is simulated
@@ -133,7 +203,7 @@ def _run_serial(
 
 def _run_on(
     executor: Executor,
-    work: _Work,
+    runs: _Source,
     start: int,
     replications: int,
     on_result: OnResult | None,
@@ -142,7 +212,10 @@ def _run_on(
     window: int,
 ) -> list[dict[str, float]]:
     """Keep at most ``window`` replications submitted or waiting to be handed on, so memory
-    stays bounded however many replications there are and however unevenly they finish."""
+    stays bounded however many replications there are and however unevenly they finish.
+
+    A replication the store holds is read when its turn to be submitted comes, into an
+    already finished future: it takes a place in the window like any other."""
     window = max(window, 2)
     results: list[dict[str, float]] = []
     finished: dict[int, _Outcome] = {}
@@ -151,15 +224,24 @@ def _run_on(
     try:
         while start + len(results) < replications:
             while submitted < replications and len(running) + len(finished) < window:
-                running.add(executor.submit(work, submitted))
+                outcome = runs.stored(submitted)
+                if outcome is None:
+                    running.add(executor.submit(runs.work, submitted))
+                else:
+                    finished[submitted] = outcome
+                    done += 1
+                    if progress is not None:
+                        progress(done)
                 submitted += 1
-            ready, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in ready:
-                outcome = future.result()
-                finished[outcome[0]] = outcome
-                done += 1
-                if progress is not None:
-                    progress(done)
+            if running and start + len(results) not in finished:
+                ready, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    outcome = future.result()
+                    runs.keep(outcome)  # saved before anything else can fail or interrupt
+                    finished[outcome[0]] = outcome
+                    done += 1
+                    if progress is not None:
+                        progress(done)
             while start + len(results) in finished:
                 r, metrics, records = finished.pop(start + len(results))
                 if on_result is not None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsales.experiment.compare import Comparison, compare_scenarios
+from simsales.experiment.store import RunStore
 from simsales.model.records import OPEN
 from simsales.results import DealTable
 
@@ -106,6 +107,7 @@ def run_experiment(
     progress: Callable[[int], None] | None = None,
     auto: bool = False,
     executor: Executor | None = None,
+    store: RunStore | None = None,
 ) -> ExperimentResult:
     """Run the base and every variant or sweep point of ``experiment``, and compare them.
 
@@ -115,7 +117,8 @@ def run_experiment(
     called with the replications finished so far over all scenarios. With ``auto``
     (``--replications auto``) the replications run in rounds until the file's ``[precision]``
     targets (default: 5% of |mean|) are met for the chosen metrics, or its cap is reached; the
-    comparison's ``precision`` says how many were needed.
+    comparison's ``precision`` says how many were needed. With a ``store``, finished
+    replications are kept there and reused (``simsales.experiment.store``).
     """
     parts: dict[str, list[CycleSample]] = {}
 
@@ -133,6 +136,7 @@ def run_experiment(
         on_result=keep_cycles,
         reduce=cycle_sample_of_records,
         metrics=experiment.spec.metrics,
+        store=store,
     )
     cycles = {
         name: CycleSample(
