@@ -188,6 +188,47 @@ def reference(out_dir: Path, show: str | None) -> None:
     click.echo(f"wrote {', '.join(str(out_dir / f'{name}.md') for name in REFERENCES)}")
 
 
+@main.command(short_help="Show a scenario's process map: stages, who does what, levers.")
+@click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
+@_SET
+@click.option(
+    "--figure",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also draw the map as a flow chart to FILE (.png, .svg or .pdf).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing --figure file.")
+def explain(
+    scenario_file: Path, overrides: tuple[str, ...], figure: Path | None, force: bool
+) -> None:
+    """Print SCENARIO's process map: the stages in order, who does what in each, what a wrong
+    step costs, where deals are disqualified or go dark, and the lean levers with their values.
+
+    Nothing is simulated: every number is worked out from the scenario file.
+    """
+    import shutil
+
+    from simsales.report.explain import check_figure_path, process_map, render_text, save_figure
+
+    if figure is not None:
+        try:
+            check_figure_path(figure, force)
+        except OutputError as err:
+            _fail(str(err), 2)
+    (scenario,) = _load(scenario_file, overrides=overrides)
+    pm = process_map(scenario)
+    click.echo(render_text(pm, min(100, shutil.get_terminal_size((100, 24)).columns)), nl=False)
+    if figure is not None:
+        from simsales.plots.process_map import process_map_figure
+
+        try:
+            save_figure(process_map_figure(pm), figure, force)
+        except OutputError as err:
+            _fail(str(err), 2)
+        except OSError as err:
+            _fail(f"cannot write {figure}: {err.strerror or err}", 1)
+        click.echo(f"flow chart written to {figure}")
+
+
 @main.command(short_help="Run a scenario and print its metrics.")
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
 @click.option("--replications", "-r", type=click.IntRange(min=1), help="Default: run.replications.")

@@ -17,6 +17,7 @@ reads in black and white too; axes carry units, titles state the question the fi
 from simsales.plots.cycles import Cycles, cycle_ecdf, cycles_from_tables
 from simsales.plots.differences import metric_differences, tornado
 from simsales.plots.flow import cumulative_flow, flow_load
+from simsales.plots.process_map import process_map_figure
 from simsales.plots.scenarios import (
     OUTCOME_SHARES,
     funnel,
@@ -36,6 +37,7 @@ __all__ = [
     "funnel",
     "metric_differences",
     "outcome_shares",
+    "process_map_figure",
     "scenario_summaries",
     "sweep_curve",
     "sweep_heatmap",

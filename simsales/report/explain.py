@@ -1,0 +1,739 @@
+"""The process map of a scenario, as a sales manager reads it: ``simsales explain``.
+
+A scenario file is written for the model; this module turns it back into the picture a team
+draws on a whiteboard: the suspect pool, the stages in order with who does what in each (joint
+activities in calls, the seller's own work, the buyer's tasks), what a wrong step costs, where a
+deal can be disqualified or go dark, how the buying group decides, and the lean levers with their
+current values. Every number is computed from the scenario by the model's own rules (no
+simulation runs): calls per stage at the current call compression, the chance of doing an activity
+right with an average seller, the consensus formula P(n) = p_one · q^(n−1), the chance of going
+dark in a silent gap from the model's closed-form hazard. Each item carries its key path, so that a
+reader can change it with ``--set``.
+
+``process_map`` builds a small frozen tree (``ProcessMap``) that ``render_text`` prints and
+``simsales.plots.process_map`` draws; the levers are read from the ``Policies`` model's fields and
+descriptions, so a new lever shows up without a change here.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from PIL import Image
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from simsales.model.momentum import LN2, cumulative_hazard
+from simsales.output import OutputError, atomic_open
+from simsales.scenario.distributions import (
+    Beta,
+    Constant,
+    Empirical,
+    Exponential,
+    Gamma,
+    LogNormal,
+    Normal,
+    Triangular,
+    Uniform,
+)
+from simsales.scenario.schema import Policies, Scenario, Stage, Team
+
+__all__ = [
+    "CONSENSUS_GROUP_SIZES",
+    "DARK_GAP_DAYS",
+    "FIGURE_FORMATS",
+    "ConsensusPoint",
+    "Lever",
+    "ProcessMap",
+    "StageStep",
+    "Task",
+    "calls_if_all_right",
+    "check_figure_path",
+    "dark_risk",
+    "describe_distribution",
+    "levers",
+    "process_map",
+    "render_text",
+    "save_figure",
+]
+
+#: Group sizes whose consensus the map shows, beside the scenario's mean group size.
+CONSENSUS_GROUP_SIZES = (1, 3, 6)
+#: Lengths of the silent gaps (days) whose risk of going dark the map shows for each stage.
+DARK_GAP_DAYS = (7.0, 14.0, 28.0)
+#: Team keys that are levers too (the Policies model holds the rest).
+TEAM_LEVERS = ("sellers", "assignment")
+#: The exponent of the dark hazard as written: (1 − momentum)².
+_SUPERSCRIPT = dict(enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹"))
+#: Resolution of a PNG flow chart, dots per inch.
+FIGURE_DPI = 110
+
+
+@dataclass(frozen=True)
+class Task:
+    """A buyer task: its name and its duration in words (days, before the deal's pace)."""
+
+    name: str
+    duration: str
+    mean_days: float
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """One stage as the map shows it; the phrases carry their key paths in brackets."""
+
+    number: int  # 1-based; 0 is the suspect pool
+    name: str
+    key: str  # "stages.<name>"
+    activities: int
+    calls: int  # ceil(activities / activities_per_call): the stage's own calls
+    attendee_share: float
+    attendees: int  # at the mean group size, with a full agenda
+    p_right: float  # per activity, seller of skill 1
+    p_right_typical: float  # per activity, mean skill, overload of a full agenda
+    p_stage_clean: float  # chance every activity of the stage is right at the first try
+    seller_work_hours: float
+    buyer_tasks: tuple[Task, ...]
+    wrong: tuple[str, ...]  # the consequences of a wrong step, in words with key paths
+    wrong_short: tuple[str, ...]  # the same, in a few words each (for the figure)
+    qualification: str | None  # how it may disqualify, in words; None if it does not
+    strictness: float  # disqualify below this fit read (policies.qualification_strictness)
+    sets_forecast: bool
+    flows_on: bool  # nothing blocks after it: a call may run on into the next stage
+    half_life_days: float  # momentum half-life in this stage's gaps
+    consensus_share: float
+    dark_risk: tuple[float, ...]  # chance of going dark in each silent gap of DARK_GAP_DAYS
+
+
+@dataclass(frozen=True)
+class ConsensusPoint:
+    """Purchase likelihood of a buying group of ``group_size``: p_one · q^(n−1)."""
+
+    group_size: float
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A way of selling the team chooses: its key path, current value and meaning."""
+
+    key: str
+    value: str
+    meaning: str
+    zero_means: str  # what a value of 0 means, where the description says ("never"), else ""
+
+
+@dataclass(frozen=True)
+class ProcessMap:
+    """A scenario's process map: the pool, the stages, going dark, the close and the levers."""
+
+    name: str
+    description: str
+    currency: str
+    activities_per_call: int
+    pool: tuple[str, ...]  # the suspect pool (stage 0), in phrases
+    stages: tuple[StageStep, ...]
+    calls_all_right: int  # calls of a deal whose every step goes right, with run-on calls
+    dark: tuple[str, ...]  # how deals go dark, in phrases
+    dark_start_momentum: float  # momentum after a first good call: where the gap risks start
+    dark_gap_days: tuple[float, ...]  # the silent gaps of each stage's dark_risk, days
+    consensus: tuple[ConsensusPoint, ...]
+    close: tuple[str, ...]  # consensus and supplier choice, in phrases
+    outcomes: tuple[str, ...]  # how every opportunity ends
+    levers: tuple[Lever, ...]
+
+
+def process_map(scenario: Scenario) -> ProcessMap:
+    """The process map of a validated scenario (pure: no simulation, no randomness kept)."""
+    b = scenario.buyers
+    apc = scenario.policies.activities_per_call
+    mean_group = b.group_size.mean
+    group = max(1, round(mean_group))
+    skill = scenario.team.skill.mean
+    overload = b.overload_factor ** max(0, apc - b.comfortable_activities_per_call)
+    m_start = b.momentum.initial + (1.0 - b.momentum.initial) * b.momentum.call_restore_right
+    stages = tuple(
+        _stage_step(scenario, i, stage, group=group, skill=skill, overload=overload, m0=m_start)
+        for i, stage in enumerate(scenario.stages)
+    )
+    sizes = [(float(n), f"{n}") for n in CONSENSUS_GROUP_SIZES]
+    sizes.append((mean_group, f"{_num(mean_group)} (mean)"))
+    consensus = tuple(ConsensusPoint(n, label, _consensus(scenario, n)) for n, label in sizes)
+    return ProcessMap(
+        name=scenario.name,
+        description=scenario.description,
+        currency=scenario.currency,
+        activities_per_call=apc,
+        pool=_pool(scenario),
+        stages=stages,
+        calls_all_right=calls_if_all_right(scenario.stages, apc),
+        dark=_dark(scenario),
+        dark_start_momentum=m_start,
+        dark_gap_days=DARK_GAP_DAYS,
+        consensus=consensus,
+        close=_close(scenario),
+        outcomes=_outcomes(scenario),
+        levers=levers(scenario),
+    )
+
+
+def calls_if_all_right(stages: list[Stage], apc: int) -> int:
+    """Calls of a deal whose every activity goes right the first time.
+
+    As the model plans them: a call's agenda holds up to ``apc`` activities and runs on into the
+    next stage when nothing blocks (no buyer task, no seller work, and the next stage has calls).
+    """
+    calls, i, remaining = 0, 0, stages[0].activities
+    while True:
+        if remaining == 0:
+            if i == len(stages) - 1:
+                return calls
+            i += 1
+            remaining = stages[i].activities
+            continue
+        calls += 1
+        left = apc
+        while True:
+            k = min(left, remaining)
+            remaining -= k
+            left -= k
+            last = i == len(stages) - 1
+            if remaining or not left or last or not _flows_on(stages[i]):
+                break
+            if not stages[i + 1].activities:
+                break
+            i += 1
+            remaining = stages[i].activities
+
+
+def _flows_on(stage: Stage) -> bool:
+    return not stage.buyer_tasks and stage.seller_work_hours == 0.0
+
+
+def levers(scenario: Scenario) -> tuple[Lever, ...]:
+    """Every field of ``policies`` (read from the model, so new levers appear) and the team's."""
+    fields: list[tuple[str, str, BaseModel, FieldInfo]] = [
+        ("policies", name, scenario.policies, f) for name, f in Policies.model_fields.items()
+    ]
+    fields += [("team", name, scenario.team, Team.model_fields[name]) for name in TEAM_LEVERS]
+    out = []
+    for table, name, model, field in fields:
+        value = getattr(model, name)
+        meaning = (field.description or "").strip()
+        zero = re.search(r"\(0\s*=\s*([^)]*)\)", meaning)
+        is_zero = isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+        note = zero.group(1).strip() if zero and is_zero else ""
+        out.append(Lever(f"{table}.{name}", _value(value), meaning, note))
+    return tuple(out)
+
+
+def _value(value: object) -> str:
+    """A lever's value as written, in words for a distribution or a table."""
+    if isinstance(value, BaseModel):
+        if hasattr(value, "dist"):
+            return describe_distribution(value)
+        return ", ".join(f"{k} {_value(v)}" for k, v in value.model_dump().items())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _num(value) if isinstance(value, int | float) else str(value)
+
+
+def describe_distribution(dist: object, unit: str = "", *, percent: bool = False) -> str:
+    """A distribution in words: "median 5 d, p90 12 d", "0.85 to 1", "5% to 20%".
+
+    ``unit`` follows each value ("d", "EUR"); ``percent`` shows shares as percentages.
+    """
+
+    def v(x: float) -> str:
+        if percent:
+            return f"{_num(round(100 * x, 1))}%"
+        return f"{_num(x)} {unit}" if unit else _num(x)
+
+    if isinstance(dist, Constant):
+        return v(dist.value)
+    if isinstance(dist, LogNormal):
+        return f"median {v(dist.median)}, p90 {v(dist.p90)}"
+    if isinstance(dist, Exponential):
+        return f"exponential, mean {v(dist.mean)}"
+    if isinstance(dist, Uniform):
+        return f"{v(dist.low)} to {v(dist.high)}, evenly"
+    if isinstance(dist, Triangular):
+        return f"{v(dist.low)} to {v(dist.high)}, most likely {v(dist.mode)}"
+    if isinstance(dist, Normal):
+        return f"mean {v(dist.mean)}, sd {v(dist.sd)}"
+    if isinstance(dist, Gamma):
+        return f"mean {v(dist.mean)}, gamma shape {_num(dist.shape)}"
+    if isinstance(dist, Beta):
+        return f"mean {v(dist.mean)}, beta concentration {_num(dist.concentration)}"
+    if isinstance(dist, Empirical):
+        lo, hi = dist.support
+        return f"{v(lo)} to {v(hi)}, mean {v(dist.mean)}"
+    return repr(dist)  # pragma: no cover - every distribution is handled above
+
+
+def _num(x: float) -> str:
+    """A number as people write it: 3 significant digits, thousands separated, no trailing 0s."""
+    if isinstance(x, int) or float(x).is_integer():
+        return f"{int(x):,}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.0f}%"
+
+
+def _consensus(scenario: Scenario, n: float) -> float:
+    """P(n) = p_one · q^(n−1), as the model uses it (average fit, full momentum)."""
+    c = scenario.buyers.consensus
+    return c.p_one * c.q_per_extra ** (n - 1)
+
+
+def dark_risk(scenario: Scenario, half_life: float, days: float, m0: float) -> float:
+    """Chance a deal goes dark in a silent gap of ``days``, from momentum ``m0``.
+
+    The model's hazard, background + max · (1 − m)^k with m halving every ``half_life`` days;
+    touches (``policies.touch_every_days``) each close ``touch_boost`` of the gap to 1.
+    """
+    nd = scenario.buyers.no_decision
+    every = scenario.policies.touch_every_days
+    boost = scenario.buyers.momentum.touch_boost
+    c = LN2 / half_life
+    total, t, m = 0.0, 0.0, m0
+    while t < days:
+        end = min(days, t + every) if every > 0 else days
+        tau = end - t
+        total += cumulative_hazard(
+            m, tau, c, nd.max_hazard_per_day, nd.shape, nd.background_hazard_per_day
+        )
+        m *= math.exp(-c * tau)
+        t = end
+        if every > 0 and t < days:
+            m += (1.0 - m) * boost
+    return -math.expm1(-total)
+
+
+def _stage_step(
+    scenario: Scenario,
+    i: int,
+    stage: Stage,
+    *,
+    group: int,
+    skill: float,
+    overload: float,
+    m0: float,
+) -> StageStep:
+    key = f"stages.{stage.name}"
+    apc = scenario.policies.activities_per_call
+    b = scenario.buyers
+    agenda = min(apc, stage.activities) if stage.activities else 0
+    share = stage.attendee_share + b.attendees_per_extra_activity * max(0, agenda - 1)
+    attendees = group if share >= 1.0 else max(1, min(group, round(group * share)))
+    p_typical = min(1.0, stage.p_right * skill) * overload
+    half_life = b.momentum.half_life_days * stage.half_life_factor
+    wrong = _wrong(scenario, stage, key)
+    tasks = tuple(
+        Task(t.name, describe_distribution(t.duration, "d"), t.duration.mean)
+        for t in stage.buyer_tasks
+    )
+    return StageStep(
+        number=i + 1,
+        name=stage.name,
+        key=key,
+        activities=stage.activities,
+        calls=math.ceil(stage.activities / apc),
+        attendee_share=stage.attendee_share,
+        attendees=attendees,
+        p_right=stage.p_right,
+        p_right_typical=p_typical,
+        p_stage_clean=p_typical**stage.activities,
+        seller_work_hours=stage.seller_work_hours,
+        buyer_tasks=tasks,
+        wrong=tuple(long for _, long in wrong),
+        wrong_short=tuple(short for short, _ in wrong),
+        qualification=_qualification(scenario, stage, key),
+        strictness=scenario.policies.qualification_strictness,
+        sets_forecast=stage.sets_forecast,
+        flows_on=_flows_on(stage),
+        half_life_days=half_life,
+        consensus_share=stage.consensus_share,
+        dark_risk=tuple(dark_risk(scenario, half_life, d, m0) for d in DARK_GAP_DAYS),
+    )
+
+
+def _wrong(scenario: Scenario, stage: Stage, key: str) -> list[tuple[str, str]]:
+    """What a wrong step in the stage costs (paid once per stage): short and long phrases."""
+    w, k = stage.wrong, f"{key}.wrong"
+    mom = scenario.buyers.momentum
+    out = [
+        (
+            "redo it in a later call (rework)",
+            f"the activity is redone in a later call (rework), and the call restores "
+            f"{_pct(mom.call_restore_wrong)} of lost momentum instead of "
+            f"{_pct(mom.call_restore_right)} [buyers.momentum.call_restore_wrong]",
+        )
+    ]
+    if w.momentum_loss > 0:
+        out.append(
+            (
+                f"momentum −{_pct(w.momentum_loss)}",
+                f"the buyer loses {_pct(w.momentum_loss)} of its momentum [{k}.momentum_loss]",
+            )
+        )
+    if w.end_chance > 0:
+        out.append(
+            (
+                f"{_pct(w.end_chance)}: buyer stops engaging",
+                f"{_pct(w.end_chance)} chance the buyer stops engaging at once (raised "
+                f"defences): no decision [{k}.end_chance]",
+            )
+        )
+    if w.lag_factor > 1:
+        out.append(
+            (
+                f"later gaps ×{_num(w.lag_factor)}",
+                f"every later gap {_num(w.lag_factor)}× longer (handed to a gatekeeper, chasing) "
+                f"[{k}.lag_factor]",
+            )
+        )
+    if w.decision_factor < 1:
+        out.append(
+            (
+                f"purchase likelihood ×{_num(w.decision_factor)}",
+                f"the group is less likely to buy in the end: purchase likelihood "
+                f"× {_num(w.decision_factor)} [{k}.decision_factor]",
+            )
+        )
+    if not (isinstance(w.discount, Constant) and w.discount.value == 0):
+        discount = describe_distribution(w.discount, percent=True)
+        out.append(
+            (
+                f"discount {discount}",
+                f"a discount of {discount} of the value (a price fight) [{k}.discount]",
+            )
+        )
+    q = stage.qualification
+    if q is not None and q.read_error_sd_wrong != q.read_error_sd_right:
+        out.append(
+            (
+                f"fit misread (sd {_num(q.read_error_sd_wrong)})",
+                f"the buyer's fit is misread more (error sd {_num(q.read_error_sd_wrong)} "
+                f"instead of {_num(q.read_error_sd_right)}) "
+                f"[{key}.qualification.read_error_sd_wrong]",
+            )
+        )
+    return out
+
+
+def _qualification(scenario: Scenario, stage: Stage, key: str) -> str | None:
+    q = stage.qualification
+    if q is None:
+        return None
+    strict = scenario.policies.qualification_strictness
+    below = ", ".join(
+        f"{seg.name} {_pct(_share_below(seg.fit, strict))}" for seg in scenario.market.segments
+    )
+    return (
+        f"the seller reads the buyer's fit (error sd {_num(q.read_error_sd_right)}, "
+        f"{_num(q.read_error_sd_wrong)} after a wrong step) [{key}.qualification] and "
+        f"disqualifies it below {_num(strict)} [policies.qualification_strictness]; buyers whose "
+        f"true fit is below that: about {below}"
+    )
+
+
+def _share_below(dist: object, level: float) -> float:
+    """Share of a fit distribution below ``level``: exact for a constant, else from a fixed
+    sample (enough for a whole percentage)."""
+    if isinstance(dist, Constant):
+        return float(dist.value < level)
+    values = dist.sample(np.random.default_rng(0), 20_000)  # type: ignore[attr-defined]
+    return float(np.mean(values < level))
+
+
+def _pool(scenario: Scenario) -> tuple[str, ...]:
+    m, t, pol = scenario.market, scenario.team, scenario.policies
+    total = sum(s.share for s in m.segments)
+    segs = "; ".join(
+        f"{s.name} {_pct(s.share / total)} (fit {describe_distribution(s.fit)}; value "
+        f"{describe_distribution(s.deal_value, scenario.currency)})"
+        for s in m.segments
+    )
+    wait = (
+        f"a suspect no seller takes within {_num(m.patience_days)} days goes elsewhere "
+        "(unworked) [market.patience_days]"
+        if m.patience_days > 0
+        else "a suspect waits for a seller as long as it takes [market.patience_days]"
+    )
+    cap = f"at most {pol.wip_cap} open deals each" if pol.wip_cap else "no cap on open deals"
+    flat = len(set(m.schedule.by_month)) == 1 and m.schedule.quarter_end_push == 1.0
+    return (
+        f"suspects arrive at {_num(m.suspects_per_day)} a day [market.suspects_per_day]"
+        + ("" if flat else ", more or fewer in some months [market.schedule]"),
+        f"segments [market.segments]: {segs}",
+        f"{t.sellers} sellers [team.sellers] take them first come, first served, by "
+        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]",
+        wait,
+    )
+
+
+def _dark(scenario: Scenario) -> tuple[str, ...]:
+    b, pol = scenario.buyers, scenario.policies
+    mom, nd = b.momentum, b.no_decision
+    touch = (
+        f"a touch (recap, article, case study) after {_num(pol.touch_every_days)} days without "
+        f"contact closes {_pct(mom.touch_boost)} of it [policies.touch_every_days, "
+        "buyers.momentum.touch_boost]"
+        if pol.touch_every_days > 0
+        else "no touches between calls [policies.touch_every_days]"
+    )
+    booking = (
+        "the next meeting is booked at the end of each call, within "
+        f"{_num(pol.book_next_within_days)} days [policies.book_next_within_days]"
+        if pol.book_next_within_days > 0
+        else "the next meeting is arranged later, by email [policies.book_next_within_days]"
+    )
+    return (
+        f"In every gap between contacts momentum halves every {_num(mom.half_life_days)} days "
+        f"without contact [buyers.momentum.half_life_days] (× the stage's factor; "
+        f"× {_num(mom.busy_half_life_factor)} while the buyer works on its own task "
+        "[buyers.momentum.busy_half_life_factor])",
+        f"hazard of going dark per day = {_num(nd.background_hazard_per_day)} background "
+        f"[buyers.no_decision.background_hazard_per_day] + {_num(nd.max_hazard_per_day)} "
+        f"[buyers.no_decision.max_hazard_per_day] × (1 − momentum){_SUPERSCRIPT[nd.shape]} "
+        "[buyers.no_decision.shape]",
+        f"a good call closes {_pct(mom.call_restore_right)} of the gap to full momentum "
+        f"[buyers.momentum.call_restore_right]; {touch}",
+        booking,
+        "the buying group may also stall when a stage's work is done (its share of the "
+        "consensus penalty), and a wrong step may end contact at once",
+        f"a dark deal is closed as no decision in the CRM "
+        f"{describe_distribution(nd.close_out_delay_days, 'd')} later, holding its seller's WIP "
+        "place until then [buyers.no_decision.close_out_delay_days]",
+    )
+
+
+def _close(scenario: Scenario) -> tuple[str, ...]:
+    b = scenario.buyers
+    c, ch = b.consensus, b.choice
+    per_segment = ", ".join(
+        f"{s.name} (fit {_num(s.fit.mean)}) {_pct(_chosen(scenario, s.fit.mean))}"
+        for s in scenario.market.segments
+    )
+    return (
+        f"consensus: P(n) = {_num(c.p_one)} [buyers.consensus.p_one] × {_num(c.q_per_extra)}^(n−1) "
+        "[buyers.consensus.q_per_extra] for a buying group of n at average fit and full momentum, "
+        f"paid stage by stage (consensus_share); fit moves it by up to ±{_pct(c.fit_weight)} "
+        "[buyers.consensus.fit_weight]",
+        f"buying group: {describe_distribution(b.group_size)} people [buyers.group_size]",
+        f"supplier choice: we are chosen {_pct(ch.win_base)} of the time at average fit "
+        f"[buyers.choice.win_base]; by segment's mean fit: {per_segment} "
+        "[buyers.choice.fit_weight]",
+    )
+
+
+def _chosen(scenario: Scenario, fit: float) -> float:
+    """Chance we are chosen once the group decides to buy: win_base · (1 + w · (2 fit − 1))."""
+    ch = scenario.buyers.choice
+    return min(1.0, ch.win_base * (1.0 + ch.fit_weight * (2.0 * fit - 1.0)))
+
+
+def _outcomes(scenario: Scenario) -> tuple[str, ...]:
+    out = [
+        "won: the group agrees and chooses us",
+        "lost (No Go): the group buys elsewhere or builds in house",
+        "no decision: the deal goes dark (silence, a stalled group, raised defences) or the group "
+        "never decides",
+    ]
+    if any(s.qualification is not None for s in scenario.stages):
+        out.append("disqualified: a poor fit read at the qualifying stage (a cheap No Go)")
+    if scenario.market.patience_days > 0:
+        out.append("unworked: a suspect no seller took in time (not an opportunity)")
+    return tuple(out)
+
+
+# --- files --------------------------------------------------------------------------------------
+
+#: The figure formats ``--figure`` writes, by file extension.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def check_figure_path(path: Path, force: bool) -> str:
+    """The format of a figure file to write at ``path``; ``OutputError`` if it cannot be.
+
+    Checked before any work: an unknown extension, a folder in the way, or an existing file
+    without ``force`` (a figure someone may have edited by hand is not overwritten silently).
+    """
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise OutputError(
+            f"{path}: cannot tell the figure format from the extension "
+            f"{path.suffix or '(none)'!r}; "
+            f"use one of {', '.join('.' + f for f in FIGURE_FORMATS)}"
+        )
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name for the figure")
+    if path.exists() and not force:
+        raise OutputError(
+            f"{path} already exists; choose another file or pass --force to overwrite it"
+        )
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: the folder {path.parent} does not exist")
+    return fmt
+
+
+def save_figure(fig: Figure, path: Path, force: bool) -> None:
+    """Write ``fig`` to ``path`` atomically (a crash leaves no half-written file), reproducibly
+    (no dates in the file)."""
+    fmt = check_figure_path(path, force)
+    meta: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}.get(
+        fmt, {"CreationDate": None, "Creator": None, "Producer": None}
+    )
+    with (
+        rc_context({"svg.hashsalt": "simsales", "svg.fonttype": "path"}),
+        atomic_open(path, "wb") as fh,
+    ):
+        if fmt != "png":
+            fig.savefig(fh, format=fmt, dpi=FIGURE_DPI, metadata=meta)
+            return
+        # A chart of flat tints and text: a 256-colour palette looks the same at a third of
+        # the size (small enough to put in a README).
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=FIGURE_DPI, metadata=meta)
+        raw.seek(0)
+        with Image.open(raw) as image:
+            image.convert("RGB").quantize(colors=256).save(fh, format="png", optimize=True)
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def render_text(pm: ProcessMap, width: int = 100) -> str:
+    """The process map as plain text, wrapped to ``width`` columns (good in pipes and files)."""
+    width = max(60, width)
+    lines: list[str] = [f"Process map of {pm.name}"]
+    if pm.description:
+        lines += textwrap.wrap(pm.description, width)
+    lines += textwrap.wrap(
+        "Inputs of the scenario, not simulated results. [key.paths] can be changed with "
+        "--set KEY=VALUE.",
+        width,
+    )
+    lines += ["", "0  SUSPECT POOL  [market]"]
+    for phrase in pm.pool:
+        lines += _item("", phrase, width)
+    for st in pm.stages:
+        lines += ["", f"{st.number}  {st.name.upper()}  [{st.key}]"]
+        lines += _stage_lines(pm, st, width)
+    lines += [
+        "",
+        f"If every step goes right a deal needs {pm.calls_all_right} calls at "
+        f"{pm.activities_per_call} activit{'y' if pm.activities_per_call == 1 else 'ies'} per call "
+        "(a call runs on into the next stage when no buyer task or seller work blocks it).",
+    ]
+    lines = lines[:-1] + textwrap.wrap(lines[-1], width)
+    lines += ["", "GOING DARK (no decision)"]
+    for phrase in pm.dark:
+        lines += _item("", phrase, width)
+    head = " / ".join(f"{_num(d)} d" for d in DARK_GAP_DAYS)
+    lines += _item(
+        "",
+        f"chance of going dark in a silent gap of {head}, from momentum "
+        f"{pm.dark_start_momentum:.2f} (after a first good call):",
+        width,
+    )
+    name_w = max(len(st.name) for st in pm.stages)
+    for st in pm.stages:
+        risks = " / ".join(f"{_pct(r):>4}" for r in st.dark_risk)
+        lines.append(
+            f"      {st.name:<{name_w}}  {risks}   (half-life {_num(st.half_life_days)} d)"
+        )
+    lines += ["", "THE CLOSE"]
+    points = ", ".join(f"{p.label}: {_pct(p.probability)}" for p in pm.consensus)
+    lines += _item("", f"purchase likelihood by group size: {points}", width)
+    for phrase in pm.close:
+        lines += _item("", phrase, width)
+    lines += ["", "HOW OPPORTUNITIES END"]
+    for phrase in pm.outcomes:
+        lines += _item("", phrase, width)
+    lines += ["", "LEAN LEVERS (current values; change with --set KEY=VALUE)"]
+    value_w = min(14, max(len(lv.value) for lv in pm.levers))
+    for lv in pm.levers:
+        lines += _lever_lines(lv, value_w, width)
+    return "\n".join(lines) + "\n"
+
+
+def _item(label: str, text: str, width: int, label_w: int = 0) -> list[str]:
+    """A bullet (or a labelled line), wrapped with a hanging indent."""
+    first = f"   {label:<{label_w}}  " if label_w else "   - "
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=" " * len(first),
+        break_on_hyphens=False,
+    )
+
+
+def _stage_lines(pm: ProcessMap, st: StageStep, width: int) -> list[str]:
+    lw = 12
+    apc = pm.activities_per_call
+    if st.activities:
+        joint = (
+            f"{st.activities} activities → {st.calls} call{'s' if st.calls != 1 else ''} at "
+            f"{apc} per call [{st.key}.activities, policies.activities_per_call]; attendees: "
+            f"about {st.attendees} of a typical buying group ({_pct(st.attendee_share)} of it, "
+            f"more with a bigger agenda) [{st.key}.attendee_share]; each activity done right "
+            f"{_pct(st.p_right)} of the time by a seller of skill 1 [{st.key}.p_right], "
+            f"{_pct(st.p_right_typical)} by an average seller at a full agenda; the whole stage "
+            f"without a wrong step: {_pct(st.p_stage_clean)}"
+        )
+    else:
+        joint = f"no calls [{st.key}.activities]"
+    seller = (
+        f"{_num(st.seller_work_hours)} h of offline work after the calls (a proposal) "
+        f"[{st.key}.seller_work_hours]"
+        if st.seller_work_hours
+        else "no offline work"
+    )
+    if st.sets_forecast:
+        seller += "; sets the forecast close date [forecast]"
+    buyer = (
+        "; ".join(f"{t.name}: {t.duration}" for t in st.buyer_tasks)
+        + f" [{st.key}.buyer_tasks] (× the deal's pace; the next call waits for it)"
+        if st.buyer_tasks
+        else "no tasks of its own"
+    )
+    out = _item("Joint", joint, width, lw) + _item("Seller", seller, width, lw)
+    out += _item("Buyer", buyer, width, lw)
+    out += _item("Done wrong", "; ".join(st.wrong), width, lw)
+    if st.qualification:
+        out += _item("Qualifies", st.qualification, width, lw)
+    dark = f"in the gaps (half-life {_num(st.half_life_days)} d [{st.key}.half_life_factor])" + (
+        f"; the group may stall after it ({_pct(st.consensus_share)} of the consensus penalty "
+        f"[{st.key}.consensus_share])"
+        if st.consensus_share
+        else ""
+    )
+    out += _item("Goes dark", dark, width, lw)
+    return out
+
+
+def _lever_lines(lv: Lever, value_w: int, width: int) -> list[str]:
+    hang = " " * (value_w + 5)
+    text = f"{lv.meaning} [{lv.key}]"
+    if len(lv.value) > value_w:  # a long value (a distribution) gets a line of its own
+        head = textwrap.wrap(lv.value, width, initial_indent="   ", subsequent_indent=hang)
+        return head + textwrap.wrap(text, width, initial_indent=hang, subsequent_indent=hang)
+    first = f"   {lv.value:<{value_w}}  "
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=hang)
