@@ -324,7 +324,9 @@ def run(
     console = Console(highlight=False)
     report.print_run(console, scenario, summaries)
     if out is not None:
-        files = [name for name in report.RUN_FILES if events or name != "events.csv"]
+        skip = {"events.csv"} if not events else set()
+        skip |= {"accounts.csv"} if scenario.accounts is None else set()
+        files = [name for name in report.RUN_FILES if name not in skip]
         files += [] if no_figures else ["figures/ (PNG and SVG)"]
         console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True)
 

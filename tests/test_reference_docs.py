@@ -29,7 +29,7 @@ from simsales.reference import (
 )
 from simsales.report.files import COMPARE_FILES, RUN_FILES
 from simsales.results.metrics import METRICS
-from simsales.scenario import schema
+from simsales.scenario import accounts_schema, schema
 from simsales.scenario.distributions import DIST_NAMES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reference"
@@ -60,9 +60,10 @@ def test_every_scenario_model_has_a_section_listing_all_its_fields() -> None:
     tables = scenario_tables()
     models = {
         cls
-        for cls in vars(schema).values()
-        if inspect.isclass(cls) and issubclass(cls, BaseModel) and cls.__module__ == schema.__name__
-    } - {schema._Frozen}
+        for module in (schema, accounts_schema)
+        for cls in vars(module).values()
+        if inspect.isclass(cls) and issubclass(cls, BaseModel) and cls.__module__ == module.__name__
+    } - {schema._Frozen, accounts_schema._Frozen}
     assert models == {t.model for t in tables}
     for table in tables:
         title = "Top-level keys" if not table.path else f"`{table.header}`"

@@ -362,7 +362,7 @@ def _relabel(problem: Problem, file: str, labels: dict[str, str]) -> Problem:
 
 
 def _metric_problems(metrics: Sequence[str], base: Scenario, file: str) -> list[Problem]:
-    known = describe_metrics([s.name for s in base.stages])
+    known = describe_metrics([s.name for s in base.stages], accounts=base.accounts is not None)
     problems = []
     for i, name in enumerate(metrics):
         if name not in known:
@@ -378,7 +378,7 @@ def _precision_problems(
     precision: Precision, metrics: Sequence[str], base: Scenario, file: str
 ) -> list[Problem]:
     """``[precision.absolute]`` may only name metrics the experiment reports."""
-    known = describe_metrics([s.name for s in base.stages])
+    known = describe_metrics([s.name for s in base.stages], accounts=base.accounts is not None)
     problems = []
     for name in precision.absolute:
         where = f"precision.absolute.{name}"

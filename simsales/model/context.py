@@ -118,12 +118,18 @@ class RunContext:
     qualifies_somewhere: bool
     live: dict[int, Any] = field(default_factory=dict)
     on_won: Callable[[Any], None] | None = None
+    #: Called with (deal, outcome, ended_at) as each deal ends, before its row is written: the
+    #: account lifecycle (``accounts``) creates accounts and books expansions there.
+    on_end: Callable[[Any, int, float], None] | None = None
 
-    def buyer_clock(self, start: float, budget: float) -> BuyerClock:
-        """A new buyer's momentum and dark-hazard clock, with this run's parameters."""
+    def buyer_clock(self, start: float, budget: float, momentum: float | None = None) -> BuyerClock:
+        """A new buyer's momentum and dark-hazard clock, with this run's parameters.
+
+        ``momentum`` overrides the scenario's initial momentum (a warm account's opportunity).
+        """
         return BuyerClock(
             start,
-            self.m0,
+            self.m0 if momentum is None else momentum,
             budget,
             busy_factor=self.busy_factor,
             touch_every=self.touch_every,

@@ -27,6 +27,7 @@ from simsales.model.records import (
     DISQUALIFIED,
     EV,
     LOST,
+    NEW_BUSINESS,
     NO_DECISION,
     OPEN,
     UNWORKED,
@@ -64,6 +65,7 @@ class Deal:
     """The running record of one opportunity (written to the deal table when it ends)."""
 
     __slots__ = (
+        "account",
         "assigned_at",
         "buyer_wait",
         "call_hours",
@@ -73,10 +75,13 @@ class Deal:
         "draw",
         "entered",
         "first_forecast",
+        "first_stage",
         "gap_days",
         "id",
+        "m0",
         "max_gap",
         "momentum",
+        "origin",
         "planned_tasks",
         "qualified",
         "seller",
@@ -113,12 +118,19 @@ class Deal:
         self.first_forecast = NAN
         self.discount = 0.0
         self.momentum = NAN
+        # an opportunity inside an account (``accounts``) starts later, warmer, already assigned
+        self.origin = NEW_BUSINESS  # index into ORIGINS
+        self.account = -1
+        self.first_stage = 0  # index into the stages
+        self.m0: float | None = None  # None: the scenario's initial momentum
 
 
 def record_deal(
     ctx: RunContext, deal: Deal, outcome: int, ended_at: float, closed_at: float
 ) -> None:
     """Append the deal's row to the deal table and forget it."""
+    if ctx.on_end is not None and outcome != OPEN:
+        ctx.on_end(deal, outcome, ended_at)  # the account lifecycle hears of every end first
     cols = ctx.records.cols
     d = deal.draw
     pushes = 0
@@ -156,6 +168,8 @@ def record_deal(
     cols["first_forecast_at"].append(ff)
     cols["pushes"].append(pushes)
     cols["final_momentum"].append(deal.momentum)
+    cols["account_id"].append(deal.account)
+    cols["origin"].append(deal.origin)
     ctx.records.stage_entered.extend(deal.entered)
     del ctx.live[deal.id]
 
@@ -190,7 +204,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         log.add(deal.id, env.now, _EV_CREATED, 0, draw.value, -1, NAN)
 
     # Stage 0: the suspect pool, until a seller has room.
-    seller = team.try_assign()
+    seller = team.try_assign() if deal.origin == NEW_BUSINESS else deal.seller
     if seller < 0:
         ev = team.wait()
         if ctx.patience > 0.0:
@@ -213,7 +227,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
 
     r = DealRandom(draw.uniforms, draw.behaviour_seed)
-    clock = ctx.buyer_clock(start, draw.budget)
+    clock = ctx.buyer_clock(start, draw.budget, deal.m0)
     cal = ctx.calendars
     stages = ctx.stages
     last_stage = len(stages) - 1
@@ -233,8 +247,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     last_call = -1.0
     ready = start  # the buyer's tasks and the seller's offline work are done by then
     work_end = start
-    i = 0
-    sp: StagePlan = stages[0]
+    i = deal.first_stage
+    sp: StagePlan = stages[i]
     remaining = sp.activities
     _enter(deal, sp, start, log, seller, clock.momentum)
 
@@ -534,7 +548,8 @@ def _close(
     if ctx.log is not None:
         ctx.log.add(deal.id, closed_at, _EV_CLOSED, deal.stage_reached, outcome, deal.seller, NAN)
     record_deal(ctx, deal, outcome, ended_at, closed_at)
-    ctx.team.release(deal.seller)
+    if deal.origin == NEW_BUSINESS:  # an account's own opportunities hold no WIP place
+        ctx.team.release(deal.seller)
 
 
 def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0) -> None:

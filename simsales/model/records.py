@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simsales.model.account_records import AccountRecords
+
 #: Outcome codes, in the order they are reported; ``OUTCOME_MEANINGS`` says what each one means.
 OUTCOMES: tuple[str, ...] = ("open", "won", "lost", "no_decision", "disqualified", "unworked")
 OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED = range(len(OUTCOMES))
@@ -61,7 +63,13 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "first_forecast_at": ("d", "first forecast close date (NaN: never forecast)"),
     "pushes": ("h", "times the forecast close date was pushed"),
     "final_momentum": ("f", "momentum at the end"),
+    "account_id": ("i", "the account it was sold in or created (-1: none, or accounts off)"),
+    "origin": ("b", "index into ORIGINS: new business, or an opportunity inside an account"),
 }
+
+#: Where an opportunity came from: a suspect (new business) or an account (``[accounts]``).
+ORIGINS: tuple[str, ...] = ("new_business", "upsell", "cross_sell", "referral", "restart")
+NEW_BUSINESS = 0
 
 #: Event codes of the optional event log (a deal's story); ``EVENT_MEANINGS`` says what each means.
 EVENTS: tuple[str, ...] = (
@@ -263,5 +271,6 @@ class RunRecords:
     events: EventLog | None = None
     sim_events: int = 0
     cohort_margin_days: float = 0.0
+    accounts: AccountRecords | None = None
     seller_day_hours: np.ndarray | None = None
     day_capacity_hours: np.ndarray | None = None

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from simsales.model.accounts import Lifecycle
 from simsales.model.context import RunContext
 from simsales.model.market import DealDraws, arrival_times
 from simsales.model.opportunity import Deal, flush_open_deals, run_opportunity
@@ -34,6 +35,10 @@ def simulate(
     skills = np.clip(team.skill.sample(streams["team"], team.sellers), 0.0, 1.0).tolist()
     env = simpy.Environment()
     ctx = RunContext.build(env, scenario, skills=skills, event_log=event_log)
+    lifecycle = None
+    if scenario.accounts is not None:  # a won deal hands an account on to its lifecycle
+        lifecycle = Lifecycle(ctx, scenario.accounts, streams["accounts"])
+        ctx.on_end = lifecycle.on_end
     env.process(_arrivals(ctx, DealDraws(scenario, streams), streams["arrivals"]))
     horizon = scenario.run.horizon_days
     env.run(until=horizon)
@@ -58,6 +63,7 @@ def simulate(
         cohort_margin_days=scenario.run.cohort_margin_days,
         seller_day_hours=np.array(by_day, dtype=float).reshape(team.sellers, -1),
         day_capacity_hours=np.asarray(day_capacity, dtype=float),
+        accounts=lifecycle.finish(horizon) if lifecycle is not None else None,
     )
 
 

@@ -23,6 +23,7 @@ STREAMS: tuple[str, ...] = (
     "crm",  # close-out delays, forecast dates
     "behaviour",  # seeds of per-deal generators (lags, tasks, right/wrong)
     "team",  # seller skills
+    "accounts",  # the account lifecycle: each account's own generator is seeded from it
 )
 
 

@@ -44,6 +44,13 @@ CROSS_CHECKS: dict[str, str] = {
     "Scenario._stages_consistent": "Stage names must be unique; the stages' `consensus_share` "
     "values must add up to 1; at most one stage may have a `qualification`, and at most one may "
     "have `sets_forecast = true`.",
+    "Scenario._account_stages_exist": "Each `accounts.expansion.kinds` entry's `start_stage` "
+    "must name a stage of the scenario.",
+    "Expansion._kinds_given": "`per_year` > 0 needs at least one `[[accounts.expansion.kinds]]` "
+    "table.",
+    "Change._unique": "Change kind names must be unique; `per_year` > 0 needs at least one kind.",
+    "Accounts._restart_needs_kinds": "A change kind with `restart_at = 7` (and change events "
+    "on) needs expansion kinds to draw the new opportunity from.",
     "Uniform._ordered": "`low` must be below `high`.",
     "Triangular._ordered": "`low` ≤ `mode` ≤ `high`, and `low` < `high`.",
     "Normal._window": "`low` must be below `high`, and the window from `low` to `high` must keep "

@@ -28,6 +28,7 @@ from simsales.model.records import (
     EventLog,
 )
 from simsales.reference._markdown import GENERATED, md, md_table, paragraphs
+from simsales.reference.accounts import account_metric_lines, account_section
 from simsales.report.files import write_scenario_replications
 from simsales.report.serialize import comparison_document
 from simsales.results import metrics as metrics_module
@@ -375,6 +376,8 @@ def outputs_reference_markdown() -> str:
         "- `replications.csv`: every metric, one row per replication.",
         "- `deals.csv`: every deal of every replication, one row each.",
         "- `events.csv`: each deal's event log; only with `--events`.",
+        "- `accounts.csv`: every account of every replication, one row each; only with "
+        "`[accounts]` (see [Accounts](#accounts-accountscsv)).",
         "- `figures/`: a cumulative flow diagram (deals in each state, day by day) and work in "
         "progress per stage, open deals per seller and seller utilisation week by week, averaged "
         "over the replications, each as PNG and SVG (not with `--no-figures`).",
@@ -389,7 +392,11 @@ def outputs_reference_markdown() -> str:
         "",
         *_event_section(),
         "",
+        *account_section(),
+        "",
         *_metric_section(),
+        "",
+        *account_metric_lines(),
         "",
         *_comparison_section(),
     ]

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Files ``run --out`` may write; ones not written this time are removed after a forced rerun.
-RUN_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv")
+RUN_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv", "accounts.csv")
 #: Files ``compare --out`` writes.
 COMPARE_FILES = ("comparison.json", "replications.csv", "report.md", "report.html")
 #: The columns before the metrics in ``compare``'s ``replications.csv``.
@@ -88,9 +88,11 @@ def deal_writer(
     every replication's records in memory until the end.
     """
     from simsales.results import DealTable, write_deals_csv, write_events_csv
+    from simsales.results.accounts import AccountTable, write_accounts_csv
 
     deals = staged.open("deals.csv", newline="")
     log = staged.open("events.csv", newline="") if events else None
+    accounts: list[IO[str]] = []  # accounts.csv, opened with the first run that has accounts
 
     def on_result(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
         assert records is not None  # records are kept when on_result is given
@@ -98,6 +100,11 @@ def deal_writer(
         write_deals_csv([DealTable.from_records(records)], deals, header=first)
         if log is not None and records.events is not None:
             write_events_csv(records.events, r, log, header=first)
+        if records.accounts is not None:
+            if not accounts:
+                accounts.append(staged.open("accounts.csv", newline=""))
+            table = AccountTable.from_records(records)
+            write_accounts_csv([table], accounts[0], header=first)
 
     return on_result
 

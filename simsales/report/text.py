@@ -62,6 +62,13 @@ TABLE_GROUPS: dict[str, tuple[str, ...]] = {
                 "seller_wait_share", "throughput_per_year"),
     "money": ("bookings_per_year", "mean_won_value", "mean_discount_won"),
     "forecast": ("share_pushed", "pushes_per_forecast_deal", "forecast_accuracy"),
+    # only with [accounts]: the lifecycle after the close
+    "accounts": ("accounts_new", "accounts_active_end", "partner_share", "onboarding_days",
+                 "mean_start_health", "churn_rate_per_year", "mean_lifetime_years",
+                 "strategic_share", "largest_account_share", "exit_reason_agreement"),
+    "revenue": ("bookings_new_per_year", "bookings_expansion_per_year",
+                "expansion_share_of_bookings", "expansion_win_rate", "revenue_per_year",
+                "arr_end", "grr", "nrr", "customer_lifetime_value"),
 }  # fmt: skip
 #: Per-stage metrics, shown as the columns of the stage table.
 STAGE_COLUMNS = ("reach", "conversion", "days_in", "wip")
@@ -80,6 +87,10 @@ HIGHER_IS_BETTER = frozenset(
         "share_won", "win_rate_decided", "win_rate_qualified", "purchase_likelihood",
         "bookings_per_year", "throughput_per_year", "forecast_accuracy", "flow_efficiency",
         "mean_won_value", "qualified_share",
+        "partner_share", "mean_start_health", "mean_health_end", "mean_lifetime_years",
+        "expansions_per_account_year", "expansion_win_rate", "bookings_new_per_year",
+        "bookings_expansion_per_year", "revenue_window", "revenue_per_year", "arr_end", "grr",
+        "nrr", "customer_lifetime_value", "strategic_share", "exit_reason_agreement",
     }
 )  # fmt: skip
 LOWER_IS_BETTER = frozenset(
@@ -87,7 +98,8 @@ LOWER_IS_BETTER = frozenset(
         "share_no_decision", "share_lost", "no_decision_of_not_won",
         "no_decision_of_not_won_qualified", "unworked_share", "wrong_activities_per_deal",
         "seller_hours_per_win", "seller_wait_share", "share_pushed", "pushes_per_forecast_deal",
-        "mean_discount_won",
+        "mean_discount_won", "churn_rate_per_year", "logo_churn_last_year",
+        "largest_account_share", "onboarding_wait_days", "onboarding_days",
     }
 )  # fmt: skip
 
@@ -101,7 +113,7 @@ def metric_units(scenario: Scenario) -> dict[str, str]:
     # The unit ends each description: "..., days"; per-stage ones add " (stage name)".
     return {
         name: re.sub(r" \(.*\)$", "", text.rsplit(", ", 1)[-1])
-        for name, text in describe_metrics(names).items()
+        for name, text in describe_metrics(names, accounts=scenario.accounts is not None).items()
     }
 
 

@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike
 
 from simsales.model.records import DISQUALIFIED, LOST, NO_DECISION, OPEN, OUTCOMES, WON, RunRecords
 from simsales.results._numeric import mean, ratio
+from simsales.results.accounts import ACCOUNT_METRICS, AccountTable, account_metrics
 from simsales.results.flow import CLOSED_OUTCOMES, cycle_metrics, stage_metrics, wip_metrics
 from simsales.results.table import DealTable, stage_keys
 
@@ -110,8 +111,13 @@ METRICS: dict[str, str] = {
 }
 
 
-def describe_metrics(stage_names: Sequence[str]) -> dict[str, str]:
-    """``METRICS`` with ``<stage>`` expanded to each stage's key, in the order they are reported."""
+def describe_metrics(stage_names: Sequence[str], *, accounts: bool = False) -> dict[str, str]:
+    """``METRICS`` with ``<stage>`` expanded to each stage's key, in the order they are reported.
+
+    ``accounts``: the scenario has ``[accounts]``, so ``ACCOUNT_METRICS`` follow.
+    """
+    if accounts:
+        return describe_metrics(stage_names) | ACCOUNT_METRICS
     keys = stage_keys(stage_names)
     out: dict[str, str] = {}
     for name, text in METRICS.items():
@@ -126,12 +132,16 @@ def describe_metrics(stage_names: Sequence[str]) -> dict[str, str]:
 
 
 def metrics_from_records(records: RunRecords) -> dict[str, float]:
-    """Metrics of one replication straight from its records."""
-    return replication_metrics(
-        DealTable.from_records(records),
+    """Metrics of one replication straight from its records (with ``[accounts]``, theirs too)."""
+    table = DealTable.from_records(records)
+    values = replication_metrics(
+        table,
         seller_hours=records.seller_hours,
         seller_capacity_hours=records.seller_capacity_hours,
     )
+    if records.accounts is not None:
+        values |= account_metrics(AccountTable.from_records(records), table)
+    return values
 
 
 def replication_metrics(

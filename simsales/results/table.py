@@ -20,7 +20,14 @@ from typing import IO
 
 import numpy as np
 
-from simsales.model.records import DEAL_FIELDS, OUTCOMES, UNWORKED, RunRecords
+from simsales.model.records import (
+    DEAL_FIELDS,
+    NEW_BUSINESS,
+    ORIGINS,
+    OUTCOMES,
+    UNWORKED,
+    RunRecords,
+)
 
 #: Rows formatted per chunk when writing CSV: bounds the memory of the string rows.
 CSV_CHUNK_ROWS = 50_000
@@ -126,12 +133,15 @@ class DealTable:
         """Deals created in the counted cohort; only these enter the per-deal metrics.
 
         Deals created during the warm-up met an empty, unrepresentative system; deals created in
-        the last ``cohort_margin_days`` have had too little time to end.
+        the last ``cohort_margin_days`` have had too little time to end. Only new business counts:
+        opportunities inside accounts (``origin``) have their own metrics (``results.accounts``).
         """
         created = self.columns["created_at"]
-        return (created >= self.warmup_days) & (
+        counted = (created >= self.warmup_days) & (
             created < self.horizon_days - self.cohort_margin_days
         )
+        origin = self.columns.get("origin")
+        return counted if origin is None else counted & (origin == NEW_BUSINESS)
 
     @cached_property
     def opportunities(self) -> np.ndarray:
@@ -150,6 +160,11 @@ class DealTable:
     def outcome_names(self) -> np.ndarray:
         """Outcome of each deal as its name (``OUTCOMES``)."""
         return np.asarray(OUTCOMES)[self.columns["outcome"].astype(np.intp)]
+
+    @cached_property
+    def origin_names(self) -> np.ndarray:
+        """Origin of each deal as its name (``ORIGINS``)."""
+        return np.asarray(ORIGINS)[self.columns["origin"].astype(np.intp)]
 
     @cached_property
     def segment_labels(self) -> np.ndarray:
@@ -197,6 +212,8 @@ def _cell_columns(
             cols.append(table.outcome_names[lo:hi].tolist())
         elif name == "segment":
             cols.append(table.segment_labels[lo:hi].tolist())
+        elif name == "origin":
+            cols.append(table.origin_names[lo:hi].tolist())
         else:
             cols.append(_as_cells(table.columns[name][lo:hi]))
     entered = table.columns["stage_entered"][lo:hi]

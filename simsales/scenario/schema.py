@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from simsales.scenario.accounts_schema import Accounts
 from simsales.scenario.distributions import Constant, LogNormal
 from simsales.scenario.quantities import Count, Duration, Factor, Money, Share
 
@@ -407,6 +408,23 @@ class Scenario(_Frozen):
     policies: Policies = Field(default_factory=Policies)
     stages: list[Stage] = Field(min_length=1, max_length=20)
     forecast: Forecast = Field(default_factory=Forecast)
+    accounts: Accounts | None = Field(
+        None,
+        description="The account lifecycle after the close (on-boarding, expansion, change, "
+        "churn, off-boarding, revenue); absent: off, and nothing after the sale is simulated.",
+    )
+
+    @field_validator("accounts")
+    @classmethod
+    def _account_stages_exist(
+        cls, accounts: Accounts | None, info: ValidationInfo
+    ) -> Accounts | None:
+        stages = info.data.get("stages")
+        if accounts is not None and stages:
+            problems = accounts.stage_problems([s.name for s in stages])
+            if problems:
+                raise ValueError("; ".join(problems))
+        return accounts
 
     @field_validator("stages")
     @classmethod

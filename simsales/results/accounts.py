@@ -1,0 +1,262 @@
+"""The account table of one replication, and the account and revenue metrics.
+
+Only a scenario with ``[accounts]`` has them. Account metrics look at the *window*
+[warmup, horizon] in calendar time (revenue is earned over time, not per cohort of deals):
+
+- *exposure*: account-years in the window, from each account's close to its end (or the horizon);
+- *churn rate*: accounts that left in the window / exposure — the maximum-likelihood rate of an
+  exponential lifetime with right-censoring at the horizon, so *mean lifetime* = exposure / ends;
+- *revenue*: recurring value accrued day by day plus one-off amounts, integrated exactly from the
+  contract log;
+- *retention* (gross and net revenue retention, GRR and NRR): the cohort of accounts with
+  recurring revenue one year before the horizon (or at the warm-up's end, if the window is
+  shorter); NRR = their recurring revenue at the horizon / at the start; GRR the same with each
+  account capped at its start value (expansion does not count, down-scoping and churn do);
+- *customer lifetime value*: revenue per account-year × mean lifetime = revenue in the window /
+  accounts that left in it (NaN if none left).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO
+
+import numpy as np
+
+from simsales.model.account_records import ACCOUNT_FIELDS, END_REASONS, AccountRecords
+from simsales.model.records import (
+    DISQUALIFIED,
+    LOST,
+    NEW_BUSINESS,
+    NO_DECISION,
+    ORIGINS,
+    WON,
+    RunRecords,
+)
+from simsales.results._numeric import mean, ratio
+from simsales.results.table import DealTable, _as_cells
+
+DAYS_PER_YEAR = 365.0
+_RESTART = ORIGINS.index("restart")
+
+#: Account metric name -> description with unit (only with ``[accounts]``).
+ACCOUNT_METRICS: dict[str, str] = {
+    "accounts_new": "accounts created (deals won) in the window, count",
+    "accounts_active_end": "accounts still customers at the horizon, count",
+    "partner_share": "accounts on-boarded in the window that became partners (on-boarded right "
+    "and on time), share",
+    "onboarding_wait_days": "mean days from the close to a member of the operations team "
+    "starting the on-boarding, for on-boardings started in the window, days",
+    "onboarding_days": "mean days from the close to on-boarding done, for on-boardings done in "
+    "the window, days",
+    "mean_start_health": "mean health at the close of accounts created in the window, 0 to 1",
+    "mean_health_end": "mean health at the horizon of active accounts, 0 to 1",
+    "churn_rate_per_year": "accounts that left in the window / account-years in the window "
+    "(from the close), per year",
+    "mean_lifetime_years": "account-years in the window / accounts that left in it: the mean "
+    "lifetime of an exponential law with censoring at the horizon, years",
+    "logo_churn_last_year": "accounts that were customers a year before the horizon and left "
+    "by the horizon, share",
+    "expansions_per_account_year": "expansion opportunities (upsell, cross-sell, referral) "
+    "created in the window / account-years, per year",
+    "expansion_win_rate": "won / ended expansion opportunities created in the window, share",
+    "bookings_new_per_year": "net value of new business won in the window per 365 days, currency",
+    "bookings_expansion_per_year": "net value of opportunities won inside accounts (expansions "
+    "and restarts) in the window per 365 days, currency",
+    "expansion_share_of_bookings": "bookings inside accounts / all bookings in the window, share",
+    "revenue_window": "revenue recognised in the window [warmup, horizon], currency",
+    "revenue_per_year": "revenue recognised in the window per 365 days, currency",
+    "arr_end": "recurring revenue per year at the horizon, currency",
+    "grr": "gross revenue retention over the last year: recurring revenue kept by the cohort of "
+    "a year before, each account capped at its start value, share",
+    "nrr": "net revenue retention over the last year: the cohort's recurring revenue at the "
+    "horizon / a year before (above 1: expansion outgrows churn), share",
+    "customer_lifetime_value": "revenue in the window / accounts that left in it (revenue per "
+    "account-year × mean lifetime), currency",
+    "largest_account_share": "the largest account's share of revenue in the window (dependence "
+    "risk), share",
+    "strategic_share": "mature active accounts at the horizon that are strategic partners, share",
+    "exit_reason_agreement": "accounts that left in the window whose exit interview found the "
+    "real reason, share",
+}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AccountTable:
+    """One replication's accounts (``ACCOUNT_FIELDS``) and contract log, read-only NumPy arrays."""
+
+    columns: Mapping[str, np.ndarray]
+    log: Mapping[str, np.ndarray]
+    segment_names: tuple[str, ...]
+    change_kinds: tuple[str, ...]
+    replication: int
+    horizon_days: float
+    warmup_days: float
+
+    @classmethod
+    def from_records(cls, records: RunRecords) -> AccountTable:
+        """The accounts of a run; raises ``ValueError`` if the run had no ``[accounts]``."""
+        if records.accounts is None:
+            raise ValueError("this run has no accounts: its scenario has no [accounts] section")
+        return cls.build(records.accounts, records)
+
+    @classmethod
+    def build(cls, accounts: AccountRecords, records: RunRecords) -> AccountTable:
+        return cls(
+            columns=_frozen(accounts.columns()),
+            log=_frozen(accounts.log_columns()),
+            segment_names=records.segment_names,
+            change_kinds=accounts.change_kinds,
+            replication=records.replication,
+            horizon_days=float(records.horizon_days),
+            warmup_days=float(records.warmup_days),
+        )
+
+    def __len__(self) -> int:
+        return len(self.columns["account_id"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def arr_at(self, t: float) -> np.ndarray:
+        """Each account's recurring revenue per year at day ``t`` (0 before its close)."""
+        out = np.zeros(len(self))
+        acc, time, arr = self.log["account_id"], self.log["time"], self.log["arr"]
+        idx = np.flatnonzero(time <= t)
+        if idx.size:
+            last = idx[::-1][np.unique(acc[idx][::-1], return_index=True)[1]]
+            out[acc[last]] = arr[last]
+        return out
+
+    def revenue_between(self, lo: float, hi: float) -> np.ndarray:
+        """Each account's revenue recognised in [lo, hi]: recurring accrual and one-off amounts."""
+        acc, time = self.log["account_id"], self.log["time"]
+        order = np.lexsort((time, acc))  # by account, then time (stable: log order within)
+        a, t = acc[order], time[order]
+        arr, amount = self.log["arr"][order], self.log["amount"][order]
+        end = np.append(t[1:], self.horizon_days)
+        end[:-1][a[1:] != a[:-1]] = self.horizon_days  # an account's last row runs to the horizon
+        overlap = np.clip(np.minimum(end, hi) - np.maximum(t, lo), 0.0, None)
+        earned = arr * overlap / DAYS_PER_YEAR + np.where((t >= lo) & (t <= hi), amount, 0.0)
+        return np.bincount(a, weights=earned, minlength=len(self)).astype(float)
+
+    def to_csv(self, file: str | Path | IO[str]) -> None:
+        write_accounts_csv([self], file, replication_column=False)
+
+
+def _frozen(cols: dict[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    for arr in cols.values():
+        arr.flags.writeable = False
+    return MappingProxyType(cols)
+
+
+def write_accounts_csv(
+    tables: Sequence[AccountTable],
+    file: str | Path | IO[str],
+    *,
+    replication_column: bool = True,
+    header: bool = True,
+) -> None:
+    """One row per account (``ACCOUNT_FIELDS``); reasons, segment and change kind by name."""
+    if isinstance(file, str | Path):
+        with open(file, "w", newline="", encoding="utf-8") as fh:
+            _write(tables, fh, replication_column, header)
+    else:
+        _write(tables, file, replication_column, header)
+
+
+def _write(
+    tables: Sequence[AccountTable], fh: IO[str], replication_column: bool, header: bool
+) -> None:
+    writer = csv.writer(fh, lineterminator="\n")
+    if header:
+        writer.writerow((["replication"] if replication_column else []) + list(ACCOUNT_FIELDS))
+    for table in tables:
+        cols: list[list[object]] = []
+        if replication_column:
+            cols.append([table.replication] * len(table))
+        for name in ACCOUNT_FIELDS:
+            values = table.columns[name]
+            if name in ("real_reason", "stated_reason"):
+                cols.append([END_REASONS[int(v)] for v in values])
+            elif name == "segment":
+                cols.append([table.segment_names[int(v)] for v in values])
+            elif name == "change_kind":
+                cols.append(["" if v < 0 else table.change_kinds[int(v)] for v in values])
+            else:
+                cols.append(_as_cells(values))
+        writer.writerows(zip(*cols, strict=True))
+
+
+def account_metrics(accounts: AccountTable, deals: DealTable) -> dict[str, float]:
+    """Every metric of ``ACCOUNT_METRICS`` for one replication, in that order."""
+    lo, hi = accounts.warmup_days, accounts.horizon_days
+    years = (hi - lo) / DAYS_PER_YEAR
+    created = accounts["created_at"]
+    ended = accounts["ended_at"]
+    active = np.isnan(ended)
+    until = np.where(active, hi, ended)
+    exposure = float(np.clip(np.minimum(until, hi) - np.maximum(created, lo), 0.0, None).sum())
+    exposure /= DAYS_PER_YEAR
+    new = (created >= lo) & (created <= hi)
+    left = ~active & (ended >= lo)
+    onboarded = accounts["onboarded_at"]
+    done = (onboarded >= lo) & (onboarded <= hi)
+    started_at = accounts["onboarding_started_at"]
+    started = (started_at >= lo) & (started_at <= hi)
+
+    start = max(lo, hi - DAYS_PER_YEAR)
+    arr0, arr1 = accounts.arr_at(start), accounts.arr_at(hi)
+    cohort = arr0 > 0.0
+    base = float(arr0[cohort].sum())
+    customers_then = (created <= start) & (active | (ended > start))
+    revenue = accounts.revenue_between(lo, hi)
+    total_revenue = float(revenue.sum())
+    n_left = int(left.sum())
+    mature = active & (accounts["mature"] == 1)
+
+    origin = deals["origin"]
+    outcome = deals["outcome"]
+    in_window = (deals["created_at"] >= lo) & (deals["created_at"] <= hi)
+    expansion = in_window & (origin != NEW_BUSINESS) & (origin != _RESTART)
+    ended_exp = expansion & np.isin(outcome, (WON, LOST, NO_DECISION, DISQUALIFIED))
+    won_in = (outcome == WON) & (deals["closed_at"] >= lo) & (deals["closed_at"] <= hi)
+    net = deals["value"].astype(float) * (1.0 - deals["discount"].astype(float))
+    booked_new = float(net[won_in & (origin == NEW_BUSINESS)].sum())
+    booked_inside = float(net[won_in & (origin != NEW_BUSINESS)].sum())
+    return {
+        "accounts_new": float(new.sum()),
+        "accounts_active_end": float(active.sum()),
+        "partner_share": mean(accounts["partner"][done]),
+        "onboarding_wait_days": mean((started_at - created)[started]),
+        "onboarding_days": mean((onboarded - created)[done]),
+        "mean_start_health": mean(accounts["start_health"][new]),
+        "mean_health_end": mean(accounts["health"][active]),
+        "churn_rate_per_year": ratio(n_left, exposure),
+        "mean_lifetime_years": ratio(exposure, n_left),
+        "logo_churn_last_year": ratio(
+            int((customers_then & ~active).sum()), int(customers_then.sum())
+        ),
+        "expansions_per_account_year": ratio(int(expansion.sum()), exposure),
+        "expansion_win_rate": ratio(
+            int((ended_exp & (outcome == WON)).sum()), int(ended_exp.sum())
+        ),
+        "bookings_new_per_year": booked_new / years,
+        "bookings_expansion_per_year": booked_inside / years,
+        "expansion_share_of_bookings": ratio(booked_inside, booked_new + booked_inside),
+        "revenue_window": total_revenue,
+        "revenue_per_year": total_revenue / years,
+        "arr_end": float(arr1.sum()),
+        "grr": ratio(float(np.minimum(arr1, arr0)[cohort].sum()), base),
+        "nrr": ratio(float(arr1[cohort].sum()), base),
+        "customer_lifetime_value": ratio(total_revenue, n_left),
+        "largest_account_share": ratio(float(revenue.max(initial=0.0)), total_revenue),
+        "strategic_share": mean(accounts["strategic"][mature]),
+        "exit_reason_agreement": mean(
+            accounts["stated_reason"][left] == accounts["real_reason"][left]
+        ),
+    }
