@@ -56,7 +56,7 @@ def invoke(*args: str | Path) -> Result:
     ("text", "expected"),
     [
         (HEAD + SWEEP + VARIANTS, "exp.toml: sweep: give either [[variants]] or [sweep], not both"),
-        (HEAD, "exp.toml: give either [[variants]] or a [sweep]: there is nothing to compare"),
+        (HEAD, "exp.toml: give [[variants]], a [sweep] or a [sensitivity]: there is nothing to"),
         ('base = "tiny.toml"\nmetrics = ["share_won"]\n' + SWEEP, "name: required key is missing"),
         ('name = "e"\nmetrics = ["share_won"]\n' + SWEEP, "base: required key is missing"),
         ('name = "e"\nbase = "tiny.toml"\n' + SWEEP, "metrics: required key is missing"),
@@ -278,7 +278,7 @@ def test_the_bundled_experiments_are_there() -> None:
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
 def test_bundled_experiment_validates(path: Path) -> None:
     exp = load_experiment(path, SHORT)
-    assert exp.kind == "sweep"
+    assert exp.kind in ("sweep", "sensitivity")
     assert len(exp.scenarios) >= 5
     assert all(s.run.horizon_days == 400 for s in (exp.base, *exp.scenarios))
 

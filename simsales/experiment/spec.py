@@ -1,4 +1,6 @@
-"""Experiment files: a base scenario and either named variants or a sweep of one or two keys.
+"""Experiment files: a base scenario and named variants, a sweep of one or two keys, or a
+sensitivity (tornado) run of levers moved one step down and up
+(``simsales.experiment.sensitivity``).
 
 An experiment file is TOML, validated like a scenario (frozen, strict, unknown keys refused) and
 reported like one: every problem with the file, its key path (``variants[1] (fast).name``,
@@ -26,6 +28,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simsales.experiment.precision import PrecisionTargets
+from simsales.experiment.sensitivity import (
+    DEFAULT_METRICS,
+    Lever,
+    LeverRun,
+    Sensitivity,
+    base_value,
+    lever_settings,
+)
 from simsales.results import describe_metrics
 from simsales.scenario import Problem, Scenario, ScenarioError, load_scenario
 from simsales.scenario.errors import format_value, render_path
@@ -43,6 +53,7 @@ __all__ = [
 ]
 
 _BOTH = "give either [[variants]] or [sweep], not both"
+_ONE = "give only one of [[variants]], [sweep] and [sensitivity]"
 
 
 class _Frozen(BaseModel):
@@ -130,23 +141,41 @@ class ExperimentSpec(_Frozen):
     base: str = Field(min_length=1, description="Base scenario file, relative to this file.")
     replications: int | None = Field(None, ge=1, description="Default: the base's.")
     seed: int | None = Field(None, ge=0, description="Root seed. Default: the base's.")
-    metrics: list[str] = Field(min_length=1, description="Metrics to report (see METRICS).")
+    metrics: list[str] = Field(
+        min_length=1,
+        description="Metrics to report (see METRICS). Default with [sensitivity] only: "
+        + ", ".join(DEFAULT_METRICS)
+        + ".",
+    )
     set: dict[str, Any] = Field(
         default_factory=dict, description="Overrides applied to the base and to every variant."
     )
     variants: list[Variant] | None = Field(None, min_length=1, description="[[variants]].")
     sweep: Sweep | None = Field(None, description="[sweep] with one or two [[sweep.keys]].")
+    sensitivity: Sensitivity | None = Field(
+        None, description="[sensitivity] with [[sensitivity.levers]]: a tornado run."
+    )
     precision: Precision | None = Field(
         None, description="[precision]: targets for --replications auto."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_metrics(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sensitivity" in data and "metrics" not in data:
+            return {**data, "metrics": list(DEFAULT_METRICS)}
+        return data
+
     @model_validator(mode="after")
     def _one_design(self) -> ExperimentSpec:
-        if (self.variants is None) == (self.sweep is None):
+        designs = [d for d in (self.variants, self.sweep, self.sensitivity) if d is not None]
+        if len(designs) != 1:
             raise ValueError(
-                _BOTH
-                if self.variants is not None
-                else "give either [[variants]] or a [sweep]: there is nothing to compare"
+                "give [[variants]], a [sweep] or a [sensitivity]: there is nothing to compare"
+                if not designs
+                else _BOTH
+                if self.sensitivity is None
+                else _ONE
             )
         if self.variants is not None:
             names = [v.name for v in self.variants]
@@ -156,7 +185,9 @@ class ExperimentSpec(_Frozen):
         return self
 
     @property
-    def kind(self) -> Literal["variants", "sweep"]:
+    def kind(self) -> Literal["variants", "sweep", "sensitivity"]:
+        if self.sensitivity is not None:
+            return "sensitivity"
         return "variants" if self.variants is not None else "sweep"
 
 
@@ -165,8 +196,10 @@ class Experiment:
     """An experiment file resolved into scenarios: the base and one per variant or sweep point.
 
     ``points`` holds, for a sweep, each point's key values in the order of ``scenarios``
-    (``{"policies.activities_per_call": 3}``); for variants, each variant's ``set``. All
-    scenarios share ``replications`` and ``seed`` (common random numbers).
+    (``{"policies.activities_per_call": 3}``); for variants, each variant's ``set``; for a
+    sensitivity run, each lever setting's one key. ``levers`` (a sensitivity run only) says which
+    scenarios are each lever's low and high settings. All scenarios share ``replications`` and
+    ``seed`` (common random numbers).
     """
 
     spec: ExperimentSpec
@@ -177,9 +210,10 @@ class Experiment:
     points: tuple[dict[str, Any], ...]
     replications: int
     seed: int
+    levers: tuple[LeverRun, ...] = ()
 
     @property
-    def kind(self) -> Literal["variants", "sweep"]:
+    def kind(self) -> Literal["variants", "sweep", "sensitivity"]:
         return self.spec.kind
 
     def precision_targets(self) -> PrecisionTargets:
@@ -210,10 +244,12 @@ def load_experiment(
     both = []
     if "variants" in data and "sweep" in data:  # said even when other keys are wrong too
         both = [Problem(display, "sweep", None, _BOTH)]
+    if "sensitivity" in data and ("variants" in data or "sweep" in data):
+        both = [Problem(display, "sensitivity", None, _ONE)]
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
-        problems = [p for p in _problems(err, data, display) if p.message != _BOTH]
+        problems = [p for p in _problems(err, data, display) if p.message not in (_BOTH, _ONE)]
         raise ScenarioError(both + problems) from None
     base_path = Path(path).parent / spec.base
     base_display = os.path.normpath(os.path.join(os.path.dirname(display), spec.base))
@@ -231,8 +267,16 @@ def load_experiment(
         problems += _sweep_value_problems(spec.sweep, base_path, display, first)
         if problems:
             raise ScenarioError(problems)
+    levers: tuple[LeverRun, ...] = ()
+    if spec.sensitivity is not None:
+        changes, levers, lever_problems = _lever_changes(spec.sensitivity, base, display)
+        problems += lever_problems
+        if problems:
+            raise ScenarioError(problems)
+    else:
+        changes = _changes(spec)
     scenarios, points = [], []
-    for change, name, where in _changes(spec):
+    for change, name, where in changes:
         texts = _override_texts(change)
         labels = dict(zip(texts, where, strict=True))
         try:
@@ -243,7 +287,7 @@ def load_experiment(
         scenarios.append(scenario.model_copy(update={"name": name}))
         points.append(change)
     if not problems and base.name in {s.name for s in scenarios}:
-        what = "variants" if spec.variants is not None else "sweep"
+        what = spec.kind
         problems.append(Problem(display, what, base.name, "a name equals the base's name"))
     if problems:
         raise ScenarioError(problems)
@@ -258,6 +302,7 @@ def load_experiment(
         points=tuple(points),
         replications=reps,
         seed=seed,
+        levers=levers,
     )
 
 
@@ -335,6 +380,8 @@ def _known_keys(steps: Sequence[str | int]) -> list[str]:
         model = Precision
     elif keys[:1] == ["sweep"]:
         model = SweepKey if keys[1:2] == ["keys"] else Sweep
+    elif keys[:1] == ["sensitivity"]:
+        model = Lever if keys[1:2] == ["levers"] else Sensitivity
     return sorted(model.model_fields)
 
 
@@ -418,6 +465,49 @@ def _changes(spec: ExperimentSpec) -> list[tuple[dict[str, Any], str, list[str]]
         )
         out.append((change, name, where))
     return out
+
+
+def _lever_changes(
+    sensitivity: Sensitivity, base: Scenario, file: str
+) -> tuple[list[tuple[dict[str, Any], str, list[str]]], tuple[LeverRun, ...], list[Problem]]:
+    """Each lever's low and high settings as changes (overrides, scenario name, key path), the
+    levers as run, and the problems of levers whose settings cannot be worked out."""
+    leaves = [lever.key.rsplit(".", 1)[-1] for lever in sensitivity.levers]
+    distinct = len(set(leaves)) == len(leaves)
+    changes, runs, problems = [], [], []
+    for i, lever in enumerate(sensitivity.levers):
+        where = f"sensitivity.levers[{i}]"
+        label = leaves[i] if distinct else lever.key
+        try:
+            value = base_value(base, lever.key)
+            low, high = lever_settings(lever, value)
+        except KeyError as err:
+            problems.append(Problem(file, f"{where}.key", lever.key, str(err.args[0])))
+            continue
+        except ValueError as err:
+            problems.append(Problem(file, where, None, str(err)))
+            continue
+        named = {}
+        for side, setting in (("low", low), ("high", high)):
+            if setting is None:
+                continue
+            given = side if lever.step is None and lever.factor is None else None
+            path = f"{where}.{given or ('step' if lever.step is not None else 'factor')}"
+            name = f"{label}={_shown(setting)}"
+            named[side] = name
+            changes.append(({lever.key: setting}, name, [path]))
+        runs.append(
+            LeverRun(
+                key=lever.key,
+                label=label,
+                base=value,
+                low=low,
+                high=high,
+                low_name=named.get("low"),
+                high_name=named.get("high"),
+            )
+        )
+    return changes, tuple(runs), problems
 
 
 def _sweep_value_problems(

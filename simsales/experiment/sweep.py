@@ -97,6 +97,18 @@ class ExperimentResult:
         }
         if exp.kind == "sweep":
             out["sweep_keys"] = list(exp.sweep_keys)
+        if exp.kind == "sensitivity":
+            out["levers"] = [
+                {
+                    "key": lever.key,
+                    "base": lever.base,
+                    "low": lever.low,
+                    "high": lever.high,
+                    "low_scenario": lever.low_name,
+                    "high_scenario": lever.high_name,
+                }
+                for lever in exp.levers
+            ]
         return out | self.comparison.to_dict(scenarios=scenarios)
 
 

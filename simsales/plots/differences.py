@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # plots only read a comparison; no need to import the experim
 
 __all__ = ["metric_differences", "tornado"]
 
+#: A confidence interval (low, high), in the metric's units.
+Interval = tuple[float, float]
+
 
 def metric_differences(
     comparison: Comparison,
@@ -112,25 +115,42 @@ def tornado(
     title: str | None = None,
     down_label: str = "lever one step down",
     up_label: str = "lever one step up",
+    intervals: Mapping[str, tuple[Interval | None, Interval | None]] | None = None,
+    percent: bool = False,
+    level: float = 0.95,
 ) -> Figure:
     """Tornado chart: the change in a metric when each lever moves one step down and one step up.
 
     ``effects`` holds ``(lever, change when one step down, change when one step up)``, each change
     from the base value in the metric's units (``metric_label`` names them, e.g. "median cycle
     (days)"). Levers are sorted by total effect ``|down| + |up|``, the largest on top; a NaN
-    change draws no bar.
+    change draws no bar (a lever that moves one way only). ``intervals`` maps a lever to the
+    confidence intervals (low, high) of its down and up changes: each bar then gets an error bar,
+    and a change whose interval includes 0 has its value in parentheses. ``percent`` shows the
+    changes (of a share) in percentage points; ``level`` is the intervals' confidence level.
     """
     if not effects:
         raise ValueError("nothing to plot: no levers given")
     ordered = sorted(effects, key=lambda e: -(np.nan_to_num(abs(e[1])) + np.nan_to_num(abs(e[2]))))
     levers = [e[0] for e in ordered]
+    intervals = intervals or {}
+    scale = 100.0 if percent else 1.0
     fig = new_figure(8.0, 1.6 + 0.55 * len(levers))
     ax = fig.axes[0]
     y = np.arange(len(levers))
-    span = max((abs(v) for e in ordered for v in e[1:] if math.isfinite(v)), default=1.0) or 1.0
+    ends = [abs(v) for e in ordered for v in e[1:] if math.isfinite(v)]
+    ends += [
+        abs(b)
+        for e in ordered
+        for ci in intervals.get(e[0], (None, None))
+        if ci is not None
+        for b in ci
+        if math.isfinite(b)
+    ]
+    span = scale * max(ends, default=1.0) or 1.0
     for k, (label, offset) in enumerate(((down_label, -0.2), (up_label, 0.2))):
         style = series_style(k)
-        values = np.array([e[1 + k] for e in ordered], dtype=float)
+        values = np.array([e[1 + k] for e in ordered], dtype=float) * scale
         ax.barh(
             y + offset,
             np.nan_to_num(values),
@@ -142,24 +162,49 @@ def tornado(
             label=label,
         )
         for row, v in enumerate(values):
-            if math.isfinite(v):
-                pad = 0.02 * span * (1 if v >= 0 else -1)
-                ax.text(
-                    v + pad,
-                    row + offset,
-                    f"{v:+.3g}",
-                    va="center",
-                    ha="left" if v >= 0 else "right",
-                    fontsize=8,
+            if not math.isfinite(v):
+                continue
+            ci = intervals.get(levers[row], (None, None))[k]
+            text = f"{v:+.3g}"
+            reach = v
+            if ci is not None and all(math.isfinite(b) for b in ci):
+                low, high = sorted(b * scale for b in ci)
+                ax.errorbar(
+                    [v],
+                    [row + offset],
+                    xerr=[[v - low], [high - v]],
+                    fmt="none",
+                    ecolor="black",
+                    elinewidth=1.0,
+                    capsize=3,
                 )
+                reach = high if v >= 0 else low
+                if low <= 0 <= high:
+                    text = f"({text})"
+            pad = 0.02 * span * (1 if v >= 0 else -1)
+            ax.text(
+                reach + pad,
+                row + offset,
+                text,
+                va="center",
+                ha="left" if v >= 0 else "right",
+                fontsize=8,
+            )
     ax.axvline(0, color="black", linewidth=1)
     ax.set_yticks(y, levers)
     ax.invert_yaxis()  # largest effect on top
-    ax.set_xlim(-1.25 * span, 1.25 * span)
-    ax.set_xlabel(f"change in {metric_label} from the base")
+    ax.set_xlim(-1.3 * span, 1.3 * span)
+    unit = " (points)" if percent else ""
+    ax.set_xlabel(f"change in {metric_label} from the base{unit}")
     ax.set_ylabel("lever")
     ax.grid(axis="x", alpha=0.4)
     ax.set_axisbelow(True)
     ax.set_title(title or f"Which lever moves {metric_label} most?")
-    fig.legend(loc="outside lower center", ncols=2)
+    handles, labels = ax.get_legend_handles_labels()
+    if intervals:
+        handles.append(
+            Line2D([], [], color="black", marker="|", markersize=8, linestyle="-", linewidth=1)
+        )
+        labels.append(f"{level:.0%} interval (paired); (value): interval includes 0")
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig

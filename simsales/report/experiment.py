@@ -29,6 +29,7 @@ from simsales.report.figures import experiment_figures
 from simsales.report.files import commit_with_figures, write_scenario_replications
 from simsales.report.html import experiment_html, read_input, stage_figures
 from simsales.report.markdown import experiment_markdown
+from simsales.report.sensitivity import print_sensitivity
 from simsales.report.serialize import to_json
 from simsales.report.text import (
     best_lines,
@@ -109,6 +110,9 @@ def print_experiment(console: Console, result: ExperimentResult) -> None:
     comparison, exp = result.comparison, result.experiment
     if exp.kind == "variants":
         print_comparison(console, comparison, shown)
+        return
+    if exp.kind == "sensitivity":
+        print_sensitivity(console, result)
         return
     units = metric_units(comparison.base)
     table = sweep_table(result, shown, units)

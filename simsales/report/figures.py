@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from simsales.analysis import PairedDifference
+from simsales.experiment.sensitivity import LeverRun, sensitivity_effects
 from simsales.plots import (
     cumulative_flow,
     cycle_ecdf,
@@ -28,7 +30,9 @@ from simsales.plots import (
     sweep_curve,
     sweep_heatmap,
     time_in_stage,
+    tornado,
 )
+from simsales.plots.differences import Interval
 from simsales.report.text import metric_units, shown_unit
 from simsales.results.timeseries import FlowSeries, average_flow, flow_series_of_records
 
@@ -47,6 +51,7 @@ __all__ = [
     "figure_files",
     "run_figures",
     "save_figures",
+    "tornado_figures",
 ]
 
 #: The subfolder of ``--out`` that holds the figures.
@@ -138,9 +143,13 @@ def experiment_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict
 
     Those of ``comparison_figures``, the Kaplan–Meier cycle-time curves (``cycle_times``), and
     for a sweep one figure per metric of ``metrics``: a curve against the swept value
-    (``sweep_<metric>``) for one key, a heat map over both (``heatmap_<metric>``) for two.
+    (``sweep_<metric>``) for one key, a heat map over both (``heatmap_<metric>``) for two. A
+    sensitivity run has a tornado per metric (``tornado_<metric>``) and nothing else: with a
+    variant per lever setting, the per-scenario figures would only repeat it less clearly.
     """
     comparison = result.comparison
+    if result.experiment.kind == "sensitivity":  # the tornados hold every paired difference
+        return tornado_figures(result, [m for m in metrics if m in comparison.metrics])
     figures = comparison_figures(comparison, metrics)
     names = (comparison.base_name, *comparison.variant_names)
     cycles = {
@@ -194,10 +203,66 @@ def experiment_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict
     return figures
 
 
+def tornado_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict[str, Figure]:
+    """A sensitivity run's tornado of each metric (``tornado_<metric>``): each lever's paired
+    change from the base one step down and one step up, with its interval, largest swing on top."""
+    comparison = result.comparison
+    units = metric_units(comparison.base)
+    figures = {}
+    for metric in metrics:
+        effects = sensitivity_effects(result, metric)
+        rows: list[tuple[str, float, float]] = []
+        intervals: dict[str, tuple[Interval | None, Interval | None]] = {}
+        for effect in effects:
+            label = lever_label(effect.lever)
+            down, up = effect.down, effect.up
+            rows.append((label, _mean_of(down), _mean_of(up)))
+            intervals[label] = (_interval_of(down), _interval_of(up))
+        unit = units.get(metric, "")
+        base_mean = comparison.metrics[metric].summaries[comparison.base_name].mean
+        shown = shown_unit(unit, comparison.base.currency)
+        base_text = f"{100 * base_mean:.3g}%" if unit == "share" else f"{base_mean:.3g} {shown}"
+        figures[f"tornado_{metric}"] = tornado(
+            rows,
+            metric_label=_metric_label(
+                metric, "" if unit == "share" else unit, comparison.base.currency
+            ),
+            title=f"Which lever moves {metric} most?\n(base {base_text.strip()}, "
+            f"{comparison.replications} replications; one lever at a time)",
+            down_label="lever one step down",
+            up_label="lever one step up",
+            intervals=intervals,
+            percent=unit == "share",
+            level=comparison.level,
+        )
+    return figures
+
+
+def _mean_of(diff: PairedDifference | None) -> float:
+    return diff.mean if diff is not None else math.nan
+
+
+def _interval_of(diff: PairedDifference | None) -> Interval | None:
+    return (diff.low, diff.high) if diff is not None and math.isfinite(diff.half_width) else None
+
+
+def lever_label(lever: LeverRun) -> str:
+    """A lever's tick label: its name, then low ← base → high ("–" where it does not move)."""
+    low = "–" if lever.low is None else _text(lever.low)
+    high = "–" if lever.high is None else _text(lever.high)
+    return f"{lever.label}\n{low} ← {_text(lever.base)} → {high}"
+
+
 def caption(stem: str, *, sweep_keys: Sequence[str] = ()) -> str:
     """One line under a figure in the report: what it shows and what to look at."""
     if stem in _CAPTIONS:
         return _CAPTIONS[stem]
+    if stem.startswith("tornado_"):
+        return (
+            f"`{stem.removeprefix('tornado_')}`: each lever's paired change from the base one step "
+            "down and one step up, with its 95% interval, the largest swing on top: the levers "
+            "worth trying first."
+        )
     swept = " and ".join(f"`{k}`" for k in sweep_keys) or "the swept value"
     for prefix in ("sweep_", "heatmap_"):
         if stem.startswith(prefix):

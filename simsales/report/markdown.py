@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from simsales.experiment.compare import CRN_NOTE
 from simsales.report.figures import FIGURE_DIR, caption
+from simsales.report.sensitivity import sensitivity_markdown, sensitivity_run_lines
 from simsales.report.text import (
     best_lines,
     findings,
@@ -65,12 +66,18 @@ def experiment_markdown(result: ExperimentResult, figures: Sequence[str] = ()) -
         for key in exp.spec.sweep.keys:
             values = ", ".join(_value(v) for v in key.values)
             lines.append(f"  - `{_code(key.key)}`: {escape_md(values)}")
+    elif exp.kind == "sensitivity":
+        lines += sensitivity_run_lines(exp.levers, escape_md, _code)
     else:
         lines.append(f"- Variants ({len(exp.scenarios)}):")
         for scenario, point in zip(exp.scenarios, exp.points, strict=True):
             change = ", ".join(_inline(f"{k}={_value(v)}") for k, v in point.items())
             lines.append(f"  - {escape_md(scenario.name)}: {change}")
     lines += _run_lines(comparison)
+    if exp.kind == "sensitivity":
+        lines += ["", *sensitivity_markdown(result, result.metrics, escape_md, _row)]
+        lines += _figures(figures, ())
+        return "\n".join(lines).rstrip() + "\n"
     lines += [
         "",
         *_results(comparison, result.metrics, sweep_keys=exp.sweep_keys, points=exp.points),

@@ -1,0 +1,204 @@
+"""Reports of a sensitivity (tornado) run: per metric, the levers ranked by how far they move it.
+
+Each lever's low and high settings are variants of one comparison on common random numbers, so
+each change is a paired difference from the base with its interval. The terminal gets one table
+per metric, levers sorted by swing (|change down| + |change up|), the largest first, as in the
+tornado figure; ``report.md`` gets the same tables in Markdown. A change whose interval includes 0
+is shown as such ("≈0" in the terminal, "no detectable difference" in the report), so that a
+ranking among noise is not read as an effect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from simsales.analysis import PairedDifference
+from simsales.experiment.compare import CRN_NOTE
+from simsales.experiment.sensitivity import LeverEffect, LeverRun, sensitivity_effects
+from simsales.report.text import fmt_change, fmt_summary, metric_units, print_precision, shown_unit
+
+if TYPE_CHECKING:
+    from simsales.experiment import ExperimentResult
+
+__all__ = [
+    "print_sensitivity",
+    "sensitivity_lines",
+    "sensitivity_markdown",
+    "sensitivity_run_lines",
+    "sensitivity_table",
+]
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _with_unit(text: str, unit: str) -> str:
+    return text + unit if unit == "%" else f"{text} {unit}".rstrip()
+
+
+def _swing(effect: LeverEffect, unit: str) -> str:
+    scale = 100.0 if unit == "share" else 1.0
+    sides = [d for d in (effect.down, effect.up) if d is not None and math.isfinite(d.mean)]
+    if not sides:
+        return "–"
+    return f"{effect.swing * scale:.3g}"
+
+
+def _change(diff: PairedDifference | None, unit: str, currency: str) -> str:
+    return "–" if diff is None else fmt_change(diff, unit, currency)
+
+
+def sensitivity_table(result: ExperimentResult, metric: str, units: dict[str, str]) -> Table:
+    """One row per lever, sorted by swing: base, low and high settings with their changes."""
+    comparison = result.comparison
+    currency = comparison.base.currency
+    unit = units.get(metric, "")
+    shown = shown_unit(unit, currency)
+    base = comparison.metrics[metric].summaries[comparison.base_name]
+    title = f"{metric} (base {_with_unit(fmt_summary(base, unit), shown)})"
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("lever")
+    table.add_column("base", justify="right")
+    table.add_column("one step down", justify="right")
+    table.add_column("one step up", justify="right")
+    table.add_column("swing" + (f" ({'points' if unit == 'share' else shown})" if shown else ""))
+    for effect in sensitivity_effects(result, metric):
+        lever = effect.lever
+        down = f"{_value(lever.low)}: " + _change(effect.down, unit, currency)
+        up = f"{_value(lever.high)}: " + _change(effect.up, unit, currency)
+        table.add_row(
+            escape(lever.label),
+            escape(_value(lever.base)),
+            escape(down if lever.low is not None else "–"),
+            escape(up if lever.high is not None else "–"),
+            _swing(effect, unit),
+            end_section=True,
+        )
+    return table
+
+
+def sensitivity_lines(result: ExperimentResult, metrics: Sequence[str]) -> list[str]:
+    """Per metric, the lever with the largest detectable swing, or that none was detectable."""
+    comparison = result.comparison
+    units = metric_units(comparison.base)
+    lines = []
+    for metric in metrics:
+        effects = sensitivity_effects(result, metric)
+        moving = [
+            e for e in effects if any(d is not None and d.distinguishable for d in (e.down, e.up))
+        ]
+        if not moving:
+            lines.append(f"{metric}: no lever moved it detectably")
+            continue
+        top = moving[0]
+        best = max(
+            (d for d in (top.down, top.up) if d is not None and d.distinguishable),
+            key=lambda d: abs(d.mean),
+        )
+        setting = top.lever.low if best is top.down else top.lever.high
+        change = fmt_change(best, units.get(metric, ""), comparison.base.currency, prose=True)
+        others = ", ".join(e.lever.label for e in moving[1:3])
+        lines.append(
+            f"{metric}: moved most by {top.lever.label} ({change} at {_value(setting)})"
+            + (f"; then {others}" if others else "")
+        )
+    return lines
+
+
+def print_sensitivity(console: Console, result: ExperimentResult) -> None:
+    """What was run, a table per metric (levers by swing), and the lever that leads each."""
+    exp, comparison = result.experiment, result.comparison
+    units = metric_units(comparison.base)
+    tables = [sensitivity_table(result, m, units) for m in result.metrics]
+    piped = not console.is_terminal
+    if piped:
+        unlimited = console.options.update_width(10_000)
+        widest = max(console.measure(t, options=unlimited).maximum for t in tables)
+        console.width = max(80, widest)
+    run = comparison.base.run
+    console.print(
+        f"[bold]{escape(exp.spec.name)}[/bold]: sensitivity of {len(exp.levers)} levers, "
+        f"{len(exp.scenarios)} settings, from base {escape(comparison.base_name)}; "
+        f"{comparison.replications} replications each, seed {comparison.seed}, "
+        f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days",
+        soft_wrap=piped,
+    )
+    console.print(CRN_NOTE, soft_wrap=piped)
+    console.print(
+        "each setting: the paired difference from the base and its [95% interval] "
+        "(shares in points); levers sorted by swing = |change down| + |change up|",
+        soft_wrap=piped,
+    )
+    for table in tables:
+        console.print(table)
+    for line in sensitivity_lines(result, result.metrics):
+        console.print(escape(line), soft_wrap=True)
+    print_precision(console, comparison)
+
+
+def sensitivity_run_lines(levers: Sequence[LeverRun], escape_md: Any, code: Any) -> list[str]:
+    """The "What was run" items of the levers: key, base value and the settings run."""
+    lines = [f"- Sensitivity of {len(levers)} levers, each moved one step from the base:"]
+    for lever in levers:
+        lines.append(
+            f"  - `{code(lever.key)}`: {escape_md(_value(lever.low))} ← "
+            f"{escape_md(_value(lever.base))} → {escape_md(_value(lever.high))}"
+        )
+    return lines
+
+
+def sensitivity_markdown(
+    result: ExperimentResult, metrics: Sequence[str], escape_md: Any, row: Any
+) -> list[str]:
+    """The Results section: a table per metric, levers by swing, and the findings."""
+    comparison = result.comparison
+    currency = comparison.base.currency
+    units = metric_units(comparison.base)
+    level = f"{comparison.level:.0%}"
+    lines = [
+        "## Results",
+        "",
+        f"Each setting's paired difference from the base with its {level} interval (shares in "
+        "percentage points); levers sorted by swing, |change down| + |change up|, the largest "
+        'first. "no detectable difference": the interval includes 0.',
+        "",
+    ]
+    for metric in metrics:
+        unit = units.get(metric, "")
+        base = comparison.metrics[metric].summaries[comparison.base_name]
+        shown = shown_unit(unit, currency)
+        lines += [
+            f"### `{metric}`: base {_with_unit(fmt_summary(base, unit), shown)}",
+            "",
+            row(["lever", "base", "one step down", "one step up", "swing"]),
+            row(["---"] * 5),
+        ]
+        for effect in sensitivity_effects(result, metric):
+            lever = effect.lever
+            cells = [escape_md(lever.label), escape_md(_value(lever.base))]
+            for setting, diff in ((lever.low, effect.down), (lever.high, effect.up)):
+                text = _change(diff, unit, currency).replace("\n", " ")
+                cells.append("–" if setting is None else escape_md(f"{_value(setting)}: {text}"))
+            cells.append(_swing(effect, unit))
+            lines.append(row(cells))
+        lines.append("")
+    lines += ["## Findings", ""]
+    lines += [f"- {escape_md(line)}" for line in sensitivity_lines(result, metrics)]
+    lines += [
+        "",
+        f"Each interval is {level} on its own: of many differences that are really zero, about "
+        "1 in 20 will still look detectable.",
+        "",
+    ]
+    return lines
