@@ -21,13 +21,21 @@ import click
 from click.core import ParameterSource
 
 from simsales import __version__
-from simsales.output import OutputError, StagedFiles, atomic_write_text, prepare_out_dir
+from simsales.output import (
+    OutputError,
+    StagedFiles,
+    atomic_open,
+    atomic_write_text,
+    prepare_out_dir,
+)
 from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from simsales.experiment.store import RunStore
+    from simsales.model import RunRecords
+    from simsales.results.eventlog import EventLogExport
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -247,7 +255,17 @@ def explain(
 @_SCHEDULER
 @_CACHE_DIR
 @_NO_CACHE
-@click.option("--events", is_flag=True, help="Also write the event log (needs --out).")
+@click.option(
+    "--events",
+    "events",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[FILE]",
+    help="Also write every replication's event log, in the process-mining layout (case id, "
+    "activity, timestamp, resource, lifecycle): FILE.csv or FILE.xes (IEEE XES). A bare name goes "
+    "into --out DIR; --events alone writes DIR/events.csv. Refuses to overwrite without --force.",
+)
 @click.option(
     "--no-figures",
     is_flag=True,
@@ -265,7 +283,7 @@ def run(
     scheduler: str | None,
     cache_dir: Path | None,
     no_cache: bool,
-    events: bool,
+    events: str | None,
     no_figures: bool,
 ) -> None:
     """Run SCENARIO's replications and print its metrics with 95% confidence intervals."""
@@ -282,23 +300,27 @@ def run(
     settings = scenario.run.model_copy(update={"replications": reps, "seed": seed})
     scenario = scenario.model_copy(update={"run": settings})
     jobs = _check_jobs(jobs, scheduler)
-    if events and out is None:
-        _fail("--events needs --out DIR: the event log is written to DIR/events.csv", 2)
+    events_file = _events_file(events, out, force)
     command = ["simsales", "run", str(scenario_file), f"--replications={reps}", f"--seed={seed}"]
     command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
-    command += ["--events"] if events else []
+    command += [f"--events={events_file}"] if events_file is not None else []
     store = _run_store(cache_dir, no_cache)
-    with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
-        writer = report.deal_writer(staged, events=events) if staged is not None else None
-        flow = report.RunFlow(writer) if writer is not None and not no_figures else None
+    with (
+        _cluster(scheduler) as executor,
+        _staged_output(out, force, store) as staged,
+        _event_log_export(events_file, staged, scenario.name) as export,
+    ):
+        writer = report.deal_writer(staged, events=False) if staged is not None else None
+        writer = _then(writer, export)
+        flow = report.RunFlow(writer) if staged is not None and not no_figures else None
         with _failing("run"), _progress_bar(reps) as progress:
             per_rep = run_replications(
                 scenario,
                 replications=reps,
                 seed=seed,
                 jobs=_slots(executor, jobs),
-                event_log=events,
+                event_log=events_file is not None,
                 on_result=flow or writer,
                 progress=progress,
                 executor=executor,
@@ -316,6 +338,8 @@ def run(
             with _writing(staged):
                 if flow is not None:
                     report.save_figures(staged, flow.figures())
+                if export is not None:
+                    export.close()  # before its file is published with the others
                 report.publish_run(staged, document, per_rep)
     _say_reused(store, reps)
     if fmt == "json":
@@ -324,11 +348,14 @@ def run(
     console = Console(highlight=False)
     report.print_run(console, scenario, summaries)
     if out is not None:
-        skip = {"events.csv"} if not events else set()
+        skip = {"events.csv"}
         skip |= {"accounts.csv"} if scenario.accounts is None else set()
         files = [name for name in report.RUN_FILES if name not in skip]
         files += [] if no_figures else ["figures/ (PNG and SVG)"]
+        files += [events_file.name] if events_file and events_file.parent == out else []
         console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True)
+    if events_file is not None and events_file.parent != out:
+        console.print(f"event log written to {events_file}", soft_wrap=True)
 
 
 @main.command(short_help="Compare variants with a base scenario, on common random numbers.")
@@ -529,6 +556,88 @@ def experiment(
         console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True)
 
 
+@main.command(short_help="Tell the story of individual deals, day by day.")
+@click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
+@click.option(
+    "--deal",
+    "deals",
+    multiple=True,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Trace this deal (its deal_id in deals.csv). Repeatable.",
+)
+@click.option(
+    "--outcome",
+    metavar="OUTCOME",
+    help="Trace deals of the counted cohort that ended so: won, lost, no_decision, "
+    "disqualified, unworked or open.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --outcome: how many deals, drawn from the seed (the same seed, the same deals).",
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed. Default: run.seed.")
+@click.option(
+    "--replication", type=click.IntRange(min=0), default=0, show_default=True, help="Which one."
+)
+@_SET
+@click.option(
+    "--figure",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also draw the deals side by side on one time line to FILE (.png, .svg or .pdf); "
+    "at most 12 deals.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing --figure file.")
+def trace(
+    scenario_file: Path,
+    deals: tuple[int, ...],
+    outcome: str | None,
+    sample: int,
+    seed: int | None,
+    replication: int,
+    overrides: tuple[str, ...],
+    figure: Path | None,
+    force: bool,
+) -> None:
+    """Tell the story of deals of SCENARIO, day by day, in plain sentences: calls and what they
+    covered, gaps and what each waited for, touches, momentum, steps done wrong, forecast pushes,
+    and the end with its cause.
+
+    The story is read from the event log of a real run of one replication with the given seed,
+    so it agrees with that run's deal table and metrics. Each trace runs the whole replication
+    (a second or a few for the bundled scenarios).
+    """
+    from simsales.report.trace import TraceError, check_figure, trace_deals
+
+    if bool(deals) == (outcome is not None):
+        raise click.UsageError("give either --deal N (repeatable) or --outcome OUTCOME")
+    try:
+        check_figure(figure, force, deals=len(deals) or sample)
+    except TraceError as err:
+        _fail(str(err), 2)
+    (scenario,) = _load(scenario_file, overrides=overrides)
+    seed = scenario.run.seed if seed is None else seed
+    with _failing("trace"):
+        try:
+            text, drawn = trace_deals(
+                scenario,
+                seed=seed,
+                replication=replication,
+                deals=deals,
+                outcome=outcome,
+                sample=sample,
+                figure=figure,
+            )
+        except TraceError as err:
+            _fail(str(err), 2)
+    click.echo(text, nl=False)
+    if drawn is not None:
+        click.echo(f"timeline written to {drawn}")
+
+
 def _listing(written: Sequence[str]) -> str:
     """The files written, the figures counted rather than listed one by one."""
     figures = [name for name in written if name.startswith("figures/")]
@@ -599,6 +708,70 @@ def _say_reused(store: RunStore | None, total: int) -> None:
         )
     if store.problem is not None:
         click.echo(f"warning: {store.problem}; the results are complete", err=True)
+
+
+def _events_file(events: str | None, out: Path | None, force: bool) -> Path | None:
+    """Where ``--events`` writes: a bare name into ``--out``; exit 2 if it cannot."""
+    if events is None:
+        return None
+    from simsales.results.eventlog import event_log_format
+
+    if not events:  # --events alone
+        if out is None:
+            _fail("--events needs --out DIR (to write DIR/events.csv) or a FILE (.csv, .xes)", 2)
+        events = "events.csv"
+    path = Path(events)
+    if out is not None and path.parent == Path("."):
+        path = out / path
+    try:
+        event_log_format(path)
+    except ValueError as err:
+        _fail(str(err), 2)
+    if path.parent != out and path.exists() and not force:
+        _fail(f"{path} exists; choose another file or pass --force to overwrite it", 2)
+    if path.parent != out and not path.parent.is_dir():
+        _fail(f"cannot write {path}: no folder {path.parent}", 2)
+    return path
+
+
+@contextmanager
+def _event_log_export(
+    path: Path | None, staged: StagedFiles | None, scenario_name: str
+) -> Iterator[EventLogExport | None]:
+    """The ``--events`` file, staged with ``--out``'s files or written atomically on its own."""
+    if path is None:
+        yield None
+        return
+    from simsales.results.eventlog import EventLogExport, event_log_format
+
+    fmt = event_log_format(path)
+    if staged is not None and path.parent == staged.folder:
+        fh = staged.open(path.name, newline="")
+        export = EventLogExport(fh, fmt, scenario_name=scenario_name)
+        yield export
+        export.close()
+        return
+    with atomic_open(path, newline="") as fh:
+        export = EventLogExport(fh, fmt, scenario_name=scenario_name)
+        yield export
+        export.close()
+
+
+def _then(
+    first: Callable[[int, RunRecords | None, dict[str, float]], None] | None,
+    export: EventLogExport | None,
+) -> Callable[[int, RunRecords | None, dict[str, float]], None] | None:
+    """An ``on_result`` that calls ``first``, then adds the replication to ``export``."""
+    if export is None:
+        return first
+
+    def on_result(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
+        if first is not None:
+            first(r, records, metrics)
+        assert records is not None  # records are kept when on_result is given
+        export.add_records(records)
+
+    return on_result
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """The outputs reference (``docs/reference/outputs.md``): every file and column a run writes.
 
-It reads ``DEAL_FIELDS``, ``OUTCOME_MEANINGS``, ``EVENT_MEANINGS``, ``EVENT_COLUMNS`` and
+It reads ``DEAL_FIELDS``, ``OUTCOME_MEANINGS``, ``EVENT_MEANINGS``, ``EXPORT_COLUMNS`` and
 ``METRICS``, the header ``write_deals_csv`` really writes, and the keys and columns of what
 ``simsales compare`` writes, from a probe comparison.
 """
@@ -32,7 +32,7 @@ from simsales.reference.accounts import account_metric_lines, account_section
 from simsales.report.files import write_scenario_replications
 from simsales.report.serialize import comparison_document
 from simsales.results import metrics as metrics_module
-from simsales.results.events import EVENT_COLUMNS, write_events_csv
+from simsales.results.eventlog import EPOCH, EXPORT_COLUMNS, EventLogExport
 from simsales.results.metrics import METRICS
 from simsales.results.summary import MetricSummary
 from simsales.results.table import DealTable, write_deals_csv
@@ -43,18 +43,29 @@ __all__ = ["outputs_reference_markdown"]
 #: Stage names of the example header in the outputs reference.
 _EXAMPLE_STAGES = ("outreach", "Needs analysis", "proposal")
 
-#: What each column of ``events.csv`` (``EVENT_COLUMNS``) holds; ``{nan}`` is how NaN is written.
+#: What each column of the exported event log (``EXPORT_COLUMNS``) holds; ``{nan}`` is how NaN
+#: is written.
 _EVENT_COLUMN_MEANINGS: dict[str, str] = {
+    "case_id": "the case: `r<replication>-d<deal_id>`, one per deal and replication",
+    "activity": "what happened: the event's name (below)",
+    "timestamp": "when, as an ISO 8601 date and time (UTC): {epoch} plus `time` days",
+    "resource": "who acted: `seller <n>`; `buyer` for the buyer's own tasks, its waits, going "
+    "dark and its decision; empty for the market (arrival, giving up)",
+    "lifecycle": "`complete` for events of a moment; events that last (`buyer_task`, `wait_*`) "
+    "have a `start` row when they begin and a `complete` row when they end (where that is "
+    "before the deal was closed and before the horizon)",
     "replication": "replication, from 0",
     "deal_id": "the deal, as `deal_id` in `deals.csv`",
-    "time": "day of the event, days since the start",
-    "event": "what happened (below)",
+    "time": "day of the row, days since the start (exact, unlike the millisecond `timestamp`)",
     "stage": "stage number, from 1; 0 for events outside the stages (created, assigned, touch, "
     "unworked)",
+    "stage_name": "the stage's name; empty for stage 0",
     "value": "depends on the event (below)",
-    "seller": "the seller's index, from 0 (-1: none yet)",
     "momentum": "the buyer's momentum, 0 to 1, right after the event, where the model knows it "
-    "at that moment (as on `stage_entered` and `decided`); {nan} otherwise",
+    "at that moment (as on `stage_entered`, `call` and `decided`); {nan} otherwise",
+    "seller": "the seller's index, from 0 (-1: none yet)",
+    "outcome": "how the deal ended (its `outcome` in `deals.csv`), on every row of the case",
+    "segment": "the buyer's segment, on every row of the case",
 }
 
 
@@ -134,11 +145,11 @@ def _deal_section() -> list[str]:
 
 
 def _events_nan_cell() -> str:
-    """How ``write_events_csv`` writes an unknown momentum (NaN): read from a one-event log."""
+    """How the export writes an unknown momentum (NaN): read from a one-deal log."""
     log = EventLog()
     log.add(0, 0.0, 0, 0, 0.0, -1, math.nan)
     buffer = io.StringIO()
-    write_events_csv(log, 0, buffer)
+    EventLogExport(buffer, "csv", scenario_name="probe").add(_probe_table(), log)
     row = dict(zip(*csv.reader(io.StringIO(buffer.getvalue())), strict=True))
     return row["momentum"]
 
@@ -159,13 +170,15 @@ def _outcome_section() -> list[str]:
 
 
 def _event_section() -> list[str]:
-    missing = [name for name in EVENT_COLUMNS if name not in _EVENT_COLUMN_MEANINGS]
+    missing = [name for name in EXPORT_COLUMNS if name not in _EVENT_COLUMN_MEANINGS]
     if missing:
-        raise LookupError(f"say what the events.csv columns {missing} hold in {__name__}")
+        raise LookupError(f"say what the event log columns {missing} hold in {__name__}")
     cell = _events_nan_cell()
     nan = f"`{cell}`" if cell else "empty"
+    epoch = EPOCH.date().isoformat()
     columns = [
-        (f"`{name}`", _EVENT_COLUMN_MEANINGS[name].format(nan=nan)) for name in EVENT_COLUMNS
+        (f"`{name}`", _EVENT_COLUMN_MEANINGS[name].format(nan=nan, epoch=epoch))
+        for name in EXPORT_COLUMNS
     ]
     rows = [(str(code), f"`{name}`", md(EVENT_MEANINGS[name][0]), md(EVENT_MEANINGS[name][1]))
             for code, name in enumerate(EVENTS)]  # fmt: skip
@@ -174,10 +187,13 @@ def _event_section() -> list[str]:
     return [
         "## Event log: `events.csv`",
         "",
-        "Written only by `simsales run --out DIR --events`: each deal's story, one row per "
-        "event, up to the horizon. Rows are sorted by `replication`, then `deal_id`, then "
-        "`time`, so each deal's events are together and in time order; events of a deal at the "
-        "same time keep the order the model logged them in.",
+        "Written by `simsales run --events [FILE]`: every replication's event log, in the layout "
+        "process-mining tools read (pm4py, ProM, Disco, Celonis, bupaR): a case id, an activity, "
+        "a timestamp, a resource and a lifecycle transition per row, then attributes. `--events` "
+        "alone writes `events.csv` into `--out DIR`; `--events FILE` writes FILE, CSV or IEEE XES "
+        "by its ending (`.csv`, `.xes`), into `--out DIR` if FILE is a bare name. Rows go case "
+        "by case (replication, then `deal_id`), each case's rows in time order; rows of a deal at "
+        "the same time keep the order the model logged them in, the end of a lasting event first.",
         "",
         *md_table(("column", "meaning"), columns),
         "",
@@ -187,10 +203,19 @@ def _event_section() -> list[str]:
         "",
         *md_table(("code", "cause", "meaning"), causes),
         "",
-        "In Python, `write_events_csv` (in `simsales.results`) writes one replication's "
-        "`EventLog` this way. `RunRecords.events` holds the same rows unsorted, in the order the "
-        "model logged them (a call booked ahead is logged when it is booked), with the numeric "
-        "`code` of the event and `case` for the deal.",
+        "In XES each case is a `trace` (with `concept:name`, and the deal's `simsales:outcome`, "
+        "`simsales:segment`, `simsales:group_size`, `simsales:list_value`) and each row an "
+        "`event` with `concept:name`, `time:timestamp`, `org:resource` (where there is one), "
+        "`lifecycle:transition` and the other columns as `simsales:` attributes (`time` as "
+        "`simsales:day`). Classifiers: the activity; the activity and stage; the activity and "
+        "transition.",
+        "",
+        "In Python, `simsales.results.eventlog` has `EventLogExport` (writes a run's records "
+        "this way), `read_event_log` (reads either format back into the model's columns) and "
+        "`deal_columns` (rebuilds the deal table's outcome, dates, calls, touches, pushes, stage "
+        "reached and waits from them). `RunRecords.events` holds the model's own rows, unsorted "
+        "(in the order the model logged them), with the numeric `code` of the event and `case` "
+        "for the deal; `write_events_csv` (in `simsales.results`) writes them as they are.",
     ]
 
 
@@ -375,7 +400,8 @@ def outputs_reference_markdown() -> str:
         "with the fully resolved scenario, the seed, the simsales version and the command line.",
         "- `replications.csv`: every metric, one row per replication.",
         "- `deals.csv`: every deal of every replication, one row each.",
-        "- `events.csv`: each deal's event log; only with `--events`.",
+        "- `events.csv`: each deal's event log, in the process-mining layout; only with "
+        "`--events`.",
         "- `accounts.csv`: every account of every replication, one row each; only with "
         "`[accounts]` (see [Accounts](#accounts-accountscsv)).",
         "- `figures/`: a cumulative flow diagram (deals in each state, day by day) and work in "

@@ -10,10 +10,87 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
-from simsales.results.story import DealStory, Episode, WaitPart
+from simsales.model.records import OUTCOMES
+from simsales.results.story import DealStory, Episode, WaitPart, deal_stories, sample_deals
+from simsales.scenario import Scenario
 
-__all__ = ["trace_text", "traces_text"]
+__all__ = [
+    "FIGURE_FORMATS",
+    "TraceError",
+    "check_figure",
+    "trace_deals",
+    "trace_text",
+    "traces_text",
+]
+
+#: File endings ``--figure`` can write.
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+class TraceError(Exception):
+    """The deals asked for cannot be traced (or drawn); the message says why."""
+
+
+def check_figure(path: Path | None, force: bool, *, deals: int) -> None:
+    """Refuse a figure file before anything runs: wrong ending, already there, too many deals."""
+    from simsales.plots.timeline import MAX_TIMELINE_DEALS
+
+    if path is None:
+        return
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise TraceError(f"{path}: a figure file must end in {', '.join(FIGURE_FORMATS)}")
+    if path.exists() and not force:
+        raise TraceError(f"{path} exists; choose another file or pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise TraceError(f"cannot write {path}: no folder {path.parent}")
+    if deals > MAX_TIMELINE_DEALS:
+        raise TraceError(f"a timeline shows at most {MAX_TIMELINE_DEALS} deals, not {deals}")
+
+
+def trace_deals(
+    scenario: Scenario,
+    *,
+    seed: int,
+    replication: int,
+    deals: Sequence[int] = (),
+    outcome: str | None = None,
+    sample: int = 1,
+    figure: Path | None = None,
+) -> tuple[str, Path | None]:
+    """Run one replication with its event log and tell the chosen deals' stories.
+
+    Deals are ``deals`` by id, or ``sample`` deals of the counted cohort that ended as
+    ``outcome``, drawn from the seed. Returns the text and the figure written (if ``figure``).
+    Raises ``TraceError`` for an unknown deal or outcome, or an outcome no deal had.
+    """
+    from simsales.model.simulation import simulate
+    from simsales.output import atomic_open
+    from simsales.results.table import DealTable
+
+    if outcome is not None and outcome not in OUTCOMES:
+        raise TraceError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+    records = simulate(scenario, seed=seed, replication=replication, event_log=True)
+    assert records.events is not None
+    table = DealTable.from_records(records)
+    where = f"replication {replication} of {scenario.name} (seed {seed})"
+    if outcome is not None:
+        deals = sample_deals(table, outcome, sample, seed=seed, replication=replication)
+        if not deals:
+            raise TraceError(f"no deal of the counted cohort ended as {outcome} in {where}")
+    try:
+        stories = deal_stories(table, records.events.columns(), deals)
+    except KeyError as err:
+        raise TraceError(f"{where}: {err.args[0]}") from None
+    if figure is not None:
+        from simsales.plots.timeline import deal_timelines
+
+        fig = deal_timelines(stories)
+        with atomic_open(figure, "wb") as fh:
+            fig.savefig(fh, format=figure.suffix.lower()[1:], dpi=150)
+    return traces_text(stories), figure
+
 
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

@@ -232,7 +232,7 @@ def deal_stories(
     row_of = {int(d): i for i, d in enumerate(ids.tolist())}
     missing = [d for d in wanted if d not in row_of]
     if missing:
-        raise KeyError(f"no deal {missing[0]} in this run (deal ids run from 0 to {len(ids) - 1})")
+        raise KeyError(f"no deal {missing[0]} (deal ids run from 0 to {len(ids) - 1})")
     case = np.asarray(events["case"])
     order = np.lexsort((np.asarray(events["time"]), case))  # stable: ties keep the log's order
     sorted_case = case[order]
