@@ -40,6 +40,20 @@ replications = 2
 key = "policies.activities_per_call"
 values = [2, 3]
 """
+SENSITIVITY = """\
+name = "sens"
+base = "tiny.toml"
+replications = 2
+metrics = ["share_won", "calls_per_deal"]
+[sensitivity]
+[[sensitivity.levers]]
+key = "policies.activities_per_call"
+high = 3
+[[sensitivity.levers]]
+key = "team.sellers"
+low = 1
+high = 3
+"""
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
@@ -50,8 +64,8 @@ def invoke(*args: str | Path) -> Result:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A comparison with a hostile variant name and a sweep with a hostile description, each
-    written once with figures; a comparison without figures."""
+    """A comparison with a hostile variant name, a sweep with a hostile description and a
+    sensitivity run, each written once with figures; a comparison without figures."""
     from conftest import MINIMAL_SCENARIO_TOML
 
     root = tmp_path_factory.mktemp("html")
@@ -59,11 +73,14 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     hostile = MINIMAL_SCENARIO_TOML.replace('name = "tiny"', f"name = {json.dumps(HOSTILE)}")
     (root / "hostile & <v>.toml").write_text(hostile, "utf-8")
     (root / "exp.toml").write_text(EXPERIMENT, "utf-8")
+    (root / "sens.toml").write_text(SENSITIVITY, "utf-8")
     files = [root / "tiny.toml", root / "hostile & <v>.toml"]
     out = {"compare": root / "cmp", "experiment": root / "exp", "bare": root / "bare"}
+    out["sensitivity"] = root / "sens"
     runs = [
         ("compare", *files, "-r", "2", "--metric", "share_won", "--out", out["compare"]),
         ("experiment", root / "exp.toml", "--out", out["experiment"]),
+        ("experiment", root / "sens.toml", "--out", out["sensitivity"]),
         ("compare", *files, "-r", "2", "--no-figures", "--out", out["bare"]),
     ]
     for args in runs:
@@ -95,12 +112,12 @@ def parse(page: str) -> _Tags:
     return parser
 
 
-@pytest.mark.parametrize("kind", ["compare", "experiment"])
+@pytest.mark.parametrize("kind", ["compare", "experiment", "sensitivity"])
 def test_every_figure_of_the_folder_is_embedded(folders: dict[str, Path], kind: str) -> None:
     out = folders[kind]
     page = (out / "report.html").read_text("utf-8")
     pngs = sorted((out / "figures").glob("*.png"))
-    assert len(pngs) >= 4
+    assert len(pngs) >= 2
     images = [attrs for tag, attrs in parse(page).tags if tag == "img"]
     assert len(images) == len(pngs)
     sources = {attrs["src"] for attrs in images}
@@ -108,13 +125,16 @@ def test_every_figure_of_the_folder_is_embedded(folders: dict[str, Path], kind: 
         assert f"data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}" in sources
         assert f"figures/{png.name}" in page
     assert all(attrs.get("alt") and attrs.get("width") for attrs in images)
+    if kind == "sensitivity":
+        assert {p.stem for p in pngs} == {"tornado_share_won", "tornado_calls_per_deal"}
+        return
     for stem in ("outcome_shares", "funnel", "time_in_stage", "differences"):
         assert f'id="figure-{stem}"' in page
     if kind == "experiment":
         assert 'id="figure-cycle_times"' in page and 'id="figure-sweep_share_won"' in page
 
 
-@pytest.mark.parametrize("kind", ["compare", "experiment", "bare"])
+@pytest.mark.parametrize("kind", ["compare", "experiment", "sensitivity", "bare"])
 def test_the_page_loads_nothing_from_elsewhere(folders: dict[str, Path], kind: str) -> None:
     page = (folders[kind] / "report.html").read_text("utf-8")
     parsed = parse(page)
@@ -171,6 +191,25 @@ def test_the_page_says_what_reproduces_it(folders: dict[str, Path]) -> None:
         for row in re.findall(r"<tbody>(.*)</tbody>", table, re.S)[0].split("</tr>")[:-1]:
             spans = [int(n) for n in re.findall(r'<td colspan="(\d+)"', row)]
             assert row.count("<td") - len(spans) + sum(spans) == heads
+
+
+def test_a_sensitivity_run_gets_a_table_per_metric_levers_by_swing(
+    folders: dict[str, Path],
+) -> None:
+    page = (folders["sensitivity"] / "report.html").read_text("utf-8")
+    text = " ".join(" ".join(parse(page).text).split())
+    assert "Sensitivity of 2 levers, each moved one step from the base:" in text
+    assert "policies.activities_per_call : – ← 2 → 3" in text
+    assert "team.sellers : 1 ← 2 → 3" in text
+    for metric in ("share_won", "calls_per_deal"):
+        assert f"<h3><code>{metric}</code>: base " in page
+    tables = re.findall(r"<table>.*?</table>", page, re.S)
+    assert len(tables) == 3  # one per metric, and the input files
+    for found in tables[:2]:
+        assert "one step down" in found and "swing" in found
+        levers = re.findall(r"<tr><td>(\w+)</td>", found)
+        assert sorted(levers) == ["activities_per_call", "sellers"]
+    assert "Findings</h2>" in page and "no detectable difference" in page
 
 
 def test_an_input_file_gone_since_the_run_is_said_not_fatal(tmp_path: Path) -> None:
