@@ -215,7 +215,8 @@ def explain(
     """
     import shutil
 
-    from simsales.report.explain import check_figure_path, process_map, render_text, save_figure
+    from simsales.report.explain import process_map
+    from simsales.report.explain_output import check_figure_path, render_text, save_figure
 
     if figure is not None:
         try:

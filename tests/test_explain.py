@@ -35,8 +35,8 @@ from simsales.report.explain import (
     dark_risk,
     describe_distribution,
     process_map,
-    render_text,
 )
+from simsales.report.explain_output import render_text
 from simsales.scenario import Scenario, load_scenario
 from simsales.scenario.distributions import (
     Beta,
@@ -358,3 +358,22 @@ def test_three_and_eight_stage_scenarios_explain(
     assert result.exit_code == 0, result.output
     for stage in data["stages"]:
         assert f"{stage['name'].upper()}  [stages.{stage['name']}]" in result.output
+
+
+@pytest.mark.skipif("accounts" not in Scenario.model_fields, reason="no account lifecycle")
+def test_the_account_lifecycle_is_listed_when_there_is_one(write_scenario: WriteScenario) -> None:
+    path = write_scenario(f'extends = "{BASELINE.as_posix()}"\nname = "acc"\n[accounts]\n')
+    result = invoke("explain", path)
+    assert result.exit_code == 0, result.output
+    after = " ".join(result.output[result.output.index("AFTER THE SALE") :].split())
+    for part in ("contract", "onboarding", "expansion", "churn", "offboarding"):
+        assert f"[accounts.{part}]" in after
+    assert "AFTER THE SALE" not in invoke("explain", BASELINE).output
+
+
+def test_the_readme_figure_is_there_and_small() -> None:
+    figure = ROOT / "docs" / "figures" / "process-map.png"
+    assert 10_000 < figure.stat().st_size < 200_000
+    assert "simsales explain scenarios/baseline.toml --figure docs/figures/process-map.png" in (
+        ROOT / "README.md"
+    ).read_text(encoding="utf-8")

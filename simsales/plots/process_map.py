@@ -223,7 +223,8 @@ def process_map_figure(pm: ProcessMap) -> Figure:
     columns = [_wrap(levers[i * per_col : (i + 1) * per_col], col_w) for i in range(ncol)]
     legend_h = (len(notes) + 1 + max(len(c) for c in columns)) * LINE + 3 * PAD
 
-    title_h, header_h = 0.55, 2 * LINE + PAD
+    headers = [_wrap([name], _width(lane)) for lane, (name, _, _) in enumerate(LANES)]
+    title_h, header_h = 0.5, max(len(h) for h in headers) * LINE + PAD
     heights = [
         max(
             [_height(c) for c in cells]
@@ -232,7 +233,7 @@ def process_map_figure(pm: ProcessMap) -> Figure:
         for cells, exits in rows
     ]
     height = (
-        MARGIN + title_h + header_h + GAP_Y * (len(rows) + 1) + sum(heights) + legend_h + MARGIN
+        MARGIN + title_h + header_h + GAP_Y * len(rows) + sum(heights) + legend_h + MARGIN + PAD
     )
 
     fig = Figure(figsize=(width, height))
@@ -250,17 +251,17 @@ def process_map_figure(pm: ProcessMap) -> Figure:
         va="top",
     )
     y = MARGIN + title_h
-    for lane, (name, _, _) in enumerate(LANES):
+    for lane, header in enumerate(headers):
         ax.text(
             _x(lane) + _width(lane) / 2,
             y + header_h / 2,
-            "\n".join(_wrap([name], _width(lane))),
+            "\n".join(header),
             fontsize=FONT + 0.5,
             fontweight="bold",
             ha="center",
             va="center",
         )
-    y += header_h + GAP_Y
+    y += header_h + PAD
     above: tuple[float, float] | None = None
     for r, ((cells, exits), h) in enumerate(zip(rows, heights, strict=True)):
         sides = {cell.lane: _draw_cell(ax, cell, y, h) for cell in cells}

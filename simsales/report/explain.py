@@ -10,30 +10,23 @@ right with an average seller, the consensus formula P(n) = p_one · q^(n−1), t
 dark in a silent gap from the model's closed-form hazard. Each item carries its key path, so that a
 reader can change it with ``--set``.
 
-``process_map`` builds a small frozen tree (``ProcessMap``) that ``render_text`` prints and
-``simsales.plots.process_map`` draws; the levers are read from the ``Policies`` model's fields and
-descriptions, so a new lever shows up without a change here.
+``process_map`` builds a small frozen tree (``ProcessMap``) that
+``simsales.report.explain_output.render_text`` prints and ``simsales.plots.process_map`` draws.
+The levers are read from the ``Policies`` model's fields and descriptions, so a new lever shows up
+without a change here.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
-import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-from matplotlib import rc_context
-from matplotlib.figure import Figure
-from PIL import Image
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from simsales.model.momentum import LN2, cumulative_hazard
-from simsales.output import OutputError, atomic_open
 from simsales.scenario.distributions import (
     Beta,
     Constant,
@@ -50,20 +43,18 @@ from simsales.scenario.schema import Policies, Scenario, Stage, Team
 __all__ = [
     "CONSENSUS_GROUP_SIZES",
     "DARK_GAP_DAYS",
-    "FIGURE_FORMATS",
     "ConsensusPoint",
     "Lever",
     "ProcessMap",
     "StageStep",
     "Task",
     "calls_if_all_right",
-    "check_figure_path",
     "dark_risk",
     "describe_distribution",
+    "fmt_num",
+    "fmt_pct",
     "levers",
     "process_map",
-    "render_text",
-    "save_figure",
 ]
 
 #: Group sizes whose consensus the map shows, beside the scenario's mean group size.
@@ -74,8 +65,6 @@ DARK_GAP_DAYS = (7.0, 14.0, 28.0)
 TEAM_LEVERS = ("sellers", "assignment")
 #: The exponent of the dark hazard as written: (1 − momentum)².
 _SUPERSCRIPT = dict(enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹"))
-#: Resolution of a PNG flow chart, dots per inch.
-FIGURE_DPI = 110
 
 
 @dataclass(frozen=True)
@@ -151,6 +140,7 @@ class ProcessMap:
     close: tuple[str, ...]  # consensus and supplier choice, in phrases
     outcomes: tuple[str, ...]  # how every opportunity ends
     levers: tuple[Lever, ...]
+    accounts: tuple[str, ...] = ()  # the account lifecycle after the sale, if the scenario has one
 
 
 def process_map(scenario: Scenario) -> ProcessMap:
@@ -167,7 +157,7 @@ def process_map(scenario: Scenario) -> ProcessMap:
         for i, stage in enumerate(scenario.stages)
     )
     sizes = [(float(n), f"{n}") for n in CONSENSUS_GROUP_SIZES]
-    sizes.append((mean_group, f"{_num(mean_group)} (mean)"))
+    sizes.append((mean_group, f"{fmt_num(mean_group)} (mean)"))
     consensus = tuple(ConsensusPoint(n, label, _consensus(scenario, n)) for n, label in sizes)
     return ProcessMap(
         name=scenario.name,
@@ -184,6 +174,7 @@ def process_map(scenario: Scenario) -> ProcessMap:
         close=_close(scenario),
         outcomes=_outcomes(scenario),
         levers=levers(scenario),
+        accounts=_accounts(scenario),
     )
 
 
@@ -245,7 +236,7 @@ def _value(value: object) -> str:
         return ", ".join(f"{k} {_value(v)}" for k, v in value.model_dump().items())
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _num(value) if isinstance(value, int | float) else str(value)
+    return fmt_num(value) if isinstance(value, int | float) else str(value)
 
 
 def describe_distribution(dist: object, unit: str = "", *, percent: bool = False) -> str:
@@ -256,8 +247,8 @@ def describe_distribution(dist: object, unit: str = "", *, percent: bool = False
 
     def v(x: float) -> str:
         if percent:
-            return f"{_num(round(100 * x, 1))}%"
-        return f"{_num(x)} {unit}" if unit else _num(x)
+            return f"{fmt_num(round(100 * x, 1))}%"
+        return f"{fmt_num(x)} {unit}" if unit else fmt_num(x)
 
     if isinstance(dist, Constant):
         return v(dist.value)
@@ -272,16 +263,16 @@ def describe_distribution(dist: object, unit: str = "", *, percent: bool = False
     if isinstance(dist, Normal):
         return f"mean {v(dist.mean)}, sd {v(dist.sd)}"
     if isinstance(dist, Gamma):
-        return f"mean {v(dist.mean)}, gamma shape {_num(dist.shape)}"
+        return f"mean {v(dist.mean)}, gamma shape {fmt_num(dist.shape)}"
     if isinstance(dist, Beta):
-        return f"mean {v(dist.mean)}, beta concentration {_num(dist.concentration)}"
+        return f"mean {v(dist.mean)}, beta concentration {fmt_num(dist.concentration)}"
     if isinstance(dist, Empirical):
         lo, hi = dist.support
         return f"{v(lo)} to {v(hi)}, mean {v(dist.mean)}"
     return repr(dist)  # pragma: no cover - every distribution is handled above
 
 
-def _num(x: float) -> str:
+def fmt_num(x: float) -> str:
     """A number as people write it: 3 significant digits, thousands separated, no trailing 0s."""
     if isinstance(x, int) or float(x).is_integer():
         return f"{int(x):,}"
@@ -290,7 +281,8 @@ def _num(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _pct(p: float) -> str:
+def fmt_pct(p: float) -> str:
+    """A share (0 to 1) as a whole percentage: "79%"."""
     return f"{100 * p:.0f}%"
 
 
@@ -380,39 +372,39 @@ def _wrong(scenario: Scenario, stage: Stage, key: str) -> list[tuple[str, str]]:
         (
             "redo it in a later call (rework)",
             f"the activity is redone in a later call (rework), and the call restores "
-            f"{_pct(mom.call_restore_wrong)} of lost momentum instead of "
-            f"{_pct(mom.call_restore_right)} [buyers.momentum.call_restore_wrong]",
+            f"{fmt_pct(mom.call_restore_wrong)} of lost momentum instead of "
+            f"{fmt_pct(mom.call_restore_right)} [buyers.momentum.call_restore_wrong]",
         )
     ]
     if w.momentum_loss > 0:
         out.append(
             (
-                f"momentum −{_pct(w.momentum_loss)}",
-                f"the buyer loses {_pct(w.momentum_loss)} of its momentum [{k}.momentum_loss]",
+                f"momentum −{fmt_pct(w.momentum_loss)}",
+                f"the buyer loses {fmt_pct(w.momentum_loss)} of its momentum [{k}.momentum_loss]",
             )
         )
     if w.end_chance > 0:
         out.append(
             (
-                f"{_pct(w.end_chance)}: buyer stops engaging",
-                f"{_pct(w.end_chance)} chance the buyer stops engaging at once (raised "
+                f"{fmt_pct(w.end_chance)}: buyer stops engaging",
+                f"{fmt_pct(w.end_chance)} chance the buyer stops engaging at once (raised "
                 f"defences): no decision [{k}.end_chance]",
             )
         )
     if w.lag_factor > 1:
         out.append(
             (
-                f"later gaps ×{_num(w.lag_factor)}",
-                f"every later gap {_num(w.lag_factor)}× longer (handed to a gatekeeper, chasing) "
-                f"[{k}.lag_factor]",
+                f"later gaps ×{fmt_num(w.lag_factor)}",
+                f"every later gap {fmt_num(w.lag_factor)}× longer (handed to a gatekeeper, "
+                f"chasing) [{k}.lag_factor]",
             )
         )
     if w.decision_factor < 1:
         out.append(
             (
-                f"purchase likelihood ×{_num(w.decision_factor)}",
+                f"purchase likelihood ×{fmt_num(w.decision_factor)}",
                 f"the group is less likely to buy in the end: purchase likelihood "
-                f"× {_num(w.decision_factor)} [{k}.decision_factor]",
+                f"× {fmt_num(w.decision_factor)} [{k}.decision_factor]",
             )
         )
     if not (isinstance(w.discount, Constant) and w.discount.value == 0):
@@ -427,9 +419,9 @@ def _wrong(scenario: Scenario, stage: Stage, key: str) -> list[tuple[str, str]]:
     if q is not None and q.read_error_sd_wrong != q.read_error_sd_right:
         out.append(
             (
-                f"fit misread (sd {_num(q.read_error_sd_wrong)})",
-                f"the buyer's fit is misread more (error sd {_num(q.read_error_sd_wrong)} "
-                f"instead of {_num(q.read_error_sd_right)}) "
+                f"fit misread (sd {fmt_num(q.read_error_sd_wrong)})",
+                f"the buyer's fit is misread more (error sd {fmt_num(q.read_error_sd_wrong)} "
+                f"instead of {fmt_num(q.read_error_sd_right)}) "
                 f"[{key}.qualification.read_error_sd_wrong]",
             )
         )
@@ -442,13 +434,13 @@ def _qualification(scenario: Scenario, stage: Stage, key: str) -> str | None:
         return None
     strict = scenario.policies.qualification_strictness
     below = ", ".join(
-        f"{seg.name} {_pct(_share_below(seg.fit, strict))}" for seg in scenario.market.segments
+        f"{seg.name} {fmt_pct(_share_below(seg.fit, strict))}" for seg in scenario.market.segments
     )
     return (
-        f"the seller reads the buyer's fit (error sd {_num(q.read_error_sd_right)}, "
-        f"{_num(q.read_error_sd_wrong)} after a wrong step) [{key}.qualification] and "
-        f"disqualifies it below {_num(strict)} [policies.qualification_strictness]; buyers whose "
-        f"true fit is below that: about {below}"
+        f"the seller reads the buyer's fit (error sd {fmt_num(q.read_error_sd_right)}, "
+        f"{fmt_num(q.read_error_sd_wrong)} after a wrong step) [{key}.qualification] and "
+        f"disqualifies it below {fmt_num(strict)} [policies.qualification_strictness]; "
+        f"buyers whose true fit is below that: about {below}"
     )
 
 
@@ -465,12 +457,12 @@ def _pool(scenario: Scenario) -> tuple[str, ...]:
     m, t, pol = scenario.market, scenario.team, scenario.policies
     total = sum(s.share for s in m.segments)
     segs = "; ".join(
-        f"{s.name} {_pct(s.share / total)} (fit {describe_distribution(s.fit)}; value "
+        f"{s.name} {fmt_pct(s.share / total)} (fit {describe_distribution(s.fit)}; value "
         f"{describe_distribution(s.deal_value, scenario.currency)})"
         for s in m.segments
     )
     wait = (
-        f"a suspect no seller takes within {_num(m.patience_days)} days goes elsewhere "
+        f"a suspect no seller takes within {fmt_num(m.patience_days)} days goes elsewhere "
         "(unworked) [market.patience_days]"
         if m.patience_days > 0
         else "a suspect waits for a seller as long as it takes [market.patience_days]"
@@ -478,7 +470,7 @@ def _pool(scenario: Scenario) -> tuple[str, ...]:
     cap = f"at most {pol.wip_cap} open deals each" if pol.wip_cap else "no cap on open deals"
     flat = len(set(m.schedule.by_month)) == 1 and m.schedule.quarter_end_push == 1.0
     return (
-        f"suspects arrive at {_num(m.suspects_per_day)} a day [market.suspects_per_day]"
+        f"suspects arrive at {fmt_num(m.suspects_per_day)} a day [market.suspects_per_day]"
         + ("" if flat else ", more or fewer in some months [market.schedule]"),
         f"segments [market.segments]: {segs}",
         f"{t.sellers} sellers [team.sellers] take them first come, first served, by "
@@ -491,28 +483,28 @@ def _dark(scenario: Scenario) -> tuple[str, ...]:
     b, pol = scenario.buyers, scenario.policies
     mom, nd = b.momentum, b.no_decision
     touch = (
-        f"a touch (recap, article, case study) after {_num(pol.touch_every_days)} days without "
-        f"contact closes {_pct(mom.touch_boost)} of it [policies.touch_every_days, "
+        f"a touch (recap, article, case study) after {fmt_num(pol.touch_every_days)} days without "
+        f"contact closes {fmt_pct(mom.touch_boost)} of it [policies.touch_every_days, "
         "buyers.momentum.touch_boost]"
         if pol.touch_every_days > 0
         else "no touches between calls [policies.touch_every_days]"
     )
     booking = (
         "the next meeting is booked at the end of each call, within "
-        f"{_num(pol.book_next_within_days)} days [policies.book_next_within_days]"
+        f"{fmt_num(pol.book_next_within_days)} days [policies.book_next_within_days]"
         if pol.book_next_within_days > 0
         else "the next meeting is arranged later, by email [policies.book_next_within_days]"
     )
     return (
-        f"In every gap between contacts momentum halves every {_num(mom.half_life_days)} days "
+        f"In every gap between contacts momentum halves every {fmt_num(mom.half_life_days)} days "
         f"without contact [buyers.momentum.half_life_days] (× the stage's factor; "
-        f"× {_num(mom.busy_half_life_factor)} while the buyer works on its own task "
+        f"× {fmt_num(mom.busy_half_life_factor)} while the buyer works on its own task "
         "[buyers.momentum.busy_half_life_factor])",
-        f"hazard of going dark per day = {_num(nd.background_hazard_per_day)} background "
-        f"[buyers.no_decision.background_hazard_per_day] + {_num(nd.max_hazard_per_day)} "
+        f"hazard of going dark per day = {fmt_num(nd.background_hazard_per_day)} background "
+        f"[buyers.no_decision.background_hazard_per_day] + {fmt_num(nd.max_hazard_per_day)} "
         f"[buyers.no_decision.max_hazard_per_day] × (1 − momentum){_SUPERSCRIPT[nd.shape]} "
         "[buyers.no_decision.shape]",
-        f"a good call closes {_pct(mom.call_restore_right)} of the gap to full momentum "
+        f"a good call closes {fmt_pct(mom.call_restore_right)} of the gap to full momentum "
         f"[buyers.momentum.call_restore_right]; {touch}",
         booking,
         "the buying group may also stall when a stage's work is done (its share of the "
@@ -527,16 +519,17 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
     b = scenario.buyers
     c, ch = b.consensus, b.choice
     per_segment = ", ".join(
-        f"{s.name} (fit {_num(s.fit.mean)}) {_pct(_chosen(scenario, s.fit.mean))}"
+        f"{s.name} (fit {fmt_num(s.fit.mean)}) {fmt_pct(_chosen(scenario, s.fit.mean))}"
         for s in scenario.market.segments
     )
     return (
-        f"consensus: P(n) = {_num(c.p_one)} [buyers.consensus.p_one] × {_num(c.q_per_extra)}^(n−1) "
-        "[buyers.consensus.q_per_extra] for a buying group of n at average fit and full momentum, "
-        f"paid stage by stage (consensus_share); fit moves it by up to ±{_pct(c.fit_weight)} "
+        f"consensus: P(n) = {fmt_num(c.p_one)} [buyers.consensus.p_one] × "
+        f"{fmt_num(c.q_per_extra)}^(n−1) [buyers.consensus.q_per_extra] for a buying group of n "
+        "at average fit and full momentum, "
+        f"paid stage by stage (consensus_share); fit moves it by up to ±{fmt_pct(c.fit_weight)} "
         "[buyers.consensus.fit_weight]",
         f"buying group: {describe_distribution(b.group_size)} people [buyers.group_size]",
-        f"supplier choice: we are chosen {_pct(ch.win_base)} of the time at average fit "
+        f"supplier choice: we are chosen {fmt_pct(ch.win_base)} of the time at average fit "
         f"[buyers.choice.win_base]; by segment's mean fit: {per_segment} "
         "[buyers.choice.fit_weight]",
     )
@@ -546,6 +539,20 @@ def _chosen(scenario: Scenario, fit: float) -> float:
     """Chance we are chosen once the group decides to buy: win_base · (1 + w · (2 fit − 1))."""
     ch = scenario.buyers.choice
     return min(1.0, ch.win_base * (1.0 + ch.fit_weight * (2.0 * fit - 1.0)))
+
+
+def _accounts(scenario: Scenario) -> tuple[str, ...]:
+    """The account lifecycle's parts, each by its table's own description (read generically, so
+    the map follows the lifecycle's schema as it grows)."""
+    accounts = getattr(scenario, "accounts", None)
+    if not isinstance(accounts, BaseModel):
+        return ()
+    out = []
+    for name in type(accounts).model_fields:
+        part = getattr(accounts, name)
+        if isinstance(part, BaseModel) and part.__doc__:
+            out.append(f"{part.__doc__.strip().splitlines()[0]} [accounts.{name}]")
+    return tuple(out)
 
 
 def _outcomes(scenario: Scenario) -> tuple[str, ...]:
@@ -560,180 +567,3 @@ def _outcomes(scenario: Scenario) -> tuple[str, ...]:
     if scenario.market.patience_days > 0:
         out.append("unworked: a suspect no seller took in time (not an opportunity)")
     return tuple(out)
-
-
-# --- files --------------------------------------------------------------------------------------
-
-#: The figure formats ``--figure`` writes, by file extension.
-FIGURE_FORMATS = ("png", "svg", "pdf")
-
-
-def check_figure_path(path: Path, force: bool) -> str:
-    """The format of a figure file to write at ``path``; ``OutputError`` if it cannot be.
-
-    Checked before any work: an unknown extension, a folder in the way, or an existing file
-    without ``force`` (a figure someone may have edited by hand is not overwritten silently).
-    """
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in FIGURE_FORMATS:
-        raise OutputError(
-            f"{path}: cannot tell the figure format from the extension "
-            f"{path.suffix or '(none)'!r}; "
-            f"use one of {', '.join('.' + f for f in FIGURE_FORMATS)}"
-        )
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name for the figure")
-    if path.exists() and not force:
-        raise OutputError(
-            f"{path} already exists; choose another file or pass --force to overwrite it"
-        )
-    if not path.parent.is_dir():
-        raise OutputError(f"cannot write {path}: the folder {path.parent} does not exist")
-    return fmt
-
-
-def save_figure(fig: Figure, path: Path, force: bool) -> None:
-    """Write ``fig`` to ``path`` atomically (a crash leaves no half-written file), reproducibly
-    (no dates in the file)."""
-    fmt = check_figure_path(path, force)
-    meta: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}.get(
-        fmt, {"CreationDate": None, "Creator": None, "Producer": None}
-    )
-    with (
-        rc_context({"svg.hashsalt": "simsales", "svg.fonttype": "path"}),
-        atomic_open(path, "wb") as fh,
-    ):
-        if fmt != "png":
-            fig.savefig(fh, format=fmt, dpi=FIGURE_DPI, metadata=meta)
-            return
-        # A chart of flat tints and text: a 256-colour palette looks the same at a third of
-        # the size (small enough to put in a README).
-        raw = io.BytesIO()
-        fig.savefig(raw, format="png", dpi=FIGURE_DPI, metadata=meta)
-        raw.seek(0)
-        with Image.open(raw) as image:
-            image.convert("RGB").quantize(colors=256).save(fh, format="png", optimize=True)
-
-
-# --- text -----------------------------------------------------------------------------------------
-
-
-def render_text(pm: ProcessMap, width: int = 100) -> str:
-    """The process map as plain text, wrapped to ``width`` columns (good in pipes and files)."""
-    width = max(60, width)
-    lines: list[str] = [f"Process map of {pm.name}"]
-    if pm.description:
-        lines += textwrap.wrap(pm.description, width)
-    lines += textwrap.wrap(
-        "Inputs of the scenario, not simulated results. [key.paths] can be changed with "
-        "--set KEY=VALUE.",
-        width,
-    )
-    lines += ["", "0  SUSPECT POOL  [market]"]
-    for phrase in pm.pool:
-        lines += _item("", phrase, width)
-    for st in pm.stages:
-        lines += ["", f"{st.number}  {st.name.upper()}  [{st.key}]"]
-        lines += _stage_lines(pm, st, width)
-    lines += [
-        "",
-        f"If every step goes right a deal needs {pm.calls_all_right} calls at "
-        f"{pm.activities_per_call} activit{'y' if pm.activities_per_call == 1 else 'ies'} per call "
-        "(a call runs on into the next stage when no buyer task or seller work blocks it).",
-    ]
-    lines = lines[:-1] + textwrap.wrap(lines[-1], width)
-    lines += ["", "GOING DARK (no decision)"]
-    for phrase in pm.dark:
-        lines += _item("", phrase, width)
-    head = " / ".join(f"{_num(d)} d" for d in DARK_GAP_DAYS)
-    lines += _item(
-        "",
-        f"chance of going dark in a silent gap of {head}, from momentum "
-        f"{pm.dark_start_momentum:.2f} (after a first good call):",
-        width,
-    )
-    name_w = max(len(st.name) for st in pm.stages)
-    for st in pm.stages:
-        risks = " / ".join(f"{_pct(r):>4}" for r in st.dark_risk)
-        lines.append(
-            f"      {st.name:<{name_w}}  {risks}   (half-life {_num(st.half_life_days)} d)"
-        )
-    lines += ["", "THE CLOSE"]
-    points = ", ".join(f"{p.label}: {_pct(p.probability)}" for p in pm.consensus)
-    lines += _item("", f"purchase likelihood by group size: {points}", width)
-    for phrase in pm.close:
-        lines += _item("", phrase, width)
-    lines += ["", "HOW OPPORTUNITIES END"]
-    for phrase in pm.outcomes:
-        lines += _item("", phrase, width)
-    lines += ["", "LEAN LEVERS (current values; change with --set KEY=VALUE)"]
-    value_w = min(14, max(len(lv.value) for lv in pm.levers))
-    for lv in pm.levers:
-        lines += _lever_lines(lv, value_w, width)
-    return "\n".join(lines) + "\n"
-
-
-def _item(label: str, text: str, width: int, label_w: int = 0) -> list[str]:
-    """A bullet (or a labelled line), wrapped with a hanging indent."""
-    first = f"   {label:<{label_w}}  " if label_w else "   - "
-    return textwrap.wrap(
-        text,
-        width,
-        initial_indent=first,
-        subsequent_indent=" " * len(first),
-        break_on_hyphens=False,
-    )
-
-
-def _stage_lines(pm: ProcessMap, st: StageStep, width: int) -> list[str]:
-    lw = 12
-    apc = pm.activities_per_call
-    if st.activities:
-        joint = (
-            f"{st.activities} activities → {st.calls} call{'s' if st.calls != 1 else ''} at "
-            f"{apc} per call [{st.key}.activities, policies.activities_per_call]; attendees: "
-            f"about {st.attendees} of a typical buying group ({_pct(st.attendee_share)} of it, "
-            f"more with a bigger agenda) [{st.key}.attendee_share]; each activity done right "
-            f"{_pct(st.p_right)} of the time by a seller of skill 1 [{st.key}.p_right], "
-            f"{_pct(st.p_right_typical)} by an average seller at a full agenda; the whole stage "
-            f"without a wrong step: {_pct(st.p_stage_clean)}"
-        )
-    else:
-        joint = f"no calls [{st.key}.activities]"
-    seller = (
-        f"{_num(st.seller_work_hours)} h of offline work after the calls (a proposal) "
-        f"[{st.key}.seller_work_hours]"
-        if st.seller_work_hours
-        else "no offline work"
-    )
-    if st.sets_forecast:
-        seller += "; sets the forecast close date [forecast]"
-    buyer = (
-        "; ".join(f"{t.name}: {t.duration}" for t in st.buyer_tasks)
-        + f" [{st.key}.buyer_tasks] (× the deal's pace; the next call waits for it)"
-        if st.buyer_tasks
-        else "no tasks of its own"
-    )
-    out = _item("Joint", joint, width, lw) + _item("Seller", seller, width, lw)
-    out += _item("Buyer", buyer, width, lw)
-    out += _item("Done wrong", "; ".join(st.wrong), width, lw)
-    if st.qualification:
-        out += _item("Qualifies", st.qualification, width, lw)
-    dark = f"in the gaps (half-life {_num(st.half_life_days)} d [{st.key}.half_life_factor])" + (
-        f"; the group may stall after it ({_pct(st.consensus_share)} of the consensus penalty "
-        f"[{st.key}.consensus_share])"
-        if st.consensus_share
-        else ""
-    )
-    out += _item("Goes dark", dark, width, lw)
-    return out
-
-
-def _lever_lines(lv: Lever, value_w: int, width: int) -> list[str]:
-    hang = " " * (value_w + 5)
-    text = f"{lv.meaning} [{lv.key}]"
-    if len(lv.value) > value_w:  # a long value (a distribution) gets a line of its own
-        head = textwrap.wrap(lv.value, width, initial_indent="   ", subsequent_indent=hang)
-        return head + textwrap.wrap(text, width, initial_indent=hang, subsequent_indent=hang)
-    first = f"   {lv.value:<{value_w}}  "
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=hang)
