@@ -121,8 +121,8 @@ def _header(story: DealStory) -> str:
     cohort = "" if story.counted else " Not in the counted cohort (warm-up or last margin)."
     return (
         f"Deal {story.deal_id} of {story.scenario_name} (seed {story.seed}, replication "
-        f"{story.replication}): a {story.segment} buyer, a buying group of {story.group_size}, "
-        f"fit {story.fit:.2f}, list value {story.value:,.0f}.{cohort}"
+        f"{story.replication}): a buyer in the {story.segment} segment, a buying group of "
+        f"{story.group_size}, fit {story.fit:.2f}, list value {story.value:,.0f}.{cohort}"
     )
 
 
