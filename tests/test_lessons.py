@@ -1,0 +1,387 @@
+"""Each lesson of ``docs/lessons/`` states a claim; each claim is checked here, so that a lesson
+can never silently stop being true.
+
+The tests run the lesson's own experiment and scenario files (so a changed file changes what is
+tested) at a reduced size: a 800-day horizon instead of 1275, a few paired replications on
+common random numbers, on the file's own seed. Each asserts the claim's direction *and* a
+meaningful size with the 95% interval of the paired difference (``paired_difference``), not a
+point estimate. Where a lesson says a claim does *not* hold in the bundled baseline, that is
+asserted too: if the model changes so that it starts to hold, the lesson must be rewritten.
+
+The last tests check the pages themselves: each exists, names commands whose files exist and
+validate, and shows a figure that exists and is small.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from simsales.analysis.paired import PairedDifference, paired_difference
+from simsales.experiment import Experiment, load_experiment
+from simsales.model import simulate
+from simsales.model.records import EV, OUTCOMES
+from simsales.results.metrics import metrics_from_records
+from simsales.scenario.loading import load_scenario
+from simsales.scenario.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = ROOT / "docs" / "lessons"
+#: The reduced size: deals created in days 100-600 of an 800-day run are counted.
+SHORT = ("run.horizon_days=800", "run.warmup_days=100", "run.cohort_margin_days=200")
+WON = OUTCOMES.index("won")
+
+PAGES = {
+    1: "01-call-compression.md",
+    2: "02-time-kills-deals.md",
+    3: "03-the-buyer-is-an-actor.md",
+    4: "04-qualify-early.md",
+    5: "05-the-buying-group.md",
+    6: "06-flow-and-wip.md",
+}
+
+
+# --- running the lessons' files at a reduced size ---------------------------------------------
+
+
+@cache
+def experiment(name: str) -> Experiment:
+    return load_experiment(ROOT / "experiments" / f"{name}.toml", SHORT)
+
+
+@cache
+def scenario_file(name: str) -> Scenario:
+    return load_scenario(ROOT / "scenarios" / f"{name}.toml", SHORT)
+
+
+def point(exp: Experiment, **values: Any) -> Scenario:
+    """The scenario of the sweep point or variant whose settings are ``values`` (dots as __)."""
+    want = {key.replace("__", "."): value for key, value in values.items()}
+    for scenario, settings in zip(exp.scenarios, exp.points, strict=True):
+        if settings == want:
+            return scenario
+    raise KeyError(f"{exp.spec.name} has no point {want}")
+
+
+def variant(exp: Experiment, name: str) -> Scenario:
+    return next(s for s in exp.scenarios if s.name == name)
+
+
+_RUNS: dict[tuple[str, int, int], dict[str, float]] = {}
+_KEYS: dict[int, str] = {}
+
+
+def _metrics(scenario: Scenario, seed: int, replication: int) -> dict[str, float]:
+    """Metrics of one replication, run once per module: the baseline is the base of several
+    experiments, so runs are keyed by what the scenario says, not by its name."""
+    if id(scenario) not in _KEYS:
+        _KEYS[id(scenario)] = scenario.model_dump_json(exclude={"name", "description"})
+    key = (_KEYS[id(scenario)], seed, replication)
+    if key not in _RUNS:
+        _RUNS[key] = metrics_from_records(simulate(scenario, seed=seed, replication=replication))
+    return _RUNS[key]
+
+
+def values(scenario: Scenario, metric: str, seed: int, n: int) -> list[float]:
+    """``metric`` in replications 0..n-1 (the same streams in every scenario: paired)."""
+    return [_metrics(scenario, seed, r)[metric] for r in range(n)]
+
+
+def diff(base: Scenario, other: Scenario, metric: str, seed: int, n: int) -> PairedDifference:
+    """Paired difference other − base of ``metric`` over n replications."""
+    return paired_difference(values(base, metric, seed, n), values(other, metric, seed, n))
+
+
+def wins_per_seller(scenario: Scenario, seed: int, n: int) -> list[float]:
+    """Won deals per seller in the counted cohort, per replication."""
+    return [
+        _metrics(scenario, seed, r)["share_won"]
+        * _metrics(scenario, seed, r)["opportunities"]
+        / scenario.team.sellers
+        for r in range(n)
+    ]
+
+
+def _why(d: PairedDifference) -> str:
+    return f"{d.mean:.4g} [{d.low:.4g}, {d.high:.4g}] on a base of {d.base_mean:.4g}"
+
+
+# --- lesson 1: call compression ---------------------------------------------------------------
+
+
+def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_by_more_than_30_percent() -> None:
+    exp = experiment("call_compression")
+    four = point(exp, policies__activities_per_call=4)
+    n = 8
+    won = diff(exp.base, four, "won_median_days", exp.seed, n)
+    assert won.high < -0.30 * won.base_mean, _why(won)  # the whole interval beyond -30%
+    # a small effect (about 1 point of 80): it takes more replications to tell it from noise
+    no_decision = diff(exp.base, four, "share_no_decision", exp.seed, 2 * n)
+    assert no_decision.high < 0, _why(no_decision)
+    # and the gain flattens out: 4 -> 5 activities gains far less than 1 -> 2 did
+    two = point(exp, policies__activities_per_call=2)
+    five = point(exp, policies__activities_per_call=5)
+    first = diff(exp.base, two, "won_median_days", exp.seed, n // 2)
+    last = diff(four, five, "won_median_days", exp.seed, n // 2)
+    assert last.mean > first.mean / 3, f"1->2 {_why(first)}; 4->5 {_why(last)}"
+
+
+# --- lesson 2: time kills deals ---------------------------------------------------------------
+
+
+def test_lesson_2_a_contact_every_3_to_5_days_keeps_deals_alive() -> None:
+    exp = experiment("contact_gap")
+    n = 8
+    for days in (3, 5):
+        touched = point(exp, policies__touch_every_days=days, policies__book_next_within_days=0)
+        nd = diff(exp.base, touched, "share_no_decision", exp.seed, n)
+        assert nd.high < -0.005, f"touch every {days} days: {_why(nd)}"
+        won = diff(exp.base, touched, "share_won", exp.seed, n)
+        assert won.low > 0, f"touch every {days} days: {_why(won)}"
+    # with the next meeting also booked in each call, the gaps shrink and far fewer deals die
+    both = point(exp, policies__touch_every_days=3, policies__book_next_within_days=5)
+    nd = diff(exp.base, both, "share_no_decision", exp.seed, n)
+    assert nd.high < -0.02, _why(nd)
+    gap = diff(exp.base, both, "mean_gap_days", exp.seed, n)
+    assert gap.high < -0.10 * gap.base_mean, _why(gap)
+
+
+def test_lesson_2_longer_gaps_between_contacts_feed_no_decision() -> None:
+    exp = experiment("contact_gap")
+    n = 8
+    often = point(exp, policies__touch_every_days=3, policies__book_next_within_days=0)
+    rarely = point(exp, policies__touch_every_days=21, policies__book_next_within_days=0)
+    nd = diff(often, rarely, "share_no_decision", exp.seed, n)
+    assert nd.low > 0, _why(nd)
+    booked = point(exp, policies__touch_every_days=21, policies__book_next_within_days=5)
+    nd = diff(booked, rarely, "share_no_decision", exp.seed, n)  # unbooked: longer gaps
+    assert nd.low > 0.01, _why(nd)
+
+
+# --- lesson 3: the buyer is an actor ----------------------------------------------------------
+
+
+def _buyer_shares(scenario: Scenario, seed: int, n: int) -> tuple[float, float]:
+    """(buyer's own tasks, all waiting for the buyer) as shares of won deals' cycle days."""
+    tasks = waiting = cycle = 0.0
+    for r in range(n):
+        rec = simulate(scenario, seed=seed, replication=r, event_log=True)
+        assert rec.events is not None
+        c, e = rec.deals.columns(), rec.events.columns()
+        size = int(c["deal_id"].max()) + 1
+        start, end = scenario.run.warmup_days, scenario.run.horizon_days
+        won = (c["outcome"] == WON) & (c["created_at"] >= start)
+        won &= c["created_at"] < end - scenario.run.cohort_margin_days
+        is_task = e["code"] == EV["buyer_task"]
+        per_deal = np.bincount(e["case"][is_task], weights=e["value"][is_task], minlength=size)
+        days = (c["closed_at"] - c["assigned_at"])[won]
+        tasks += float(per_deal[c["deal_id"][won]].sum())
+        # gaps waited for the buyer, and the buyer's last task after the last call
+        waiting += float((c["buyer_wait_days"][won] + days - c["gap_days"][won]).sum())
+        cycle += float(days.sum())
+    return tasks / cycle, waiting / cycle
+
+
+def test_lesson_3_most_of_a_won_deals_cycle_is_waiting_for_the_buyer() -> None:
+    exp = experiment("buyer_enablement")
+    tasks, waiting = _buyer_shares(exp.base, exp.seed, 3)
+    assert 0.15 < tasks < 0.35, f"buyer's own tasks: {tasks:.1%} of the won cycle"
+    assert waiting > 0.9, f"waiting for the buyer: {waiting:.1%} of the won cycle"
+
+
+def test_lesson_3_helping_the_buyer_shortens_the_cycle_more_than_selling_harder() -> None:
+    exp = experiment("buyer_enablement")
+    n = 8
+    helped = variant(exp, "enable_half")
+    won = diff(exp.base, helped, "won_median_days", exp.seed, n)
+    assert won.high < -0.04 * won.base_mean, _why(won)
+    for harder in ("chase_every_3_days", "twelve_sellers"):
+        other = variant(exp, harder)
+        vs = diff(other, helped, "won_median_days", exp.seed, n)
+        assert vs.high < 0, f"enable_half - {harder}: {_why(vs)}"
+    # the honest other side: chasing cuts no decision more than the help with tasks does
+    chase = diff(exp.base, variant(exp, "chase_every_3_days"), "share_no_decision", exp.seed, n)
+    help_nd = diff(exp.base, helped, "share_no_decision", exp.seed, n)
+    assert chase.high < help_nd.mean, f"chase {_why(chase)}; help {_why(help_nd)}"
+    # a mutual action plan (help and the next meeting agreed) beats chasing on both
+    plan = variant(exp, "mutual_action_plan")
+    chase_s = variant(exp, "chase_every_3_days")
+    for metric, sign in (("won_median_days", -1), ("share_no_decision", -1), ("share_won", 1)):
+        d = diff(chase_s, plan, metric, exp.seed, n)
+        assert (d.high < 0) if sign < 0 else (d.low > 0), f"plan - chase, {metric}: {_why(d)}"
+
+
+def test_buyer_enablement_shrinks_each_task_on_the_same_draws_and_costs_seller_hours() -> None:
+    # round robin: each deal gets the same seller in both runs, so the same skill and dice
+    robin = (*SHORT, "team.assignment=round_robin")
+    base = load_scenario(ROOT / "scenarios" / "baseline.toml", robin)
+    helped = base.model_copy(
+        update={"policies": base.policies.model_copy(update={"buyer_enablement": 0.5})}
+    )
+    a = simulate(base, seed=3, replication=0, event_log=True)
+    b = simulate(helped, seed=3, replication=0, event_log=True)
+    ca, cb = a.deals.columns(), b.deals.columns()
+    oa, ob = np.argsort(ca["deal_id"]), np.argsort(cb["deal_id"])
+    for column in ("created_at", "value", "group_size", "fit", "pace", "seller"):  # same deals
+        np.testing.assert_array_equal(ca[column][oa], cb[column][ob])
+    first: list[dict[int, float]] = []
+    for rec in (a, b):
+        assert rec.events is not None
+        e = rec.events.columns()
+        task = np.flatnonzero(e["code"] == EV["buyer_task"])
+        seen: dict[int, float] = {}
+        for i in task:  # each deal's first task: all draws before it are the same
+            seen.setdefault(int(e["case"][i]), float(e["value"][i]))
+        first.append(seen)
+    both = sorted(first[0].keys() & first[1].keys())
+    assert len(both) > 50
+    ratio = np.array([first[1][d] / first[0][d] for d in both])
+    np.testing.assert_allclose(ratio, 0.5, rtol=1e-9)
+    assert cb["work_hours"].sum() > ca["work_hours"].sum()  # the help is not free
+
+
+# --- lesson 4: qualify early ------------------------------------------------------------------
+
+
+def test_lesson_4_an_early_no_go_costs_fewer_seller_hours_per_win_than_a_late_one() -> None:
+    late, early = scenario_file("baseline"), scenario_file("qualify-early")
+    seed, n = late.run.seed, 10
+    # fewer hours for about as many wins; seller_hours_per_win itself, a ratio of a few dozen
+    # wins, is too noisy at this size for its interval to exclude 0 (the lesson says so)
+    hours = diff(late, early, "seller_utilisation", seed, n)
+    assert hours.high < 0, _why(hours)
+    dq_days = diff(late, early, "cycle_mean_disqualified_days", seed, n)
+    assert dq_days.high < -0.4 * dq_days.base_mean, _why(dq_days)
+    # the deals dropped early are mostly deals that would have died later as no decision
+    nd = diff(late, early, "share_no_decision", seed, n)
+    dq = diff(late, early, "share_disqualified", seed, n)
+    assert nd.high < -0.02 and dq.low > 0.02, f"no decision {_why(nd)}; dq {_why(dq)}"
+    won = diff(late, early, "share_won", seed, n)
+    assert won.low > -0.1 * won.base_mean, _why(won)  # and hardly a win is lost
+
+
+def test_lesson_4_stricter_qualification_alone_does_not_pay_in_the_baseline() -> None:
+    exp = experiment("qualification")  # the base is strictness 0.3, qualified in discovery
+    n = 8
+    strict = point(exp, policies__qualification_strictness=0.5)
+    hours = diff(exp.base, strict, "seller_hours_per_win", exp.seed, n)
+    assert hours.low > 0, _why(hours)
+    rate = diff(exp.base, strict, "share_no_decision", exp.seed, n)
+    assert rate.high < 0, _why(rate)  # the pipeline looks cleaner while wins cost more
+
+
+def test_the_early_qualification_scenario_differs_from_the_baseline_only_in_qualifying() -> None:
+    base, early = scenario_file("baseline"), scenario_file("qualify-early")
+    assert early.policies == base.policies
+    assert [s.name for s in early.stages] == [s.name for s in base.stages]
+    for a, b in zip(base.stages, early.stages, strict=True):
+        assert a.model_copy(update={"qualification": None}) == b.model_copy(
+            update={"qualification": None}
+        ), f"stage {a.name} differs beyond its qualification"
+    assert [s.qualification is not None for s in base.stages].index(True) == 2  # discovery
+    assert [s.qualification is not None for s in early.stages].index(True) == 1  # commitment
+
+
+# --- lesson 5: the buying group ---------------------------------------------------------------
+
+
+def test_lesson_5_every_added_stakeholder_makes_a_decision_less_likely() -> None:
+    exp = experiment("buying_group")
+    n = 5
+    sizes = (1, 3, 6, 9)
+    groups = [point(exp, buyers__group_size=size) for size in sizes]
+    for smaller, larger, a, b in zip(groups, groups[1:], sizes, sizes[1:], strict=False):
+        bought = diff(smaller, larger, "purchase_likelihood", exp.seed, n)
+        assert bought.high < 0, f"{a} -> {b} stakeholders: {_why(bought)}"
+        nd = diff(smaller, larger, "share_no_decision", exp.seed, n)
+        assert nd.low > 0, f"{a} -> {b} stakeholders: {_why(nd)}"
+    six = diff(groups[0], groups[2], "purchase_likelihood", exp.seed, n)
+    assert six.high < -0.5 * six.base_mean, _why(six)  # six stakeholders: less than half
+
+
+# --- lesson 6: flow and WIP -------------------------------------------------------------------
+
+
+def test_lesson_6_in_an_overloaded_team_a_wip_cap_wins_more_deals_per_seller() -> None:
+    exp = experiment("wip_overloaded")
+    n = 10
+    capped = point(exp, policies__wip_cap=25)
+    wins = paired_difference(
+        wins_per_seller(exp.base, exp.seed, n), wins_per_seller(capped, exp.seed, n)
+    )
+    assert wins.low > 0.10 * wins.base_mean, _why(wins)
+    gap = diff(exp.base, capped, "mean_gap_days", exp.seed, n)
+    assert gap.high < -0.25 * gap.base_mean, _why(gap)
+    # too tight a cap gives up more suspects than faster deals make up for
+    tight = point(exp, policies__wip_cap=10)
+    tight_wins = wins_per_seller(tight, exp.seed, n)
+    vs = paired_difference(tight_wins, wins_per_seller(capped, exp.seed, n))
+    assert vs.low > 0, _why(vs)
+
+
+def test_lesson_6_with_room_to_spare_no_wip_cap_wins_more() -> None:
+    exp = experiment("wip_limit")  # the baseline's eight sellers: about 8 open deals each
+    n = 5
+    for cap in (5, 10):  # 20 or more never binds here
+        capped = point(exp, policies__wip_cap=cap)
+        wins = paired_difference(
+            wins_per_seller(exp.base, exp.seed, n), wins_per_seller(capped, exp.seed, n)
+        )
+        assert not wins.low > 0, f"cap {cap}: {_why(wins)}"
+    tight = point(exp, policies__wip_cap=5)
+    lost = diff(exp.base, tight, "bookings_per_year", exp.seed, n)
+    assert lost.high < 0, _why(lost)
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+_COMMAND = re.compile(r"^\s*(simsales\s.+?)\s*$", re.MULTILINE)
+_FIGURE = re.compile(r"!\[[^\]]+\]\((figures/[^)]+\.png)\)")
+
+
+def _commands(text: str) -> list[list[str]]:
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    return [shlex.split(line) for block in blocks for line in _COMMAND.findall(block)]
+
+
+@pytest.mark.parametrize("number", sorted(PAGES))
+def test_each_lesson_page_names_runnable_files_and_shows_a_figure(number: int) -> None:
+    page = LESSONS / PAGES[number]
+    text = page.read_text(encoding="utf-8")
+    for heading in ("## The claim", "## Reproduce it", "## What to look at", "## Questions"):
+        assert heading in text, f"{page.name}: no '{heading}' section"
+    commands = _commands(text)
+    assert commands, f"{page.name}: no simsales command in a ```sh block"
+    for argv in commands:
+        assert argv[1] in {"run", "compare", "experiment"}, argv
+        files = [a for a in argv[2:] if a.endswith(".toml")]
+        assert files, argv
+        for name in files:
+            path = ROOT / name
+            assert path.is_file(), f"{page.name}: {name} does not exist"
+            if argv[1] == "experiment":
+                load_experiment(path)  # raises ScenarioError if it does not validate
+            else:
+                load_scenario(path)
+    figures = _FIGURE.findall(text)
+    assert figures, f"{page.name}: no figure"
+    for figure in figures:
+        path = LESSONS / figure
+        assert path.is_file(), f"{page.name}: {figure} does not exist"
+        assert path.stat().st_size < 200_000, f"{figure} is {path.stat().st_size} bytes"
+    questions = text.split("## Questions", 1)[1]
+    assert 3 <= len(re.findall(r"^\d+\. ", questions, flags=re.MULTILINE)) <= 5
+
+
+def test_the_lessons_index_lists_every_page_and_the_readme_links_it() -> None:
+    index = (LESSONS / "README.md").read_text(encoding="utf-8")
+    for name in PAGES.values():
+        assert f"({name})" in index, f"the index does not link {name}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/lessons/README.md)" in readme
