@@ -154,3 +154,16 @@ def test_unreachable_scheduler_fails_quickly_and_clearly(
         dask_executor("nonsense://127.0.0.1:1"),
     ):
         pass
+
+
+def test_workers_must_run_this_simsales_version(
+    scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with dask_executor(scheduler):  # the workers run this checkout: accepted
+        pass
+    monkeypatch.setattr(cluster_module, "__version__", "0.0.0-elsewhere")
+    with (
+        pytest.raises(ClusterError, match=r"must run simsales 0\.0\.0-elsewhere, as here: .* has "),
+        dask_executor(scheduler),
+    ):
+        pass

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from simsales.cli import main
 from simsales.experiment import compare_scenarios, load_experiment, run_experiment
 from simsales.experiment import replications as replications_module
 from simsales.experiment import store as store_module
-from simsales.experiment.replications import run_replications
+from simsales.experiment.replications import Replications, run_replications, run_scenarios
 from simsales.experiment.store import RunStore, default_cache_dir
 from simsales.scenario import Scenario, load_scenario
 
@@ -305,3 +306,45 @@ def test_compare_killed_with_sigkill_resumes(tmp_path: Path) -> None:
     assert len(entries(store)) == 12
     whole = invoke(*args, "--no-cache")
     assert json.loads(resumed.stdout) == json.loads(whole.stdout)
+
+
+class _Remote(Executor):
+    """Threads that pass for a cluster: ``run_scenarios`` sends them replications in chunks."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self.tasks = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.tasks += 1
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def test_chunks_and_the_store_mixed_give_the_serial_results(tiny: Scenario, tmp_path: Path) -> None:
+    other = tiny.model_copy(
+        update={"name": "other", "team": tiny.team.model_copy(update={"sellers": 3})}
+    )
+    batches = [Replications(tiny, 9), Replications(other, 7, 2)]
+    seen: list[tuple[int, int]] = []
+    serial = run_scenarios(batches, seed=5, on_result=lambda b, r, _rec, _m: seen.append((b, r)))
+    assert seen == [(0, r) for r in range(9)] + [(1, r) for r in range(2, 7)]
+    store = RunStore(tmp_path)
+    for r in (1, 2, 6):  # some in the store: chunks stop at them
+        run_replications(tiny, replications=r + 1, start=r, seed=5, store=store)
+    remote = _Remote()
+    seen.clear()
+    chunked = run_scenarios(
+        batches,
+        seed=5,
+        executor=remote,
+        store=store,
+        keep_records=False,  # metrics only, as the store holds them
+        on_result=lambda b, r, _rec, _m: seen.append((b, r)),
+    )
+    remote.shutdown()
+    assert json.dumps(chunked) == json.dumps(serial)
+    assert seen == [(0, r) for r in range(9)] + [(1, r) for r in range(2, 7)]
+    assert store.reused == 3 and remote.tasks < 14 - 3

@@ -6,6 +6,7 @@ an ``executor=`` (``run_replications``, ``compare_scenarios``, ``run_experiment`
 there, with the same results as a local run: replication r always draws the streams of
 ``(seed, r)``, wherever it runs. The workers must have ``simsales`` (same version) installed in
 their environment: a replication's job is sent to them by reference to its module, not as code.
+Connecting checks that (and has every worker import the model once, before any timing counts).
 
 Dask is imported only here, and only when called, so ``import simsales`` never needs it.
 """
@@ -15,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
+from typing import Any
 
-__all__ = ["ClusterError", "dask_executor", "executor_threads"]
+from simsales import __version__
+
+__all__ = ["ClusterError", "dask_executor", "executor_threads", "worker_version"]
 
 #: Seconds to wait for the scheduler before giving up.
 CONNECT_TIMEOUT = 5.0
@@ -31,8 +35,9 @@ def dask_executor(address: str, *, timeout: float | None = None) -> Iterator[Exe
     """Connect to the Dask scheduler at ``address`` (``tcp://host:8786``) and yield an executor
     on its workers; the connection is closed afterwards.
 
-    Raises ``ClusterError`` if ``distributed`` is not installed or the scheduler does not answer
-    within ``timeout`` seconds (default ``CONNECT_TIMEOUT``).
+    Raises ``ClusterError`` if ``distributed`` is not installed, the scheduler does not answer
+    within ``timeout`` seconds (default ``CONNECT_TIMEOUT``), or a worker does not run this
+    version of simsales.
     """
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
     try:
@@ -56,9 +61,43 @@ def dask_executor(address: str, *, timeout: float | None = None) -> Iterator[Exe
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s: {err}"
         ) from err
     try:
-        yield client.get_executor()
+        _check_workers(client, address)
+        # pure=False: a replication's job is not hashed into its task key (dask's tokenize of
+        # a whole scenario costs milliseconds of this process's CPU per task); its result
+        # depends on its arguments all the same, and no two submitted tasks are alike.
+        yield client.get_executor(pure=False)
     finally:
         client.close()
+
+
+def worker_version() -> str:
+    """The simsales version where this runs. Called on every worker on connecting: it imports
+    what a replication needs there and then, not in the first replication's time."""
+    import simsales.experiment.replications  # noqa: F401
+
+    return __version__
+
+
+def _check_workers(client: Any, address: str) -> None:
+    """Raise ``ClusterError`` unless every worker runs this version of simsales.
+
+    A replication's job reaches a worker by reference to its module: a worker without simsales,
+    or with another version (which may compute other numbers), must stop the run before it
+    starts, with a message that says so, rather than fail or differ half-way.
+    """
+    try:
+        versions: dict[str, str] = client.run(worker_version)
+    except Exception as err:
+        raise ClusterError(
+            f"the workers of {address} cannot run simsales ({type(err).__name__}: {err}); "
+            f"install simsales {__version__} in their environment"
+        ) from err
+    other = {worker: v for worker, v in versions.items() if v != __version__}
+    if other:
+        listed = ", ".join(f"{worker} has {v}" for worker, v in sorted(other.items()))
+        raise ClusterError(
+            f"the workers of {address} must run simsales {__version__}, as here: {listed}"
+        )
 
 
 def executor_threads(executor: Executor, default: int = 1) -> int:

@@ -24,7 +24,7 @@ from simsales.experiment.precision import (
     replications_needed,
     worst_metric,
 )
-from simsales.experiment.replications import run_replications
+from simsales.experiment.replications import Replications, run_scenarios
 from simsales.experiment.store import RunStore
 from simsales.model import RunRecords
 from simsales.results import MetricSummary, ci_t
@@ -122,7 +122,7 @@ def compare_scenarios(
 ) -> Comparison:
     """Run ``base`` and each of ``variants`` on the same seed and replications, and compare.
 
-    Scenarios run one after another, each with ``run_replications`` (``jobs`` processes, or on
+    Every scenario's replications go through one ``run_scenarios`` (``jobs`` processes, or
     ``executor`` when given); the results are the same for any ``jobs``. ``progress`` is called
     with the number of replications finished so far over all scenarios (``replications`` times
     the number of scenarios in all). ``on_result(scenario name, replication, records)`` sees each
@@ -158,23 +158,21 @@ def compare_scenarios(
     before: list[Check] | None = None
     while True:
         start = rounds[-1] if rounds else 0
-        for scenario in scenarios:
-            step = None if progress is None else _offset(progress, done)
-            hook = None if on_result is None else _named(on_result, scenario.name)
-            per_rep[scenario.name] += run_replications(
-                scenario,
-                replications=n,
-                seed=seed,
-                start=start,
-                jobs=jobs,
-                on_result=hook,
-                keep_records=on_result is not None,
-                reduce=reduce,
-                progress=step,
-                executor=executor,
-                store=store,
-            )
-            done += n - start
+        # one stream of work for all scenarios: no worker waits between two of them
+        results = run_scenarios(
+            [Replications(s, n, start) for s in scenarios],
+            seed=seed,
+            jobs=jobs,
+            on_result=None if on_result is None else _named(on_result, names),
+            keep_records=on_result is not None,
+            reduce=reduce,
+            progress=None if progress is None else _offset(progress, done),
+            executor=executor,
+            store=store,
+        )
+        for name, reps in zip(names, results, strict=True):
+            per_rep[name] += reps
+        done += (n - start) * len(scenarios)
         rounds.append(n)
         frozen = {name: tuple(reps) for name, reps in per_rep.items()}
         compared = _compare_metrics(frozen, base.name, level)
@@ -214,11 +212,11 @@ def _offset(progress: Callable[[int], None], before: int) -> Callable[[int], Non
 
 
 def _named(
-    on_result: Callable[[str, int, Any], None], name: str
-) -> Callable[[int, Any, dict[str, float]], None]:
-    def hook(r: int, records: Any, metrics: dict[str, float]) -> None:
+    on_result: Callable[[str, int, Any], None], names: Sequence[str]
+) -> Callable[[int, int, Any, dict[str, float]], None]:
+    def hook(batch: int, r: int, records: Any, metrics: dict[str, float]) -> None:
         assert records is not None  # kept whenever on_result is given
-        on_result(name, r, records)
+        on_result(names[batch], r, records)
 
     return hook
 

@@ -1,17 +1,32 @@
-"""Run the replications of one scenario, serially or on any ``concurrent.futures.Executor``.
+"""Run the replications of scenarios, serially or on any ``concurrent.futures.Executor``.
 
 Replication ``r`` always gets the random streams of ``(seed, r)``, whoever runs it and whenever it
 finishes, so results do not depend on the number of workers. Metrics are computed inside the
 worker: only a small dict per replication crosses the process boundary, unless the caller asks
-for the records too (to stream a deal table to disk). Results are handed back in replication
-order, holding at most a few finished replications in memory while waiting for a slower one.
+for the records too (to stream a deal table to disk). Results are handed back in order (scenario
+by scenario, replications in order), holding at most a few finished replications in memory
+while waiting for a slower one.
+
+Several scenarios (a comparison's base and variants) go through one stream of work: the next
+scenario's replications start while the last ones of the previous scenario still run, so no
+worker waits at a scenario boundary. On a cluster, where every task costs a round trip through
+the scheduler, consecutive replications of a scenario travel together in one task (fewer as the
+work runs out, so the end is not left to one worker).
 """
 
 from __future__ import annotations
 
+import math
 import signal
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +35,34 @@ from simsales.model import RunRecords, simulate
 from simsales.results import metrics_from_records
 from simsales.scenario import Scenario
 
-__all__ = ["OnResult", "executor_slots", "run_replications"]
+__all__ = ["OnResult", "Replications", "executor_slots", "run_replications", "run_scenarios"]
 
 #: Called once per replication, in replication order: (replication, records or None, metrics).
 OnResult = Callable[[int, RunRecords | None, dict[str, float]], None]
+#: ``run_scenarios``'s: (index of the scenario, replication, records or None, metrics).
+OnEachResult = Callable[[int, int, Any, dict[str, float]], None]
 Progress = Callable[[int], None]
 
 _Outcome = tuple[int, dict[str, float], RunRecords | None]
+
+#: Most replications sent to a cluster in one task.
+MAX_CHUNK = 4
+
+
+@dataclass(frozen=True)
+class Replications:
+    """Replications ``start .. stop - 1`` of ``scenario``."""
+
+    scenario: Scenario
+    stop: int
+    start: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.stop:
+            raise ValueError(
+                "need 0 <= start < replications (at least one to run), "
+                f"got {self.start} and {self.stop}"
+            )
 
 
 @dataclass(frozen=True)
@@ -48,6 +84,11 @@ class _Work:
             return replication, metrics, None
         # reduced in the worker: only what the caller needs crosses the process boundary
         return replication, metrics, records if self.reduce is None else self.reduce(records)
+
+
+def _run_chunk(work: _Work, replications: list[int]) -> list[_Outcome]:
+    """Several replications of one scenario in one task (a cluster's round trip saved)."""
+    return [work(r) for r in replications]
 
 
 def run_replications(
@@ -81,23 +122,65 @@ def run_replications(
     it instead of computed, and each computed one is saved as soon as this process receives it
     (whatever its order), so an interrupted call loses only the replications in progress.
     """
-    if not 0 <= start < replications:
-        raise ValueError(
-            f"need 0 <= start < replications (at least one to run), got {start} and {replications}"
-        )
+    hook = None if on_result is None else (lambda _s, r, rec, m: on_result(r, rec, m))
+    (metrics,) = run_scenarios(
+        [Replications(scenario, replications, start)],
+        seed=seed,
+        jobs=jobs,
+        event_log=event_log,
+        on_result=hook,
+        keep_records=keep_records,
+        progress=progress,
+        executor=executor,
+        reduce=reduce,
+        store=store,
+    )
+    return metrics
+
+
+def run_scenarios(
+    batches: Sequence[Replications],
+    *,
+    seed: int,
+    jobs: int = 1,
+    event_log: bool = False,
+    on_result: OnEachResult | None = None,
+    keep_records: bool = True,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+    reduce: Callable[[RunRecords], Any] | None = None,
+    store: RunStore | None = None,
+) -> list[list[dict[str, float]]]:
+    """``run_replications`` for several scenarios at once: each batch's metrics, in order.
+
+    The batches share the workers (one process pool for all), and ``on_result`` sees the
+    results in order, batch by batch, with the batch's index first; ``progress`` counts over
+    all batches. Each batch's results are those ``run_replications`` gives it alone.
+    """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if not batches:
+        return []
     keep = keep_records and on_result is not None
-    work = _Work(scenario, seed, event_log, keep, reduce)
-    runs = _Source(work, store, _kind(keep, event_log, reduce))
+    kind = _kind(keep, event_log, reduce)
+    sources = [
+        _Source(_Work(b.scenario, seed, event_log, keep, reduce), store, kind) for b in batches
+    ]
+    order = [(i, r) for i, b in enumerate(batches) for r in range(b.start, b.stop)]
+    run = _Run(sources, order, [[] for _ in batches], on_result, progress)
     if executor is None and jobs == 1:
-        return _run_serial(runs, start, replications, on_result, progress)
+        run.serial()
+        return run.results
     if executor is not None:
-        window = 2 * max(jobs, executor_slots(executor))
-        return _run_on(executor, runs, start, replications, on_result, progress, window=window)
+        slots = max(jobs, executor_slots(executor))
+        local = isinstance(executor, ProcessPoolExecutor | ThreadPoolExecutor)
+        # a cluster gets replications in chunks, unless they carry whole records (memory)
+        chunk = 1 if local or (keep and reduce is None) else MAX_CHUNK
+        run.on(executor, slots=slots, max_chunk=chunk)
+        return run.results
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
     try:
-        metrics = _run_on(pool, runs, start, replications, on_result, progress, window=2 * jobs)
+        run.on(pool, slots=jobs, max_chunk=1)
     except BaseException as exc:
         # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
         # for the replications in progress either.
@@ -108,7 +191,7 @@ def run_replications(
                 process.terminate()
         raise
     pool.shutdown()
-    return metrics
+    return run.results
 
 
 def executor_slots(executor: Executor, default: int = 1) -> int:
@@ -138,7 +221,7 @@ def _kind(keep: bool, event_log: bool, reduce: Callable[[RunRecords], Any] | Non
 
 @dataclass
 class _Source:
-    """Where replication r comes from: the store if it holds it, else the work."""
+    """Where a scenario's replication r comes from: the store if it holds it, else the work."""
 
     work: _Work
     store: RunStore | None
@@ -177,78 +260,102 @@ def _workers(pool: ProcessPoolExecutor) -> list[Any]:
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
-def _run_serial(
-    runs: _Source,
-    start: int,
-    replications: int,
-    on_result: OnResult | None,
-    progress: Progress | None,
-) -> list[dict[str, float]]:
-    results = []
-    for r in range(start, replications):
-        outcome = runs.stored(r)
-        if outcome is None:
-            outcome = runs.work(r)
-            runs.keep(outcome)
+@dataclass
+class _Run:
+    """One call's jobs (``order``: (batch, replication) pairs) and what has been handed on."""
+
+    sources: list[_Source]
+    order: list[tuple[int, int]]
+    results: list[list[dict[str, float]]]
+    on_result: OnEachResult | None
+    progress: Progress | None
+    done: int = 0
+
+    def finished_one(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done)
+
+    def hand_on(self, job: int, outcome: _Outcome) -> None:
+        batch, r = self.order[job]
         _, metrics, records = outcome
         del outcome
-        if on_result is not None:
-            on_result(r, records, metrics)
+        if self.on_result is not None:
+            self.on_result(batch, r, records, metrics)
         del records  # let one replication's records go before the next is simulated
-        results.append(metrics)
-        if progress is not None:
-            progress(r + 1 - start)
-    return results
+        self.results[batch].append(metrics)
+
+    def serial(self) -> None:
+        for job, (batch, r) in enumerate(self.order):
+            source = self.sources[batch]
+            outcome = source.stored(r)
+            if outcome is None:
+                outcome = source.work(r)
+                source.keep(outcome)
+            self.finished_one()
+            self.hand_on(job, outcome)
+
+    def on(self, executor: Executor, *, slots: int, max_chunk: int) -> None:
+        """Keep at most ``2 × slots × max_chunk`` replications submitted or waiting to be handed
+        on, so memory stays bounded however many replications there are and however unevenly
+        they finish. A replication the store holds is read when its turn to be submitted comes,
+        and takes a place in that window like any other."""
+        window = max(2 * slots * max_chunk, 2)
+        total = len(self.order)
+        finished: dict[int, _Outcome] = {}
+        running: dict[Future[Any], list[int]] = {}
+        in_flight = submitted = handed = 0
+        try:
+            while handed < total:
+                while submitted < total and in_flight + len(finished) < window:
+                    size = min(max_chunk, math.ceil((total - submitted) / (2 * slots)))
+                    chunk, hits = self._take(submitted, max(size, 1), finished)
+                    submitted += len(chunk) + hits
+                    if chunk:
+                        running[self._submit(executor, chunk)] = chunk
+                        in_flight += len(chunk)
+                if handed not in finished:
+                    ready, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in ready:
+                        chunk = running.pop(future)
+                        in_flight -= len(chunk)
+                        outcomes = future.result()
+                        for job, outcome in zip(chunk, outcomes, strict=True):
+                            # saved before anything else can fail or interrupt
+                            self.sources[self.order[job][0]].keep(outcome)
+                            finished[job] = outcome
+                            self.finished_one()
+                while handed in finished:
+                    self.hand_on(handed, finished.pop(handed))
+                    handed += 1
+        finally:
+            for future in running:
+                future.cancel()
+
+    def _take(self, first: int, size: int, finished: dict[int, _Outcome]) -> tuple[list[int], int]:
+        """The next jobs to compute from ``first`` on, up to ``size`` of one batch, stopping
+        after one the store holds (put into ``finished``); and how many the store held."""
+        batch = self.order[first][0]
+        chunk: list[int] = []
+        job = first
+        while len(chunk) < size and job < len(self.order) and self.order[job][0] == batch:
+            r = self.order[job][1]
+            outcome = self.sources[batch].stored(r)
+            if outcome is not None:
+                finished[job] = outcome
+                self.finished_one()
+                return chunk, 1
+            chunk.append(job)
+            job += 1
+        return chunk, 0
+
+    def _submit(self, executor: Executor, chunk: list[int]) -> Future[Any]:
+        work = self.sources[self.order[chunk[0]][0]].work
+        if len(chunk) == 1:
+            return executor.submit(_as_list, work, self.order[chunk[0]][1])
+        return executor.submit(_run_chunk, work, [self.order[job][1] for job in chunk])
 
 
-def _run_on(
-    executor: Executor,
-    runs: _Source,
-    start: int,
-    replications: int,
-    on_result: OnResult | None,
-    progress: Progress | None,
-    *,
-    window: int,
-) -> list[dict[str, float]]:
-    """Keep at most ``window`` replications submitted or waiting to be handed on, so memory
-    stays bounded however many replications there are and however unevenly they finish.
-
-    A replication the store holds is read when its turn to be submitted comes, into an
-    already finished future: it takes a place in the window like any other."""
-    window = max(window, 2)
-    results: list[dict[str, float]] = []
-    finished: dict[int, _Outcome] = {}
-    running: set[Future[_Outcome]] = set()
-    submitted, done = start, 0
-    try:
-        while start + len(results) < replications:
-            while submitted < replications and len(running) + len(finished) < window:
-                outcome = runs.stored(submitted)
-                if outcome is None:
-                    running.add(executor.submit(runs.work, submitted))
-                else:
-                    finished[submitted] = outcome
-                    done += 1
-                    if progress is not None:
-                        progress(done)
-                submitted += 1
-            if running and start + len(results) not in finished:
-                ready, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in ready:
-                    outcome = future.result()
-                    runs.keep(outcome)  # saved before anything else can fail or interrupt
-                    finished[outcome[0]] = outcome
-                    done += 1
-                    if progress is not None:
-                        progress(done)
-            while start + len(results) in finished:
-                r, metrics, records = finished.pop(start + len(results))
-                if on_result is not None:
-                    on_result(r, records, metrics)
-                del records
-                results.append(metrics)
-    finally:
-        for future in running:
-            future.cancel()
-    return results
+def _as_list(work: _Work, replication: int) -> list[_Outcome]:
+    """One replication, as a chunk of one."""
+    return [work(replication)]
