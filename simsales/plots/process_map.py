@@ -138,7 +138,7 @@ def _stage_cells(pm: ProcessMap, st: StageStep) -> tuple[list[_Cell], list[_Cell
             [
                 "goes dark: no decision",
                 f"momentum half-life {st.half_life_days:.3g} d",
-                f"{gap:g} silent days: {risk:.0%}",
+                f"{gap:g} d without a call: {risk:.0%}",
             ],
             dashed=True,
             bold_first=True,
@@ -208,8 +208,8 @@ def process_map_figure(pm: ProcessMap) -> Figure:
         [
             "Going dark. " + "; ".join(_strip_keys(d) for d in pm.dark[:2]) + ".",
             "→ the flow; ⇄ a wrong step and its rework; dashed boxes and arrows: the ways out. "
-            f"Silent-day risks start from momentum {pm.dark_start_momentum:.2f} (a first good "
-            "call), without touches.",
+            "The risk of days without a call starts from momentum "
+            f"{pm.dark_start_momentum:.2f} (a first good call), {pm.dark_touches}.",
         ],
         width - 2 * MARGIN,
     )

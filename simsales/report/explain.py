@@ -135,6 +135,7 @@ class ProcessMap:
     calls_all_right: int  # calls of a deal whose every step goes right, with run-on calls
     dark: tuple[str, ...]  # how deals go dark, in phrases
     dark_start_momentum: float  # momentum after a first good call: where the gap risks start
+    dark_touches: str  # the touches the gap risks include, in words ("without touches")
     dark_gap_days: tuple[float, ...]  # the silent gaps of each stage's dark_risk, days
     consensus: tuple[ConsensusPoint, ...]
     close: tuple[str, ...]  # consensus and supplier choice, in phrases
@@ -169,6 +170,11 @@ def process_map(scenario: Scenario) -> ProcessMap:
         calls_all_right=calls_if_all_right(scenario.stages, apc),
         dark=_dark(scenario),
         dark_start_momentum=m_start,
+        dark_touches=(
+            f"with a touch every {fmt_num(scenario.policies.touch_every_days)} days"
+            if scenario.policies.touch_every_days > 0
+            else "without touches"
+        ),
         dark_gap_days=DARK_GAP_DAYS,
         consensus=consensus,
         close=_close(scenario),

@@ -113,8 +113,8 @@ def render_text(pm: ProcessMap, width: int = 100) -> str:
     head = " / ".join(f"{fmt_num(d)} d" for d in DARK_GAP_DAYS)
     lines += _item(
         "",
-        f"chance of going dark in a silent gap of {head}, from momentum "
-        f"{pm.dark_start_momentum:.2f} (after a first good call):",
+        f"chance of going dark in a gap of {head} without a call, from momentum "
+        f"{pm.dark_start_momentum:.2f} (after a first good call), {pm.dark_touches}:",
         width,
     )
     name_w = max(len(st.name) for st in pm.stages)
