@@ -64,7 +64,7 @@ def _stages(n: int) -> list[dict[str, Any]]:
     for i in range(n):
         stage: dict[str, Any] = {
             "name": f"stage {i + 1} with a rather long name" if i % 3 == 1 else f"s{i + 1}",
-            "activities": 1 + i % 4,
+            "activities": (1 + i) % 4,  # the 4th stage has no calls
             "consensus_share": 1.0 / n,
             "wrong": {"momentum_loss": 0.1, "lag_factor": 1.2, "decision_factor": 0.9},
         }
@@ -80,10 +80,13 @@ def _stages(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def scenario_with_stages(n: int) -> Scenario:
+def scenario_with_stages(n: int, *, qualify: bool = True) -> Scenario:
     data = baseline_dict()
     data["stages"] = _stages(n)
     data["name"] = f"{n} stages"
+    if not qualify:  # no disqualification, and suspects wait for ever: fewer exits
+        del data["stages"][n // 2]["qualification"]
+        data["market"]["patience_days"] = 0.0
     return make_scenario(data)
 
 
@@ -326,11 +329,14 @@ def _check_layout(pm: ProcessMap) -> None:
             assert overlap_x <= 0.5 or overlap_y <= 0.5, (a, b)
 
 
-@pytest.mark.parametrize("n", [3, 8])
-def test_flow_chart_is_clean_for_short_and_long_processes(n: int) -> None:
-    pm = process_map(scenario_with_stages(n))
+@pytest.mark.parametrize(("n", "qualify"), [(3, True), (8, True), (4, False)])
+def test_flow_chart_is_clean_for_short_and_long_processes(n: int, qualify: bool) -> None:
+    pm = process_map(scenario_with_stages(n, qualify=qualify))
     assert len(pm.stages) == n
+    assert any(st.activities == 0 for st in pm.stages) == (n > 3)
     _check_layout(pm)
+    text = render_text(pm)
+    assert ("disqualified:" in text) == qualify and ("unworked:" in text) == qualify
 
 
 def test_flow_chart_is_clean_for_the_baseline() -> None:

@@ -122,14 +122,14 @@ def _stage_cells(pm: ProcessMap, st: StageStep) -> tuple[list[_Cell], list[_Cell
     buyer = [f"{t.name}: {t.duration}" for t in st.buyer_tasks]
     if st.consensus_share:
         buyer.append(f"group agrees to go on ({st.consensus_share:.0%} of the consensus penalty)")
-    wrong = [f"↺ {st.wrong_short[0]}", *st.wrong_short[1:]] if st.activities else ["—"]
     cells = [
         _cell(STAGE, [f"{st.number}  {st.name}"], bold_first=True),
         _cell(JOINT, joint),
-        _cell(WRONG, wrong),
         _cell(SELLER, seller or ["—"]),
         _cell(BUYER, buyer or ["—"]),
     ]
+    if st.activities:  # a stage without calls has no step to get wrong, and no rework
+        cells.append(_cell(WRONG, [f"↺ {st.wrong_short[0]}", *st.wrong_short[1:]]))
     gap = pm.dark_gap_days[len(pm.dark_gap_days) // 2]
     risk = st.dark_risk[len(pm.dark_gap_days) // 2]
     exits = [
