@@ -264,8 +264,9 @@ def explain(
     default=None,
     metavar="[FILE]",
     help="Also write every replication's event log, in the process-mining layout (case id, "
-    "activity, timestamp, resource, lifecycle): FILE.csv or FILE.xes (IEEE XES). A bare name goes "
-    "into --out DIR; --events alone writes DIR/events.csv. Refuses to overwrite without --force.",
+    "activity, timestamp, resource, lifecycle): FILE.csv, FILE.xes (IEEE XES) or FILE.jsonocel "
+    "(OCEL 2.0). A bare name goes into --out DIR; --events alone writes DIR/events.csv. Refuses "
+    "to overwrite without --force.",
 )
 @click.option(
     "--no-figures",
@@ -719,7 +720,7 @@ def _events_file(events: str | None, out: Path | None, force: bool) -> Path | No
 
     if not events:  # --events alone
         if out is None:
-            _fail("--events needs --out DIR (to write DIR/events.csv) or a FILE (.csv, .xes)", 2)
+            _fail("--events needs --out DIR (to write DIR/events.csv) or a FILE: log.xes, ...", 2)
         events = "events.csv"
     path = Path(events)
     if out is not None and path.parent == Path("."):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -68,11 +69,11 @@ def _assert_rebuilds(table: DealTable, rebuilt: dict[str, np.ndarray]) -> None:
         np.testing.assert_allclose(rebuilt[name], table[name], rtol=1e-5, atol=1e-3)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xes"])
+@pytest.mark.parametrize("fmt", ["csv", "xes", "ocel"])
 def test_export_round_trips_to_the_deal_table(
     runs: list[RunRecords], tmp_path: Path, fmt: str
 ) -> None:
-    path = tmp_path / f"log.{fmt}"
+    path = tmp_path / f"log.{'jsonocel' if fmt == 'ocel' else fmt}"
     _export(runs, path, fmt)
     back = read_event_log(path)
     assert sorted(back) == [0, 1]
@@ -125,6 +126,33 @@ def test_xes_has_the_standard_structure(runs: list[RunRecords], tmp_path: Path) 
     assert "buyer" in resources and "seller 0" in resources
 
 
+def test_ocel_has_the_standard_structure(runs: list[RunRecords], tmp_path: Path) -> None:
+    """OCEL 2.0 JSON: declared types, every event related to existing objects of its deal."""
+    path = tmp_path / "log.jsonocel"
+    _export(runs, path, "ocel")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert set(doc) == {"objectTypes", "eventTypes", "objects", "events"}
+    object_types = {t["name"]: {a["name"] for a in t["attributes"]} for t in doc["objectTypes"]}
+    assert set(object_types) == {"deal", "seller"}
+    event_types = {t["name"]: {a["name"] for a in t["attributes"]} for t in doc["eventTypes"]}
+    objects = {o["id"]: o for o in doc["objects"]}
+    assert len(objects) == len(doc["objects"]), "object ids repeat"
+    assert sum(o["type"] == "deal" for o in doc["objects"]) == sum(len(r.deals) for r in runs)
+    ids = set()
+    for event in doc["events"]:
+        ids.add(event["id"])
+        assert event["type"] in event_types
+        assert {a["name"] for a in event["attributes"]} <= event_types[event["type"]]
+        deal = [r for r in event["relationships"] if r["qualifier"] == "deal"]
+        assert len(deal) == 1 and objects[deal[0]["objectId"]]["type"] == "deal"
+        for rel in event["relationships"]:
+            assert rel["objectId"] in objects
+        assert event["time"].startswith("202")
+    assert len(ids) == len(doc["events"]), "event ids repeat"
+    for obj in doc["objects"]:
+        assert {a["name"] for a in obj["attributes"]} <= object_types[obj["type"]]
+
+
 def test_csv_layout_and_lifecycle(runs: list[RunRecords]) -> None:
     buffer = io.StringIO()
     export = EventLogExport(buffer, "csv", scenario_name="short")
@@ -154,7 +182,7 @@ def test_timestamps_count_days_from_the_epoch() -> None:
 
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"\.csv, \.xes"):
+    with pytest.raises(ValueError, match=r"\.csv, \.xes, \.jsonocel"):
         read_event_log(tmp_path / "log.parquet")
 
 
@@ -221,7 +249,7 @@ def test_run_events_file_is_not_overwritten(tmp_path: Path) -> None:
 
 def test_run_events_bad_ending_or_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", str(BASELINE), "--events", str(tmp_path / "a.txt")])
-    assert result.exit_code == 2 and ".csv, .xes" in result.stderr
+    assert result.exit_code == 2 and ".csv, .xes, .jsonocel, .json" in result.stderr
     result = CliRunner().invoke(
         main, ["run", str(BASELINE), "--events", str(tmp_path / "no" / "a.csv")]
     )

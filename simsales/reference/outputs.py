@@ -190,8 +190,9 @@ def _event_section() -> list[str]:
         "Written by `simsales run --events [FILE]`: every replication's event log, in the layout "
         "process-mining tools read (pm4py, ProM, Disco, Celonis, bupaR): a case id, an activity, "
         "a timestamp, a resource and a lifecycle transition per row, then attributes. `--events` "
-        "alone writes `events.csv` into `--out DIR`; `--events FILE` writes FILE, CSV or IEEE XES "
-        "by its ending (`.csv`, `.xes`), into `--out DIR` if FILE is a bare name. Rows go case "
+        "alone writes `events.csv` into `--out DIR`; `--events FILE` writes FILE, as CSV, IEEE XES "
+        "or OCEL 2.0 JSON by its ending (`.csv`, `.xes`, `.jsonocel` or `.json`), into `--out "
+        "DIR` if FILE is a bare name. Rows go case "
         "by case (replication, then `deal_id`), each case's rows in time order; rows of a deal at "
         "the same time keep the order the model logged them in, the end of a lasting event first.",
         "",
@@ -210,8 +211,13 @@ def _event_section() -> list[str]:
         "`simsales:day`). Classifiers: the activity; the activity and stage; the activity and "
         "transition.",
         "",
+        "In OCEL 2.0 JSON deals and sellers are objects (`r<replication>-d<deal_id>`, "
+        "`r<replication>-s<seller>`); each event has the activity as its type, the timestamp, "
+        "the other columns as attributes (`time` as `day`; `momentum` only where known) and "
+        "relationships to its deal (qualifier `deal`) and its seller (qualifier `seller`).",
+        "",
         "In Python, `simsales.results.eventlog` has `EventLogExport` (writes a run's records "
-        "this way), `read_event_log` (reads either format back into the model's columns) and "
+        "this way), `read_event_log` (reads any of the formats back into the model's columns) and "
         "`deal_columns` (rebuilds the deal table's outcome, dates, calls, touches, pushes, stage "
         "reached and waits from them). `RunRecords.events` holds the model's own rows, unsorted "
         "(in the order the model logged them), with the numeric `code` of the event and `case` "

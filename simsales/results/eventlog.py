@@ -1,4 +1,4 @@
-"""The event log in the layout process-mining tools read: CSV and IEEE XES, and back.
+"""The event log in the layout process-mining tools read: CSV, IEEE XES and OCEL 2.0, and back.
 
 Process-mining tools (pm4py, ProM, Disco, Celonis, bupaR) expect one row per event with a case
 id, an activity, a timestamp, a resource and a lifecycle transition. ``EventLogExport`` writes a
@@ -17,9 +17,12 @@ in the tools their users already know, beside logs from their own CRM:
   (``wait_*``) last a while: each is a ``start`` row at its beginning and a ``complete`` row at
   its end, where that end lies before the deal was closed and before the horizon.
 
-``read_event_log`` reads either format back and ``deal_columns`` rebuilds the deal table's key
-columns from it (outcome, dates, calls, touches, pushes, stage reached, waits), which is how the
-export is tested: read back, it tells the same story as the deal table.
+The format follows the file's ending (``EVENT_LOG_FORMATS``): ``.csv``, ``.xes``, or
+``.jsonocel`` / ``.json`` for OCEL 2.0 JSON, where deals and sellers are objects
+(``simsales.results.ocel``). ``read_event_log`` reads any of them back and ``deal_columns``
+rebuilds the deal table's key columns from it (outcome, dates, calls, touches, pushes, stage
+reached, waits), which is how the export is tested: read back, it tells the same story as the
+deal table.
 """
 
 from __future__ import annotations
@@ -52,7 +55,12 @@ __all__ = [
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 #: File endings and the format each one selects.
-EVENT_LOG_FORMATS: dict[str, str] = {".csv": "csv", ".xes": "xes"}
+EVENT_LOG_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".xes": "xes",
+    ".jsonocel": "ocel",
+    ".json": "ocel",
+}
 
 #: Columns of the exported CSV, in order (XES carries the same as attributes).
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -102,10 +110,11 @@ def timestamp(day: float, epoch: datetime = EPOCH) -> str:
 
 
 class EventLogExport:
-    """Writes replications' event logs to ``fh`` in ``fmt`` (``csv`` or ``xes``), one at a time.
+    """Writes replications' event logs to ``fh`` in ``fmt`` (``csv``, ``xes`` or ``ocel``), one
+    replication at a time.
 
-    Call ``add`` for each replication's deal table and event log, then ``close`` (XES needs its
-    closing tag). The file handle stays the caller's: open it atomically.
+    Call ``add`` for each replication's deal table and event log, then ``close`` (XES and OCEL
+    need their closing parts). The file handle stays the caller's: open it atomically.
     """
 
     def __init__(self, fh: IO[str], fmt: str, *, scenario_name: str) -> None:
@@ -117,6 +126,10 @@ class EventLogExport:
         if fmt == "csv":
             self._csv = csv.writer(fh, lineterminator="\n")
             self._csv.writerow(EXPORT_COLUMNS)
+        elif fmt == "ocel":
+            from simsales.results.ocel import OcelWriter
+
+            self._ocel = OcelWriter(fh, epoch=timestamp(0.0))
         else:
             fh.write(_xes_head(scenario_name))
 
@@ -126,6 +139,9 @@ class EventLogExport:
         if self._fmt == "csv":
             for case in _cases(table, log):
                 self._csv.writerows(_csv_row(case, row) for row in case["rows"])
+        elif self._fmt == "ocel":
+            for case in _cases(table, log):
+                self._ocel.add_case(case, [timestamp(row[1]) for row in case["rows"]])
         else:
             for case in _cases(table, log):
                 self._fh.write(_xes_trace(case))
@@ -137,9 +153,12 @@ class EventLogExport:
         self.add(DealTable.from_records(records), records.events)
 
     def close(self) -> None:
-        """Finish the file (XES: the closing tag); the handle stays open. Idempotent."""
+        """Finish the file (XES: the closing tag; OCEL: the objects); the handle stays open.
+        Idempotent."""
         if self._fmt == "xes" and not self._closed:
             self._fh.write("</log>\n")
+        elif self._fmt == "ocel" and not self._closed:
+            self._ocel.close()
         self._closed = True
 
 
@@ -314,7 +333,12 @@ def read_event_log(path: str | Path) -> dict[int, dict[str, np.ndarray]]:
     left out, so what is returned is the log the model wrote.
     """
     fmt = event_log_format(path)
-    rows = _read_csv(Path(path)) if fmt == "csv" else _read_xes(Path(path))
+    if fmt == "ocel":
+        from simsales.results.ocel import read_ocel
+
+        rows = read_ocel(Path(path), _keep)
+    else:
+        rows = _read_csv(Path(path)) if fmt == "csv" else _read_xes(Path(path))
     by_rep: dict[int, list[Row]] = {}
     for row in rows:
         by_rep.setdefault(row[0], []).append(row)

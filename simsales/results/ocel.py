@@ -1,0 +1,146 @@
+"""The event log as OCEL 2.0 JSON: object-centric, with deals and sellers as objects.
+
+A classic (XES or CSV) log gives each event one case; an object-centric log lets an event touch
+several objects, here the deal and the seller who worked it, so that a tool such as OCPM or pm4py
+can follow a seller's week across deals as easily as a deal across its stages. ``OcelWriter``
+streams the events as replications arrive and writes the objects at the end (JSON does not care
+where they come); ``read_ocel`` gives back the rows ``read_event_log`` needs.
+
+Events carry the same attributes as the CSV columns (``lifecycle``, ``replication``, ``deal_id``,
+``day``, ``stage``, ``stage_name``, ``value``, ``momentum`` where known, ``seller``) and relate to
+their deal (qualifier ``deal``) and, where there is one, their seller (qualifier ``seller``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from simsales.model.records import EV, EVENTS
+
+__all__ = ["OcelWriter", "read_ocel"]
+
+_EVENT_ATTRIBUTES = (
+    ("lifecycle", "string"),
+    ("replication", "integer"),
+    ("deal_id", "integer"),
+    ("day", "float"),
+    ("stage", "integer"),
+    ("stage_name", "string"),
+    ("value", "float"),
+    ("momentum", "float"),
+    ("seller", "integer"),
+)
+_DEAL_ATTRIBUTES = (
+    ("replication", "integer"),
+    ("deal_id", "integer"),
+    ("outcome", "string"),
+    ("segment", "string"),
+    ("group_size", "integer"),
+    ("list_value", "float"),
+)
+_SELLER_ATTRIBUTES = (("replication", "integer"), ("seller", "integer"))
+
+
+def _types(names: Any, attributes: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    attrs = [{"name": name, "type": kind} for name, kind in attributes]
+    return [{"name": name, "attributes": attrs} for name in names]
+
+
+class OcelWriter:
+    """Streams an OCEL 2.0 JSON document to ``fh``: ``add_case`` per case, then ``close``."""
+
+    def __init__(self, fh: IO[str], *, epoch: str) -> None:
+        self._fh = fh
+        self._epoch = epoch  # the time of the objects' (static) attributes
+        self._events = 0
+        self._objects: list[str] = []
+        self._sellers: set[tuple[int, int]] = set()
+        head = {
+            "objectTypes": _types(["deal"], _DEAL_ATTRIBUTES)
+            + _types(["seller"], _SELLER_ATTRIBUTES),
+            "eventTypes": _types(EVENTS, _EVENT_ATTRIBUTES),
+        }
+        fh.write(json.dumps(head)[:-1] + ', "events": [\n')
+
+    def add_case(self, case: Mapping[str, Any], stamps: list[str]) -> None:
+        """One case (as ``eventlog._cases`` makes it), with each row's timestamp."""
+        rep, deal = case["replication"], case["deal_id"]
+        deal_id = case["case_id"]
+        rows = case["rows"]
+        out = []
+        for row, stamp in zip(rows, stamps, strict=True):
+            name, day, _, lifecycle, stage, stage_name, value, momentum, seller = row
+            attrs = [
+                ("lifecycle", lifecycle),
+                ("replication", rep),
+                ("deal_id", deal),
+                ("day", day),
+                ("stage", stage),
+                ("stage_name", stage_name),
+                ("value", value),
+                ("seller", seller),
+            ]
+            if not math.isnan(momentum):
+                attrs.append(("momentum", momentum))
+            related = [{"objectId": deal_id, "qualifier": "deal"}]
+            if seller >= 0:
+                related.append({"objectId": f"r{rep}-s{seller}", "qualifier": "seller"})
+                self._sellers.add((rep, seller))
+            self._events += 1
+            event = {
+                "id": f"e{self._events}",
+                "type": name,
+                "time": stamp,
+                "attributes": [{"name": k, "value": v} for k, v in attrs],
+                "relationships": related,
+            }
+            out.append(json.dumps(event))
+        if out:
+            self._fh.write(("" if self._events == len(out) else ",\n") + ",\n".join(out))
+        values = [
+            ("replication", rep),
+            ("deal_id", deal),
+            ("outcome", case["outcome"]),
+            ("segment", case["segment"]),
+            ("group_size", case["group_size"]),
+            ("list_value", case["list_value"]),
+        ]
+        self._objects.append(self._object(deal_id, "deal", values))
+
+    def _object(self, oid: str, kind: str, values: list[tuple[str, Any]]) -> str:
+        attrs = [{"name": k, "value": v, "time": self._epoch} for k, v in values]
+        return json.dumps({"id": oid, "type": kind, "attributes": attrs, "relationships": []})
+
+    def close(self) -> None:
+        sellers = [
+            self._object(f"r{rep}-s{s}", "seller", [("replication", rep), ("seller", s)])
+            for rep, s in sorted(self._sellers)
+        ]
+        self._fh.write('\n], "objects": [\n' + ",\n".join(self._objects + sellers) + "\n]}\n")
+
+
+def read_ocel(
+    path: Path, keep: Any
+) -> Iterator[tuple[int, int, float, int, int, float, int, float]]:
+    """The rows of an OCEL file written by ``OcelWriter``, as ``read_event_log`` reads them;
+    ``keep(activity, lifecycle)`` says which rows are the model's own."""
+    with path.open(encoding="utf-8") as fh:
+        document = json.load(fh)
+    for event in document["events"]:
+        a = {attr["name"]: attr["value"] for attr in event["attributes"]}
+        name = event["type"]
+        if keep(name, a["lifecycle"]):
+            yield (
+                int(a["replication"]),
+                int(a["deal_id"]),
+                float(a["day"]),
+                EV[name],
+                int(a["stage"]),
+                float(a["value"]),
+                int(a["seller"]),
+                float(a.get("momentum", math.nan)),
+            )
