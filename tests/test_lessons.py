@@ -44,6 +44,7 @@ PAGES = {
     4: "04-qualify-early.md",
     5: "05-the-buying-group.md",
     6: "06-flow-and-wip.md",
+    7: "07-a-rushed-close.md",
 }
 
 
@@ -337,6 +338,32 @@ def test_lesson_6_with_room_to_spare_no_wip_cap_wins_more() -> None:
     tight = point(exp, policies__wip_cap=5)
     lost = diff(exp.base, tight, "bookings_per_year", exp.seed, n)
     assert lost.high < 0, _why(lost)
+
+
+# --- lesson 7: a rushed close ----------------------------------------------------------------
+
+#: Accounts need years: three, the first of them warm-up (the lesson's run has four).
+LIFECYCLE = ("run.horizon_days=1100", "run.warmup_days=365", "run.cohort_margin_days=180")
+
+
+@cache
+def lifecycle_file(name: str) -> Scenario:
+    return load_scenario(ROOT / "scenarios" / f"{name}.toml", LIFECYCLE)
+
+
+def test_lesson_7_a_rushed_close_is_paid_for_later_in_health_churn_and_revenue() -> None:
+    base, rushed = lifecycle_file("land-and-expand"), lifecycle_file("rushed-close")
+    seed, n = base.run.seed, 8
+    slower = diff(base, rushed, "days_in_close", seed, n)
+    assert slower.low > 0, _why(slower)  # redone steps: not even faster
+    discount = diff(base, rushed, "mean_discount_won", seed, n)
+    assert discount.low > 0, _why(discount)
+    health = diff(base, rushed, "mean_start_health", seed, n)
+    assert health.high < -0.10 * health.base_mean, _why(health)
+    churn = diff(base, rushed, "churn_rate_per_year", seed, n)
+    assert churn.low > 0, _why(churn)
+    revenue = diff(base, rushed, "revenue_window", seed, n)
+    assert revenue.high < 0, _why(revenue)
 
 
 # --- the pages --------------------------------------------------------------------------------
