@@ -55,6 +55,7 @@ from simsales.scenario.accounts_schema import Accounts, ExpansionKind
 #: Deal ids of opportunities inside accounts start here (new business counts from 0).
 EXPANSION_ID_BASE = 1_000_000_000
 RESTART = ORIGINS.index("restart")
+RENEGOTIATION = ORIGINS.index("renegotiation")
 INF = math.inf
 
 
@@ -358,7 +359,9 @@ class Lifecycle:
     def _renegotiate(self, acc: Account) -> None:
         """Restart at stage 5: a new close over the current contract, warm as the relationship."""
         value = acc.arr / self.per_year if self.recurring else acc.value
-        deal = self._open(acc, RESTART, len(self.stage_index) - 1, value, acc.group, acc.health)
+        deal = self._open(
+            acc, RENEGOTIATION, len(self.stage_index) - 1, value, acc.group, acc.health
+        )
         self.renegotiating.add(deal.id)
 
     def _open(

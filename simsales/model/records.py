@@ -68,7 +68,14 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 #: Where an opportunity came from: a suspect (new business) or an account (``[accounts]``).
-ORIGINS: tuple[str, ...] = ("new_business", "upsell", "cross_sell", "referral", "restart")
+ORIGINS: tuple[str, ...] = (
+    "new_business",
+    "upsell",
+    "cross_sell",
+    "referral",
+    "restart",
+    "renegotiation",
+)
 NEW_BUSINESS = 0
 
 #: Event codes of the optional event log (a deal's story); ``EVENT_MEANINGS`` says what each means.

@@ -24,8 +24,10 @@ ORIGIN_MEANINGS: dict[str, str] = {
     "upsell": "an expansion opportunity in an account: more of what it bought.",
     "cross_sell": "an expansion opportunity in an account: something else it can use.",
     "referral": "an expansion opportunity in another division the account referred us to.",
-    "restart": "a change event restarted a healthy account at stage 5 (a renegotiation in the "
-    "last stage) or 7 (a new opportunity).",
+    "restart": "a change event restarted a healthy account at stage 7: a new opportunity of an "
+    "expansion kind.",
+    "renegotiation": "a change event restarted a healthy account at stage 5: its contract "
+    "renegotiated in the last stage; not won, the account leaves.",
 }
 
 _TEXT_COLUMNS = ("segment", "real_reason", "stated_reason", "change_kind")

@@ -42,6 +42,7 @@ from simsales.results.table import DealTable, _as_cells
 
 DAYS_PER_YEAR = 365.0
 _RESTART = ORIGINS.index("restart")
+_RENEGOTIATION = ORIGINS.index("renegotiation")
 
 #: Account metric name -> description with unit (only with ``[accounts]``).
 ACCOUNT_METRICS: dict[str, str] = {
@@ -66,7 +67,8 @@ ACCOUNT_METRICS: dict[str, str] = {
     "expansion_win_rate": "won / ended expansion opportunities created in the window, share",
     "bookings_new_per_year": "net value of new business won in the window per 365 days, currency",
     "bookings_expansion_per_year": "net value of opportunities won inside accounts (expansions "
-    "and restarts) in the window per 365 days, currency",
+    "and restarts at stage 7; not renegotiations, which renew what is there) in the window per "
+    "365 days, currency",
     "expansion_share_of_bookings": "bookings inside accounts / all bookings in the window, share",
     "revenue_window": "revenue recognised in the window [warmup, horizon], currency",
     "revenue_per_year": "revenue recognised in the window per 365 days, currency",
@@ -222,12 +224,13 @@ def account_metrics(accounts: AccountTable, deals: DealTable) -> dict[str, float
     origin = deals["origin"]
     outcome = deals["outcome"]
     in_window = (deals["created_at"] >= lo) & (deals["created_at"] <= hi)
-    expansion = in_window & (origin != NEW_BUSINESS) & (origin != _RESTART)
+    expansion = in_window & (origin != NEW_BUSINESS) & (origin < _RESTART)
     ended_exp = expansion & np.isin(outcome, (WON, LOST, NO_DECISION, DISQUALIFIED))
     won_in = (outcome == WON) & (deals["closed_at"] >= lo) & (deals["closed_at"] <= hi)
     net = deals["value"].astype(float) * (1.0 - deals["discount"].astype(float))
     booked_new = float(net[won_in & (origin == NEW_BUSINESS)].sum())
-    booked_inside = float(net[won_in & (origin != NEW_BUSINESS)].sum())
+    inside = (origin != NEW_BUSINESS) & (origin != _RENEGOTIATION)  # a renewal is no new money
+    booked_inside = float(net[won_in & inside].sum())
     return {
         "accounts_new": float(new.sum()),
         "accounts_active_end": float(active.sum()),
