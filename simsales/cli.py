@@ -316,7 +316,7 @@ def run(
         writer = report.deal_writer(staged, events=False) if staged is not None else None
         writer = _then(writer, export)
         flow = report.RunFlow(writer) if staged is not None and not no_figures else None
-        with _failing("run"), _progress_bar(reps) as progress:
+        with _failing("run", store), _progress_bar(reps) as progress:
             per_rep = run_replications(
                 scenario,
                 replications=reps,
@@ -433,7 +433,7 @@ def compare(
     store = _run_store(cache_dir, no_cache)
     with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
         total = (targets.max_replications if targets else reps) * len(scenarios)
-        with _failing("comparison"), _progress_bar(total) as progress:
+        with _failing("comparison", store), _progress_bar(total) as progress:
             result = compare_scenarios(
                 scenarios[0],
                 scenarios[1:],
@@ -533,7 +533,7 @@ def experiment(
     total = per_scenario * (1 + len(spec.scenarios))
     store = _run_store(cache_dir, no_cache)
     with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
-        with _failing("experiment"), _progress_bar(total) as progress:
+        with _failing("experiment", store), _progress_bar(total) as progress:
             result = run_experiment(
                 spec,
                 jobs=_slots(executor, jobs),
@@ -799,14 +799,21 @@ def _staged_output(
 
 
 @contextmanager
-def _failing(what: str) -> Iterator[None]:
-    """Exit 1 if the block fails (with ``SIMSALES_DEBUG`` set: the traceback)."""
+def _failing(what: str, store: RunStore | None = None) -> Iterator[None]:
+    """Exit 1 if the block fails (with ``SIMSALES_DEBUG`` set: the traceback); say so if the
+    replications finished before are kept in the run store (a lost cluster, say)."""
     try:
         yield
     except Exception as exc:
         if os.environ.get("SIMSALES_DEBUG"):
             raise
-        _fail(f"the {what} failed: {type(exc).__name__}: {exc}", 1)
+        kept = (
+            ""
+            if store is None or not store.computed
+            else f"; {store.computed} finished replications are kept in the run store: "
+            "run the same command again to resume"
+        )
+        _fail(f"the {what} failed: {type(exc).__name__}: {exc}{kept}", 1)
 
 
 @contextmanager

@@ -348,3 +348,27 @@ def test_chunks_and_the_store_mixed_give_the_serial_results(tiny: Scenario, tmp_
     assert json.dumps(chunked) == json.dumps(serial)
     assert seen == [(0, r) for r in range(9)] + [(1, r) for r in range(2, 7)]
     assert store.reused == 3 and remote.tasks < 14 - 3
+
+
+def test_a_failed_run_says_what_it_kept_and_the_rerun_resumes(
+    write_scenario: Callable[..., Path],
+    minimal_scenario_toml: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tiny = write_scenario(minimal_scenario_toml, "tiny.toml")
+    real = replications_module.simulate
+
+    def lost_at_2(scenario: Scenario, *, seed: int, replication: int, event_log: bool) -> Any:
+        if replication == 2:
+            raise ConnectionError("worker lost")
+        return real(scenario, seed=seed, replication=replication, event_log=event_log)
+
+    monkeypatch.setattr(replications_module, "simulate", lost_at_2)
+    failed = invoke("run", tiny, "-r", "4", "--format", "json")
+    assert failed.exit_code == 1
+    assert "worker lost; 2 finished replications are kept in the run store" in failed.stderr
+    monkeypatch.setattr(replications_module, "simulate", real)
+    again = invoke("run", tiny, "-r", "4", "--format", "json")
+    assert again.exit_code == 0 and "2 of 4 replications reused" in again.stderr
+    whole = invoke("run", tiny, "-r", "4", "--format", "json", "--no-cache")
+    assert json.loads(again.stdout) == json.loads(whole.stdout)
