@@ -83,6 +83,10 @@ footer { margin-top: 3rem; font-size: .85rem; color: #666; }
   tr { break-inside: avoid; page-break-inside: avoid; }
   pre { white-space: pre-wrap; }
   code { background: none; }
+  .table-wrap { overflow: visible; }
+  table { font-size: 8pt; }
+  th, td { padding: .15rem .3rem; }
+  td:first-child { min-width: 0; }
 }
 """
 
