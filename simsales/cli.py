@@ -579,11 +579,19 @@ def experiment(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
+    metavar="K",
     help="With --outcome: how many deals, drawn from the seed (the same seed, the same deals).",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed. Default: run.seed.")
 @click.option(
-    "--replication", type=click.IntRange(min=0), default=0, show_default=True, help="Which one."
+    "--seed", type=click.IntRange(min=0), metavar="S", help="Root seed. Default: run.seed."
+)
+@click.option(
+    "--replication",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="R",
+    help="The replication to run (from 0).",
 )
 @_SET
 @click.option(

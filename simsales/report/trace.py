@@ -224,7 +224,8 @@ def _sentence(story: DealStory, e: Episode) -> str:
         return (
             f"It gave up waiting for a seller after {e.at - story.created_at:.1f} days: unworked."
         )
-    raise ValueError(f"no sentence for {kind!r}")  # pragma: no cover - a new episode kind
+    # an event the story does not know yet: say what the log says
+    return f"The model logged '{e.event}' (value {e.value:g}).{_momentum(e.momentum)}"
 
 
 def _gap_causes(parts: Sequence[WaitPart]) -> str:

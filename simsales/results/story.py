@@ -46,6 +46,7 @@ EpisodeKind = Literal[
     "decided",
     "closed",
     "unworked",
+    "other",  # an event this module does not know yet (``event`` names it)
 ]
 
 
@@ -80,6 +81,7 @@ class Episode:
     outcome: str = ""  # decided, closed: one of OUTCOMES
     cause: str = ""  # went_dark: one of DARK_CAUSES
     parts: tuple[WaitPart, ...] = ()  # gap: what it waited for, in order
+    event: str = ""  # other: the event's name (``EVENTS``); its value is in ``value``
 
     @property
     def end(self) -> float:
@@ -335,7 +337,7 @@ def _simple(t: float, code: int, stage: int, value: float, seller: int, momentum
             momentum=momentum,
             outcome=OUTCOMES[int(value)],
         )
-    raise ValueError(f"event {name!r} has no episode")  # pragma: no cover - a new event
+    return Episode(kind="other", at=t, stage=stage, value=value, momentum=momentum, event=name)
 
 
 _EVENT_NAMES = {code: name for name, code in EV.items()}
