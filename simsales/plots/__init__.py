@@ -11,7 +11,9 @@ reads in black and white too; axes carry units, titles state the question the fi
 - ``sweep_curve``, ``sweep_heatmap``: a metric against one or two swept values;
 - ``tornado``: the change in a metric when each lever moves one step down and up;
 - ``cumulative_flow``, ``flow_load``: deals per state, WIP and seller load over time
-  (``simsales.results.timeseries`` makes their input).
+  (``simsales.results.timeseries`` makes their input);
+- ``deal_timelines``: a few deals' stories side by side (``simsales.results.story`` makes
+  their input).
 """
 
 from simsales.plots.cycles import Cycles, cycle_ecdf, cycles_from_tables
@@ -26,6 +28,7 @@ from simsales.plots.scenarios import (
     time_in_stage,
 )
 from simsales.plots.sweeps import sweep_curve, sweep_heatmap
+from simsales.plots.timeline import deal_timelines
 
 __all__ = [
     "OUTCOME_SHARES",
@@ -33,6 +36,7 @@ __all__ = [
     "cumulative_flow",
     "cycle_ecdf",
     "cycles_from_tables",
+    "deal_timelines",
     "flow_load",
     "funnel",
     "metric_differences",
