@@ -143,6 +143,8 @@ def stage_figures(staged: StagedFiles, figures: Mapping[str, Figure]) -> dict[st
 
 
 def page(title: str, body: Sequence[str], document: Mapping[str, Any]) -> str:
+    """The whole page: ``body`` (HTML parts, in order) under the stylesheet and the policy;
+    ``document`` (the run's JSON document) gives the simsales version for the footer."""
     version = document.get("simsales_version", "")
     footer = f"<footer>Written by simsales {esc(version)}; the same report as report.md.</footer>"
     return "\n".join(
@@ -174,6 +176,7 @@ def esc(text: Any) -> str:
 
 
 def code(text: str) -> str:
+    """Text as inline code: a key, a path, a setting."""
     return f"<code>{esc(text)}</code>"
 
 
@@ -201,8 +204,8 @@ def table(heads: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> st
     """A table: ``heads`` are HTML, each row its ``<tr>`` attributes and its ``<td>`` cells."""
     head = "".join(f'<th scope="col">{h}</th>' for h in heads)
     body = "".join(f"<tr{attrs}>{''.join(cells)}</tr>" for attrs, cells in rows)
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return f'<div class="table-wrap">{table}</div>'
+    grid = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="table-wrap">{grid}</div>'
 
 
 def td(inner: str, *, num: bool = False) -> str:
