@@ -166,6 +166,10 @@ def test_metrics_are_reported_and_sane(run: RunRecords) -> None:
     assert m["revenue_window"] > 0 and m["arr_end"] > 0 and m["grr"] <= 1 + 1e-12
     assert m["grr"] <= m["nrr"] or math.isclose(m["grr"], m["nrr"])
     assert math.isclose(m["mean_lifetime_years"] * m["churn_rate_per_year"], 1.0)
+    # every exit has one real reason; the interview hears it or the excuse
+    reasons = [m[f"exit_real_{r}"] for r in END_REASONS[1:-1]]
+    assert math.isclose(sum(reasons), 1.0)
+    assert math.isclose(m["exit_reason_agreement"] + m["exit_stated_price"], 1.0)
 
 
 def test_same_seed_same_accounts() -> None:

@@ -65,7 +65,8 @@ TABLE_GROUPS: dict[str, tuple[str, ...]] = {
     # only with [accounts]: the lifecycle after the close
     "accounts": ("accounts_new", "accounts_active_end", "partner_share", "onboarding_days",
                  "mean_start_health", "churn_rate_per_year", "mean_lifetime_years",
-                 "strategic_share", "largest_account_share", "exit_reason_agreement"),
+                 "strategic_share", "largest_account_share", "exit_reason_agreement",
+                 "exit_stated_price"),
     "revenue": ("bookings_new_per_year", "bookings_expansion_per_year",
                 "expansion_share_of_bookings", "expansion_win_rate", "revenue_per_year",
                 "arr_end", "grr", "nrr", "customer_lifetime_value"),

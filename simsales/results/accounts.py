@@ -27,7 +27,7 @@ from typing import IO
 
 import numpy as np
 
-from simsales.model.account_records import ACCOUNT_FIELDS, END_REASONS, AccountRecords
+from simsales.model.account_records import ACCOUNT_FIELDS, END_REASONS, PRICE, AccountRecords
 from simsales.model.records import (
     DISQUALIFIED,
     LOST,
@@ -84,6 +84,13 @@ ACCOUNT_METRICS: dict[str, str] = {
     "strategic_share": "mature active accounts at the horizon that are strategic partners, share",
     "exit_reason_agreement": "accounts that left in the window whose exit interview found the "
     "real reason, share",
+    **{
+        f"exit_real_{reason}": f"accounts that left in the window whose real reason was "
+        f"{reason} (see END_REASONS), share"
+        for reason in END_REASONS[1:-1]
+    },
+    "exit_stated_price": "accounts that left in the window whose exit interview heard the "
+    "excuse, price, share",
 }
 
 
@@ -262,4 +269,9 @@ def account_metrics(accounts: AccountTable, deals: DealTable) -> dict[str, float
         "exit_reason_agreement": mean(
             accounts["stated_reason"][left] == accounts["real_reason"][left]
         ),
+        **{
+            f"exit_real_{reason}": mean(accounts["real_reason"][left] == code)
+            for code, reason in enumerate(END_REASONS[1:-1], start=1)
+        },
+        "exit_stated_price": mean(accounts["stated_reason"][left] == PRICE),
     }
