@@ -275,3 +275,53 @@ def account_metrics(accounts: AccountTable, deals: DealTable) -> dict[str, float
         },
         "exit_stated_price": mean(accounts["stated_reason"][left] == PRICE),
     }
+
+
+def revenue_by_period(
+    accounts: AccountTable, deals: DealTable, period_days: float = DAYS_PER_YEAR
+) -> dict[str, np.ndarray]:
+    """Revenue, recurring revenue and bookings per period, from the warm-up's end on.
+
+    Periods are [warmup + i × period_days, warmup + (i + 1) × period_days), the last one cut at
+    the horizon. Returns arrays, one value per period: ``start`` and ``end`` (days), ``revenue``
+    (recognised in the period), ``arr_end`` (recurring revenue per year at its end),
+    ``bookings_new`` and ``bookings_expansion`` (net value won in it: new business, and inside
+    accounts but for renegotiations), all in currency. Over the whole window they add up to
+    ``revenue_window`` and the yearly bookings × years.
+    """
+    if not period_days > 0:
+        raise ValueError(f"period_days must be positive, got {period_days}")
+    lo, hi = accounts.warmup_days, accounts.horizon_days
+    n = max(1, int(np.ceil((hi - lo) / period_days - 1e-9)))
+    start = lo + period_days * np.arange(n)
+    end = np.minimum(start + period_days, hi)
+    origin, outcome = deals["origin"], deals["outcome"]
+    net = deals["value"].astype(float) * (1.0 - deals["discount"].astype(float))
+    closed = deals["closed_at"]
+    new = (outcome == WON) & (origin == NEW_BUSINESS)
+    inside = (outcome == WON) & (origin != NEW_BUSINESS) & (origin != _RENEGOTIATION)
+    last = np.arange(n) == n - 1
+
+    def booked(mask: np.ndarray, a: float, b: float, final: bool) -> float:
+        within = (closed >= a) & ((closed <= b) if final else (closed < b))
+        return float(net[mask & within].sum())
+
+    revenue = np.empty(n)
+    for i in range(n):  # revenue_between counts an amount on a boundary in both: split it here
+        earned = accounts.revenue_between(start[i], end[i]).sum()
+        if not last[i]:
+            at_end = accounts.log["time"] == end[i]
+            earned -= float(accounts.log["amount"][at_end].sum())
+        revenue[i] = earned
+    return {
+        "start": start,
+        "end": end,
+        "revenue": revenue,
+        "arr_end": np.array([accounts.arr_at(t).sum() for t in end]),
+        "bookings_new": np.array(
+            [booked(new, a, b, f) for a, b, f in zip(start, end, last, strict=True)]
+        ),
+        "bookings_expansion": np.array(
+            [booked(inside, a, b, f) for a, b, f in zip(start, end, last, strict=True)]
+        ),
+    }
