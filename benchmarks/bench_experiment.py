@@ -29,8 +29,11 @@ Figures and targets:
   (local run i, Dask run i) is printed too, with their median and range: the spread says how far
   the figure can be trusted;
 * CPU seconds of each way, over this process and all its child processes (the cluster's
-  scheduler, nannies and workers included): unlike wall time, hardly affected by other load,
-  so the Dask machinery's own CPU cost shows here.
+  scheduler, nannies and workers included): less affected by other load than wall time, so the
+  Dask machinery's own CPU cost shows here;
+* what one task costs beyond its work, on each pool: 200 no-op tasks that carry the scenario
+  (as a replication's job does), 4 in flight, in milliseconds of wall time and of this
+  process's CPU.
 
 The replication count is set with ``load_experiment(..., replications=N)`` so that the serial run
 takes about 10-20 s (``--quick``: about 3 s); ``--set KEY=VALUE`` passes further overrides (for
@@ -51,6 +54,7 @@ import platform
 import statistics
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +71,7 @@ SPEEDUP_TARGET = 1.6
 DASK_OVERHEAD_TARGET = 0.10
 FULL_REPLICATIONS = 16  # 6 scenarios x 16 = 96 simulations, ~13 s serially on a 2-core machine
 QUICK_REPLICATIONS = 4  # 24 simulations, ~3 s
+ROUND_TRIPS = 200  # no-op tasks timed for the per-task cost
 
 
 def loadavg() -> str:
@@ -131,6 +136,29 @@ def timed(fn: Any) -> tuple[float, float, ExperimentResult]:
     c0, t0 = cpu_seconds(), time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, cpu_seconds() - c0, result
+
+
+def echo(replication: int, scenario: Any) -> int:
+    """A task that does nothing, carrying a scenario as a replication's job does."""
+    return replication
+
+
+def round_trip(executor: Executor, scenario: Any, n: int = ROUND_TRIPS) -> tuple[float, float]:
+    """Milliseconds of wall time and of this process's CPU per no-op task, ``2 x 2`` in flight.
+
+    What one task costs beyond its work: sending it, running it, returning its result. With a
+    LocalCluster the scheduler runs in this process, so its CPU counts here too.
+    """
+    for r in range(4):  # warm
+        executor.submit(echo, r, scenario).result()
+    c0, t0 = time.process_time(), time.perf_counter()
+    running: set[Future[int]] = set()
+    for r in range(n):
+        if len(running) >= 4:
+            _, running = wait(running, return_when=FIRST_COMPLETED)
+        running.add(executor.submit(echo, r, scenario))
+    wait(running)
+    return (time.perf_counter() - t0) / n * 1e3, (time.process_time() - c0) / n * 1e3
 
 
 def spread(values: list[float]) -> str:
@@ -220,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     diffs[name] += [f"run {i + 1}: {m}" for m in mismatches(ref, res)]
                 print(f"  run {i + 1} {name:<7} {dt:7.2f} s  cpu {cpu:7.2f} s", flush=True)
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            per_task = {"local2": round_trip(pool, exp.base)}
+        with dask_executor(cluster.scheduler_address) as ex:
+            per_task["dask2"] = round_trip(ex, exp.base)
     finally:
         cluster.close()
 
@@ -261,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Dask overhead, run by run (median, range): {spread(paired)}")
     print(f"Dask extra CPU seconds, run by run (median, range): {spread(cpu_extra)}")
+    for k, (wall, cpu) in per_task.items():
+        print(
+            f"one no-op task carrying the scenario, {labels[k]}: {wall:.2f} ms wall, "
+            f"{cpu:.2f} ms CPU in this process"
+        )
     for k, v in diffs.items():
         for line in v[:5]:
             print(f"  mismatch {k}: {line}")
@@ -288,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             "dask_overhead_vs_local2": overhead,
             "dask_overhead_paired": paired,
             "dask_extra_cpu_paired": cpu_extra,
+            "per_task_ms_wall_and_cpu": per_task,
             "dask_overhead_target": DASK_OVERHEAD_TARGET,
             "dask_overhead_pass": overhead <= DASK_OVERHEAD_TARGET,
             "identical": identical,

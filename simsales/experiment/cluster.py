@@ -62,12 +62,41 @@ def dask_executor(address: str, *, timeout: float | None = None) -> Iterator[Exe
         ) from err
     try:
         _check_workers(client, address)
-        # pure=False: a replication's job is not hashed into its task key (dask's tokenize of
-        # a whole scenario costs milliseconds of this process's CPU per task); its result
-        # depends on its arguments all the same, and no two submitted tasks are alike.
-        yield client.get_executor(pure=False)
+        yield _executor(client)
     finally:
         client.close()
+
+
+def _executor(client: Any) -> Executor:
+    """The client's ``concurrent.futures`` executor, made cheaper per task for replications.
+
+    Tasks are submitted with ``pure=False``: a replication's job is not hashed into its task
+    key (dask's tokenize of a whole scenario costs milliseconds of this process's CPU per task);
+    no two submitted tasks are alike anyway. And an argument whose class sets ``SHIP_ONCE``
+    (a replication's job, which holds the scenario) is scattered to the cluster once and then
+    passed by reference, instead of being pickled into every task and unpickled by the
+    scheduler on the way.
+    """
+    from distributed.cfexecutor import ClientExecutor
+
+    class ShippingExecutor(ClientExecutor):
+        def __init__(self) -> None:
+            super().__init__(client, pure=False)
+            self._sent: dict[int, tuple[Any, Any]] = {}
+
+        def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            return super().submit(fn, *map(self._shipped, args), **kwargs)
+
+        def _shipped(self, arg: Any) -> Any:
+            if not getattr(type(arg), "SHIP_ONCE", False):
+                return arg
+            sent = self._sent.get(id(arg))
+            if sent is None or sent[0] is not arg:  # (the object kept, so its id stays its own)
+                sent = (arg, client.scatter(arg, hash=False))
+                self._sent[id(arg)] = sent
+            return sent[1]
+
+    return ShippingExecutor()
 
 
 def worker_version() -> str:

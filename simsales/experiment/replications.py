@@ -28,7 +28,7 @@ from concurrent.futures import (
     wait,
 )
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from simsales.experiment.store import RunStore
 from simsales.model import RunRecords, simulate
@@ -68,6 +68,9 @@ class Replications:
 @dataclass(frozen=True)
 class _Work:
     """One replication's job, picklable so that it can be sent to a worker process."""
+
+    #: Sent to a cluster once and then referred to (``simsales.experiment.cluster``).
+    SHIP_ONCE: ClassVar[bool] = True
 
     scenario: Scenario
     seed: int
