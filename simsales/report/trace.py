@@ -118,12 +118,26 @@ def trace_text(story: DealStory) -> str:
 
 
 def _header(story: DealStory) -> str:
-    cohort = "" if story.counted else " Not in the counted cohort (warm-up or last margin)."
+    if story.origin != "new_business":
+        cohort = (
+            f" {_origin_phrase(story)} opportunity inside account {story.account_id}: counted"
+            " in the account metrics, not in the new-business cohort."
+        )
+    elif story.counted:
+        cohort = ""
+    else:
+        cohort = " Not in the counted cohort (warm-up or last margin)."
     return (
         f"Deal {story.deal_id} of {story.scenario_name} (seed {story.seed}, replication "
         f"{story.replication}): a buyer in the {story.segment} segment, a buying group of "
         f"{story.group_size}, fit {story.fit:.2f}, list value {story.value:,.0f}.{cohort}"
     )
+
+
+def _origin_phrase(story: DealStory) -> str:
+    """'An upsell', 'A cross-sell', ... for an opportunity inside an account."""
+    words = story.origin.replace("_", "-")
+    return f"{'An' if words[0] in 'aeiou' else 'A'} {words}"
 
 
 def _when(story: DealStory, e: Episode) -> str:
@@ -160,6 +174,11 @@ def _sentence(story: DealStory, e: Episode) -> str:
     stage = story.stage_name(e.stage)
     kind = e.kind
     if kind == "created":
+        if story.origin != "new_business":
+            return (
+                f"{_origin_phrase(story)} opportunity opened in account {story.account_id}"
+                f" (value {e.value:,.0f})."
+            )
         return f"The suspect arrived in the pool (list value {e.value:,.0f})."
     if kind == "assigned":
         waited = e.at - story.created_at

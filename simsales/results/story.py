@@ -20,7 +20,7 @@ from typing import Literal, cast
 
 import numpy as np
 
-from simsales.model.records import DARK_CAUSES, EV, OUTCOMES
+from simsales.model.records import DARK_CAUSES, EV, ORIGINS, OUTCOMES
 from simsales.results.table import DealTable
 
 NAN = math.nan
@@ -107,6 +107,8 @@ class DealStory:
     fit: float
     value: float
     counted: bool  # created in the counted cohort
+    origin: str = "new_business"  # ``ORIGINS``: new business, or an opportunity in an account
+    account_id: int = -1  # the account it was sold in (-1: none)
     horizon_days: float  # the run's end: a deal still open then is censored there
     episodes: tuple[Episode, ...]
 
@@ -257,6 +259,8 @@ def deal_stories(
                 fit=float(table["fit"][i]),
                 value=float(table["value"][i]),
                 counted=bool(counted[i]),
+                origin=ORIGINS[int(table["origin"][i])],
+                account_id=int(table["account_id"][i]),
                 horizon_days=table.horizon_days,
                 episodes=_episodes(rows),
             )
