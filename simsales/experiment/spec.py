@@ -452,8 +452,7 @@ def _changes(spec: ExperimentSpec) -> list[tuple[dict[str, Any], str, list[str]]
         ]
     assert spec.sweep is not None
     keys = spec.sweep.keys
-    leaves = [k.key.rsplit(".", 1)[-1] for k in keys]
-    labels = leaves if len(set(leaves)) == len(leaves) else [k.key for k in keys]
+    labels = key_labels([k.key for k in keys])
     out = []
     for combo in itertools.product(*(enumerate(k.values) for k in keys)):
         change = {k.key: value for k, (_, value) in zip(keys, combo, strict=True)}
@@ -472,12 +471,11 @@ def _lever_changes(
 ) -> tuple[list[tuple[dict[str, Any], str, list[str]]], tuple[LeverRun, ...], list[Problem]]:
     """Each lever's low and high settings as changes (overrides, scenario name, key path), the
     levers as run, and the problems of levers whose settings cannot be worked out."""
-    leaves = [lever.key.rsplit(".", 1)[-1] for lever in sensitivity.levers]
-    distinct = len(set(leaves)) == len(leaves)
+    leaves = key_labels([lever.key for lever in sensitivity.levers])
     changes, runs, problems = [], [], []
     for i, lever in enumerate(sensitivity.levers):
         where = f"sensitivity.levers[{i}]"
-        label = leaves[i] if distinct else lever.key
+        label = leaves[i]
         try:
             value = base_value(base, lever.key)
             low, high = lever_settings(lever, value)
@@ -534,3 +532,18 @@ def _sweep_value_problems(
 
 def _shown(value: Any) -> str:
     return value if isinstance(value, str) else format_value(value)
+
+
+def key_labels(keys: Sequence[str]) -> list[str]:
+    """Short labels for scenario keys: the shortest dotted tails that tell them apart.
+
+    ``stages.close.p_right`` and ``accounts.onboarding.p_right`` become ``close.p_right`` and
+    ``onboarding.p_right``; keys whose last parts already differ keep only the last part.
+    """
+    parts = [k.split(".") for k in keys]
+    depth = 1
+    while True:
+        labels = [".".join(p[-depth:]) for p in parts]
+        if len(set(labels)) == len(labels) or depth >= max((len(p) for p in parts), default=1):
+            return labels
+        depth += 1

@@ -24,6 +24,7 @@ from rich.table import Table
 from simsales import __version__
 from simsales.analysis import PairedDifference
 from simsales.experiment.compare import CRN_NOTE
+from simsales.experiment.spec import key_labels
 from simsales.model.records import OUTCOMES
 from simsales.report.figures import experiment_figures
 from simsales.report.files import commit_with_figures, write_scenario_replications
@@ -80,8 +81,8 @@ def sweep_table(result: ExperimentResult, shown: Sequence[str], units: dict[str,
     """One row per sweep point (the base first); per metric its value over its change."""
     exp, comparison = result.experiment, result.comparison
     table = Table()
-    for key in exp.sweep_keys:
-        table.add_column(escape(key.rsplit(".", 1)[-1]), justify="right")
+    for label in key_labels(exp.sweep_keys):
+        table.add_column(escape(label), justify="right")
     for metric in shown:
         unit = _shown_unit(units.get(metric, ""), exp.base.currency)
         table.add_column(escape(f"{metric} ({unit})" if unit else metric), justify="right")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from simsales.experiment.compare import CRN_NOTE
 from simsales.experiment.sensitivity import sensitivity_effects
+from simsales.experiment.spec import key_labels
 from simsales.report.figures import FIGURE_DIR, caption
 from simsales.report.htmlpage import (
     InputFile,
@@ -217,7 +218,7 @@ def _by_point(
     from simsales.report.experiment import fmt_delta  # it imports this module
 
     units, currency = _units(comparison), comparison.base.currency
-    keys = [code(k.rsplit(".", 1)[-1]) for k in sweep_keys]
+    keys = [code(label) for label in key_labels(sweep_keys)]
     base = f'<td colspan="{len(keys)}">base: {esc(comparison.base_name)}</td>'
     heads, change_heads = list(keys), list(keys)
     for m in shown:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from simsales.experiment.compare import CRN_NOTE
+from simsales.experiment.spec import key_labels
 from simsales.report.figures import FIGURE_DIR, caption
 from simsales.report.sensitivity import sensitivity_markdown, sensitivity_run_lines
 from simsales.report.text import (
@@ -153,7 +154,7 @@ def _results(
     currency = comparison.base.currency
     shown = [m for m in metrics if m in comparison.metrics]
     heads = [f"`{m}` ({shown_unit(units.get(m, ''), currency)})" for m in shown]
-    keys = [f"`{_code(k.rsplit('.', 1)[-1])}`" for k in sweep_keys]
+    keys = [f"`{_code(label)}`" for label in key_labels(sweep_keys)]
     level = f"{comparison.level:.0%}"
     lines = [
         "## Results",
