@@ -174,16 +174,19 @@ def run_scenarios(
     if executor is None and jobs == 1:
         run.serial()
         return run.results
+    # Results that carry whole records are big: fewer of them wait to be handed on.
+    whole = keep and reduce is None
+    depth = 2 if whole else 4
     if executor is not None:
         slots = max(jobs, executor_slots(executor))
         local = isinstance(executor, ProcessPoolExecutor | ThreadPoolExecutor)
-        # a cluster gets replications in chunks, unless they carry whole records (memory)
-        chunk = 1 if local or (keep and reduce is None) else MAX_CHUNK
-        run.on(executor, slots=slots, max_chunk=chunk)
+        # a cluster gets replications in chunks, unless they carry whole records
+        chunk = 1 if local or whole else MAX_CHUNK
+        run.on(executor, slots=slots, max_chunk=chunk, depth=depth)
         return run.results
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
     try:
-        run.on(pool, slots=jobs, max_chunk=1)
+        run.on(pool, slots=jobs, max_chunk=1, depth=depth)
     except BaseException as exc:
         # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
         # for the replications in progress either.
@@ -298,12 +301,14 @@ class _Run:
             self.finished_one()
             self.hand_on(job, outcome)
 
-    def on(self, executor: Executor, *, slots: int, max_chunk: int) -> None:
-        """Keep at most ``2 × slots × max_chunk`` replications submitted or waiting to be handed
-        on, so memory stays bounded however many replications there are and however unevenly
-        they finish. A replication the store holds is read when its turn to be submitted comes,
-        and takes a place in that window like any other."""
-        window = max(2 * slots * max_chunk, 2)
+    def on(self, executor: Executor, *, slots: int, max_chunk: int, depth: int) -> None:
+        """Keep at most ``depth × slots × max_chunk`` replications submitted or waiting to be
+        handed on, so memory stays bounded however many replications there are. The window must
+        also be deep enough that replications finishing out of order (the next to hand on is
+        slow, later ones are done) do not leave a worker without work. A replication the store
+        holds is read when its turn to be submitted comes, and takes a place in that window like
+        any other."""
+        window = max(depth * slots * max_chunk, 2)
         total = len(self.order)
         finished: dict[int, _Outcome] = {}
         running: dict[Future[Any], list[int]] = {}
