@@ -16,7 +16,6 @@ work runs out, so the end is not left to one worker).
 
 from __future__ import annotations
 
-import math
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
@@ -316,7 +315,10 @@ class _Run:
         try:
             while handed < total:
                 while submitted < total and in_flight + len(finished) < window:
-                    size = min(max_chunk, math.ceil((total - submitted) / (2 * slots)))
+                    # smaller chunks as the work runs out (the last 4 × depth × slots
+                    # replications one or two per task), so that no worker is left with a
+                    # long chunk at the end while the others are done
+                    size = min(max_chunk, (total - submitted) // (2 * depth * slots))
                     chunk, hits = self._take(submitted, max(size, 1), finished)
                     submitted += len(chunk) + hits
                     if chunk:
