@@ -27,14 +27,19 @@ Everything is measured in one run on the same machine, so the figures can be com
 4. **Peak memory at scale** — ``--mem-sizes`` (100k and 1M; 20k and 40k with ``--quick``)
    opportunities in one run, each in a fresh interpreter (this script re-run with a hidden
    ``--child N``), ``market.suspects_per_day`` and ``team.sellers`` raised together over a
-   ``--mem-horizon`` (400 days, no warm-up). Peak RSS is printed raw and minus the
+   horizon, no warm-up, in two configurations. *Overloaded* (``--mem-horizon``, 400 days): at 1M
+   the sellers are capped at the schema's 10,000, half of what the load needs, so open deals pile
+   up without bound. *Realistic* (``--mem-real-horizon``, 3650 days, ten years; 0 leaves it out):
+   the baseline's own load per seller (about 2,200 sellers for 1M), the way a large team would
+   run. Peak RSS is printed raw and minus the
    RSS of an interpreter that imported simsales and loaded the scenario but simulated nothing (its
    current RSS after the imports: the imports' own short peak is printed too but not subtracted).
    The peak is ``VmHWM`` from /proc (``ru_maxrss`` where there is no /proc): on Linux a subprocess's
    ``ru_maxrss`` starts at the parent's RSS when it forked, so it is printed raw for reference.
    Target: 1M opportunities under 150 MB. The child also reports the bytes of the columnar deal
-   table and the largest number of deals open at once (from the table), which tell whether memory
-   goes to the results or to the live deals' state.
+   table, of the sellers' hours per day (utilisation over time) and the largest number of deals
+   open at once (from the table), which tell whether memory goes to the results or to the live
+   deals' state.
 5. **Replications kept as metrics** — a fresh interpreter runs 20 baseline replications in a loop,
    keeping a few numbers per replication and dropping the records; peak RSS after 1, 5 and 20
    replications must not grow.
@@ -386,6 +391,8 @@ def child_memory(n: int, horizon: float, assignment: str | None, seed: int) -> d
     wall = time.perf_counter() - t0
     peak = maxrss_mb()  # read first: the analysis below allocates
     ru_peak = ru_maxrss_mb()
+    day_hours = rec.seller_day_hours
+    history_mb = day_hours.nbytes / 1e6 if day_hours is not None else 0.0
     deals = rec.deals
     table_bytes = sum(b.buffer_info()[1] * b.itemsize for b in deals.cols.values())
     table_bytes += deals.stage_entered.buffer_info()[1] * deals.stage_entered.itemsize
@@ -413,6 +420,7 @@ def child_memory(n: int, horizon: float, assignment: str | None, seed: int) -> d
         "ru_maxrss_mb": ru_peak,
         "table_mb": table_bytes / 1e6,
         "table_bytes_per_deal": table_bytes / max(len(deals), 1),
+        "seller_day_hours_mb": history_mb,
         "peak_open_deals": peak_open,
         "open_at_horizon": int(outcomes[0]),
     }
@@ -556,7 +564,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--mem-sizes", type=int, nargs="+", default=None, help="opportunities per memory run"
     )
-    ap.add_argument("--mem-horizon", type=float, default=400.0, help="days of a memory run")
+    ap.add_argument(
+        "--mem-horizon", type=float, default=400.0, help="days of an overloaded memory run"
+    )
+    ap.add_argument(
+        "--mem-real-horizon",
+        type=float,
+        default=3650.0,
+        help="days of a realistic memory run (the baseline's load per seller; 0: none)",
+    )
     ap.add_argument(
         "--mem-assignment",
         default="round_robin",
@@ -623,10 +639,16 @@ def main(argv: list[str] | None = None) -> int:
     # and all timing figures above are already taken)
     log(f"[4/5] memory: {', '.join(fmt_n(n) for n in mem_sizes)} opportunities ...")
     log(f"[5/5] memory: {args.reps} replications kept as metrics ...")
-    common = ["--mem-horizon", str(args.mem_horizon), "--mem-assignment", args.mem_assignment]
-    common += ["--seed", str(seed)]
-    # the biggest run first: it is the long pole, the others share the second worker
-    jobs = [(f"n{n}", ["--child", str(n), *common]) for n in sorted(mem_sizes, reverse=True)]
+    common = ["--mem-assignment", args.mem_assignment, "--seed", str(seed)]
+    configs = [("overloaded", args.mem_horizon)]
+    if args.mem_real_horizon > 0:
+        configs.insert(0, ("realistic", args.mem_real_horizon))
+    runs = [(label, h, n) for label, h in configs for n in mem_sizes]
+    # the biggest runs first: they are the long poles, the others share the second worker
+    jobs = [
+        (f"{label}{n}", ["--child", str(n), "--mem-horizon", str(h), *common])
+        for label, h, n in sorted(runs, key=lambda r: -r[2])
+    ]
     jobs += [("idle", ["--child", "0", *common])]
     jobs += [("reps", ["--child-reps", str(args.reps), *common])]
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -639,9 +661,10 @@ def main(argv: list[str] | None = None) -> int:
         "idle_interpreter_maxrss_mb": child["idle"]["maxrss_mb"],
         "idle_interpreter_ru_maxrss_mb": child["idle"]["ru_maxrss_mb"],
         "idle_interpreter_rss_mb": idle,
-        "runs": [child[f"n{n}"] for n in mem_sizes],
+        "runs": [child[f"{label}{n}"] for label, _, n in runs],
     }
-    for run in results["memory"]["runs"]:
+    for (label, _, _), run in zip(runs, results["memory"]["runs"], strict=True):
+        run["config"] = label
         run["net_mb"] = run["maxrss_mb"] - idle
     results["replications"] = child["reps"]
     results["elapsed_s"] = time.perf_counter() - started
@@ -828,13 +851,15 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
     for run in mem["runs"]:
         n = run["n_target"]
         capped = "*" if run["sellers"] < run["sellers_wanted"] else ""
-        other = run["net_mb"] - run["table_mb"]
+        other = run["net_mb"] - run["table_mb"] - run["seller_day_hours_mb"]
         target, status = "", "info"
         if n >= MEM_TARGET_N:
             target = f"< {MEM_TARGET_MB:g} MB"
             status = verdict(run["net_mb"] < MEM_TARGET_MB)
         body.append(
             [
+                run["config"],
+                f"{run['horizon_days']:g}",
                 fmt_n(n),
                 f"{run['deals']:,}",
                 f"{run['suspects_per_day']:.0f}",
@@ -846,6 +871,8 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
                 f"{run['maxrss_mb']:.1f}",
                 f"{run['net_mb']:.1f}",
                 f"{run['table_mb']:.1f}",
+                f"{run['table_bytes_per_deal']:.0f}",
+                f"{run['seller_day_hours_mb']:.1f}",
                 f"{other:.1f}",
                 f"{run['peak_open_deals']:,}",
                 f"{other * 1e3 / max(run['peak_open_deals'], 1):.1f}",
@@ -855,6 +882,8 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
         )
     rep.table(
         [
+            "config",
+            "days",
             "N",
             "deals",
             "susp/d",
@@ -866,6 +895,8 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
             "peak MB",
             "-idle MB",
             "table MB",
+            "B/deal",
+            "hours MB",
             "rest MB",
             "peak open",
             "kB/open",
@@ -876,8 +907,10 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
     )
     first = mem["runs"][0]
     rep.note(
-        f"({first['horizon_days']:g}-day horizon, no warm-up, assignment {first['assignment']}; "
-        "-idle = peak minus the idle interpreter's RSS; table = columnar deal table; "
+        f"(no warm-up, assignment {first['assignment']}; realistic = the baseline's load per "
+        "seller; overloaded = short horizon, sellers capped, open deals pile up; "
+        "-idle = peak minus the idle interpreter's RSS; table = columnar deal table (B/deal its "
+        "bytes per deal); hours = sellers' booked hours per day (utilisation over time); "
         "rest = live deals, SimPy and calendars; * = sellers capped at the schema maximum)"
     )
     rep.note(
@@ -888,7 +921,7 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
         biggest = max(mem["runs"], key=lambda r: r["n_target"])
         per_deal = biggest["net_mb"] / max(biggest["deals"], 1)
         rep.add(
-            f"1M extrapolated linearly from {fmt_n(biggest['n_target'])}",
+            f"1M extrapolated linearly from {fmt_n(biggest['n_target'])} ({biggest['config']})",
             f"~{per_deal * MEM_TARGET_N:.0f} MB",
             f"< {MEM_TARGET_MB:g} MB (estimate)",
             verdict(per_deal * MEM_TARGET_N < MEM_TARGET_MB) + " (est.)",

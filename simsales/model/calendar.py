@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from array import array
 
+import numpy as np
+
 CALL_TIME_OF_DAY = 0.5
 _GROW_DAYS = 366
 
@@ -48,9 +50,10 @@ class SellerCalendars:
         # Hours of forgotten days that fall in the counting window, per seller.
         self._window = (max(math.ceil(count_window[0]), 0), count_window[1])
         self._counted = [0.0] * sellers
-        # Hours booked on each forgotten day, per seller: 8 bytes a seller-day, for plots of
-        # utilisation over time (``daily_hours``).
-        self._history = [array("d") for _ in range(sellers)]
+        # Hours booked on the forgotten days: one (sellers x days) block per ``forget_before``,
+        # 8 bytes a seller-day, for plots of utilisation over time (``take_daily_hours``). Large
+        # blocks, not one array per seller: they go back to the system once handed over.
+        self._history: list[np.ndarray] = []
 
     def _is_workday(self, d: int) -> int:
         return 1 if d % 7 < self.workdays_per_week else 0
@@ -69,15 +72,19 @@ class SellerCalendars:
         drop = day - self._base
         if drop <= 0:
             return
+        if day > self._end:  # nothing was booked that far ahead: the days are empty
+            self._grow(day)
         w0, w1 = self._window
         lo = max(w0, self._base) - self._base
         hi = min(w1, day) - self._base
+        block = np.empty((len(self._slots), drop))
         for s in range(len(self._slots)):
             if hi > lo:
                 self._counted[s] += sum(self._hours[s][int(lo) : int(hi)])
-            self._history[s].extend(self._hours[s][:drop])
+            block[s] = np.frombuffer(self._hours[s], count=drop)
             del self._slots[s][:drop]
             del self._hours[s][:drop]
+        self._history.append(block)
         self._base = day
 
     def first_workday(self, t: float) -> int:
@@ -170,21 +177,32 @@ class SellerCalendars:
         used = [float(sum(h[d0 - self._base : d1 - self._base])) for h in self._hours]
         return used, sum(self._workday[d0:d1]) * self.hours_per_day
 
-    def daily_hours(self, end: float) -> tuple[list[array], list[float]]:
+    def take_daily_hours(self, end: float) -> tuple[np.ndarray, list[float]]:
         """Hours booked per seller on each day in [0, floor(end)), and each day's capacity.
 
-        The first list holds one array per seller (hours per day); the second the hours a seller
-        has on each day (0 on days off). Days from ``end`` on may still gain bookings.
+        The first value is a (sellers x days) array; the second the hours a seller has on each day
+        (0 on days off). Days from ``end`` on may still gain bookings. The forgotten days are
+        handed over, not copied (call it once, at the end of the run): each block of history is
+        freed as soon as it is in the result, so the history is never held twice.
         """
         d1 = max(math.floor(end), 0)
         self._grow(d1)
-        keep = max(d1 - self._base, 0)
-        used = []
-        for s, hist in enumerate(self._history):
-            days = array("d", hist)
-            days.extend(self._hours[s][:keep])
-            used.append(days[:d1])
-        return used, [self.hours_per_day * w for w in self._workday[:d1]]
+        out = np.empty((len(self._hours), d1))
+        col = 0
+        history = self._history
+        history.reverse()
+        while history:
+            block = history.pop()
+            take = min(block.shape[1], d1 - col)
+            if take > 0:
+                out[:, col : col + take] = block[:, :take]
+            col += block.shape[1]
+            del block
+        keep = d1 - self._base
+        if keep > 0:
+            for s, h in enumerate(self._hours):
+                out[s, self._base : d1] = np.frombuffer(h, count=keep)
+        return out, [self.hours_per_day * w for w in self._workday[:d1]]
 
     def counted_hours(self, end: float) -> tuple[list[float], float]:
         """Hours booked per seller in the counting window up to ``end``, and the capacity."""

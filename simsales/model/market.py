@@ -66,7 +66,7 @@ class DealDraw:
     budget: float
     behaviour_seed: int
     uniforms: array  # the deal's own block of uniforms (see dealrandom)
-    dice: list[float]  # one per stage (consensus), then final decision, then supplier choice
+    dice: array | list[float]  # one per stage (consensus), then final decision, then supplier
     read_error: float
     close_out_delay: float
     forecast_days: float
@@ -105,7 +105,7 @@ class DealDraws:
         pace = sc.buyers.pace.sample(buyers, n)
         budget = self.streams["hazard"].exponential(1.0, n)
         decisions = self.streams["decisions"]
-        dice = decisions.random((n, len(sc.stages) + 2))
+        dice = decisions.random((n, len(sc.stages) + 2))  # an array a deal: no float objects
         read_error = decisions.standard_normal(n)
         crm = self.streams["crm"]
         close_out = sc.buyers.no_decision.close_out_delay_days.sample(crm, n)
@@ -137,7 +137,7 @@ class DealDraws:
                 budget.tolist(),
                 seeds.tolist(),
                 blocks,
-                dice.tolist(),
+                [array("d", row.tobytes()) for row in dice],
                 read_error.tolist(),
                 close_out.tolist(),
                 forecast.tolist(),

@@ -105,8 +105,9 @@ class Deal:
         self.entered = [NAN] * n_stages
         self.calls = 0
         self.touches = 0
-        self.planned_tasks: list[tuple[float, int, float]] = []
-        self.touches_ahead: list[float] = []
+        # shared empty tuples until used: most open deals never need a list of their own
+        self.planned_tasks: list[tuple[float, int, float]] | tuple[()] = ()
+        self.touches_ahead: list[float] | tuple[()] = ()
         self.wrong_activities = 0
         self.wrong_stages = 0
         self.gap_days = 0.0
@@ -474,6 +475,8 @@ def _hand_out_work(
         if helped > 0.0:
             days *= 1.0 - helped
         if log is not None:  # logged when the deal ends, if the task had started by then
+            if not deal.planned_tasks:
+                deal.planned_tasks = []
             deal.planned_tasks.append((busy_until, sp.number, days))
         busy_until += days
     work_end = t
@@ -537,7 +540,7 @@ def _log_started_tasks(ctx: RunContext, deal: Deal, until: float) -> None:
         for start, stage, days in deal.planned_tasks:
             if start <= until:
                 ctx.log.add(deal.id, start, _EV_TASK, stage, days, deal.seller, NAN)
-        deal.planned_tasks.clear()
+        deal.planned_tasks = ()
 
 
 def _close(

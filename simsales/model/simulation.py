@@ -46,7 +46,7 @@ def simulate(
     if ctx.log is not None:
         ctx.log = ctx.log.until(horizon)
     used, capacity = ctx.calendars.counted_hours(horizon)
-    by_day, day_capacity = ctx.calendars.daily_hours(horizon)
+    by_day, day_capacity = ctx.calendars.take_daily_hours(horizon)
     return RunRecords(
         scenario_name=scenario.name,
         stage_names=tuple(s.name for s in scenario.stages),
@@ -61,7 +61,7 @@ def simulate(
         events=ctx.log,
         sim_events=_events_scheduled(env),
         cohort_margin_days=scenario.run.cohort_margin_days,
-        seller_day_hours=np.array(by_day, dtype=float).reshape(team.sellers, -1),
+        seller_day_hours=by_day,
         day_capacity_hours=np.asarray(day_capacity, dtype=float),
         accounts=lifecycle.finish(horizon) if lifecycle is not None else None,
     )
