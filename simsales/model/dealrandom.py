@@ -13,29 +13,60 @@ from __future__ import annotations
 
 import random as stdlib_random
 from array import array
+from typing import Protocol
 
-#: Uniforms drawn up front per deal; a typical deal uses fewer.
+#: Uniforms drawn per deal before its own generator takes over; a typical deal uses fewer.
 BLOCK = 64
+#: Of those, the ones a deal holds from its creation; the rest are drawn again if it needs them.
+PREFIX = 16
+
+
+class BlockRest(Protocol):
+    """Where a deal's uniforms beyond its prefix come from (``market.BatchRest``)."""
+
+    def rest(self, row: int) -> array: ...
 
 
 class DealRandom:
-    """The ``random.Random`` methods the model's samplers use, fed from a block of uniforms."""
+    """The ``random.Random`` methods the model's samplers use, fed from a block of uniforms.
 
-    __slots__ = ("_block", "_more", "_next", "_seed", "gauss_next")
+    The block may be a prefix of the deal's ``BLOCK`` uniforms: an open deal then holds 16
+    numbers, not 64, and most deals never need more. A deal that does gets the rest of its block
+    from ``rest`` (the same numbers, drawn again from its batch's stream position), and after
+    ``BLOCK`` uniforms in all, its own generator seeded from its seed.
+    """
 
-    def __init__(self, block: array, seed: int) -> None:
+    __slots__ = ("_block", "_more", "_next", "_rest", "_row", "_seed", "_size", "gauss_next")
+
+    def __init__(
+        self, block: array, seed: int, rest: BlockRest | None = None, row: int = 0
+    ) -> None:
         self._block = block
+        self._size = len(block)
         self._next = 0
         self._seed = seed
+        self._rest = rest
+        self._row = row
         self._more: stdlib_random.Random | None = None
         self.gauss_next: float | None = None  # used by gauss(), as in random.Random
 
     def random(self) -> float:
         """A uniform draw in [0, 1): from the block while it lasts, then from the deal's seed."""
         i = self._next
-        if i < BLOCK:
+        if i < self._size:
             self._next = i + 1
             return self._block[i]
+        return self._beyond()
+
+    def _beyond(self) -> float:
+        """The block is used up: the rest of the deal's block, if any, then its own generator."""
+        rest = self._rest
+        if rest is not None:
+            self._rest = None
+            block = self._block = rest.rest(self._row)
+            self._size = len(block)
+            self._next = 1
+            return block[0]
         if self._more is None:
             self._more = stdlib_random.Random(self._seed)
         return self._more.random()

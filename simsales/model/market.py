@@ -10,10 +10,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from simsales.model.dealrandom import BLOCK
+from simsales.model.dealrandom import BLOCK, PREFIX
 from simsales.scenario.schema import Scenario
 
 DAYS_PER_YEAR = 365.0
@@ -65,11 +66,38 @@ class DealDraw:
     pace: float
     budget: float
     behaviour_seed: int
-    uniforms: array  # the deal's own block of uniforms (see dealrandom)
+    uniforms: array  # the deal's own block of uniforms, or its first PREFIX (see dealrandom)
     dice: array | list[float]  # one per stage (consensus), then final decision, then supplier
     read_error: float
     close_out_delay: float
     forecast_days: float
+    rest: BatchRest | None = None  # where the rest of a prefix block comes from
+    row: int = 0  # the deal's row in that batch
+
+
+class BatchRest:
+    """The uniforms of one batch's deals beyond their first ``PREFIX``, drawn again on demand.
+
+    A batch draws ``n x BLOCK`` uniforms from the behaviour stream in one call, but a deal keeps
+    only its first ``PREFIX``: an open deal then holds 16 numbers, not 64, and most deals never
+    need more. A deal that does asks for the rest of its row, which a copy of the stream, set to
+    where the batch began and moved (``PCG64.advance``, forward or back) to that row, draws
+    again: the same numbers, one 64-bit output each.
+    """
+
+    __slots__ = ("_bits", "_gen", "_pos")
+
+    def __init__(self, state: Any) -> None:  # PCG64.state: a dict numpy types privately
+        self._bits = np.random.PCG64(0)
+        self._bits.state = state
+        self._gen = np.random.Generator(self._bits)
+        self._pos = 0
+
+    def rest(self, row: int) -> array:
+        start = row * BLOCK + PREFIX
+        self._bits.advance(start - self._pos)  # modulo 2**128: negative steps go back
+        self._pos = start + BLOCK - PREFIX
+        return array("d", self._gen.random(BLOCK - PREFIX).tobytes())
 
 
 class DealDraws:
@@ -112,7 +140,12 @@ class DealDraws:
         forecast = sc.forecast.first_forecast_days.sample(crm, n)
         behaviour = self.streams["behaviour"]
         seeds = behaviour.integers(0, 2**63 - 1, n)
-        blocks = [array("d", row.tobytes()) for row in behaviour.random((n, BLOCK))]
+        rest = None
+        if type(behaviour.bit_generator) is np.random.PCG64:  # one output per uniform
+            rest = BatchRest(behaviour.bit_generator.state)
+        uniforms = behaviour.random((n, BLOCK))
+        keep = PREFIX if rest is not None else BLOCK
+        blocks = [array("d", row.tobytes()) for row in uniforms[:, :keep]]
         return [
             DealDraw(
                 segment=sg,
@@ -127,20 +160,24 @@ class DealDraws:
                 read_error=re,
                 close_out_delay=co,
                 forecast_days=fd,
+                rest=rest,
+                row=row,
             )
-            for sg, ft, vl, gs, pc, bd, sd, un, dc, re, co, fd in zip(
-                seg.tolist(),
-                fit.tolist(),
-                value.tolist(),
-                group.tolist(),
-                pace.tolist(),
-                budget.tolist(),
-                seeds.tolist(),
-                blocks,
-                [array("d", row.tobytes()) for row in dice],
-                read_error.tolist(),
-                close_out.tolist(),
-                forecast.tolist(),
-                strict=True,
+            for row, (sg, ft, vl, gs, pc, bd, sd, un, dc, re, co, fd) in enumerate(
+                zip(
+                    seg.tolist(),
+                    fit.tolist(),
+                    value.tolist(),
+                    group.tolist(),
+                    pace.tolist(),
+                    budget.tolist(),
+                    seeds.tolist(),
+                    blocks,
+                    [array("d", row.tobytes()) for row in dice],
+                    read_error.tolist(),
+                    close_out.tolist(),
+                    forecast.tolist(),
+                    strict=True,
+                )
             )
         ]

@@ -15,6 +15,7 @@ supplier. Every deal ends exactly once.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Generator
 from typing import Any, cast
 
@@ -35,6 +36,7 @@ from simsales.model.records import (
 )
 
 NAN = math.nan
+_SPENT = array("d")
 _EV_CREATED = EV["created"]
 _EV_ASSIGNED = EV["assigned"]
 _EV_STAGE = EV["stage_entered"]
@@ -227,7 +229,9 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     if log is not None:
         log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
 
-    r = DealRandom(draw.uniforms, draw.behaviour_seed)
+    r = DealRandom(draw.uniforms, draw.behaviour_seed, draw.rest, draw.row)
+    draw.uniforms = _SPENT  # the deal's random source holds them now (and drops them when done)
+    draw.rest = None
     clock = ctx.buyer_clock(start, draw.budget, deal.m0)
     cal = ctx.calendars
     stages = ctx.stages
