@@ -50,10 +50,11 @@ class SellerCalendars:
         # Hours of forgotten days that fall in the counting window, per seller.
         self._window = (max(math.ceil(count_window[0]), 0), count_window[1])
         self._counted = [0.0] * sellers
-        # Hours booked on the forgotten days: one (sellers x days) block per ``forget_before``,
-        # 8 bytes a seller-day, for plots of utilisation over time (``take_daily_hours``). Large
-        # blocks, not one array per seller: they go back to the system once handed over.
-        self._history: list[np.ndarray] = []
+        # Hours booked on the forgotten days (sellers x days), 8 bytes a seller-day, for plots of
+        # utilisation over time (``take_daily_hours``). One array, sized ahead by
+        # ``reserve_history`` (zeros: the system maps its pages only when they are written), so
+        # it is never copied: it becomes the result as it is.
+        self._history = np.zeros((sellers, 0))
 
     def _is_workday(self, d: int) -> int:
         return 1 if d % 7 < self.workdays_per_week else 0
@@ -77,15 +78,23 @@ class SellerCalendars:
         w0, w1 = self._window
         lo = max(w0, self._base) - self._base
         hi = min(w1, day) - self._base
-        block = np.empty((len(self._slots), drop))
+        self.reserve_history(day)
+        block = self._history[:, self._base : day]
         for s in range(len(self._slots)):
             if hi > lo:
                 self._counted[s] += sum(self._hours[s][int(lo) : int(hi)])
             block[s] = np.frombuffer(self._hours[s], count=drop)
             del self._slots[s][:drop]
             del self._hours[s][:drop]
-        self._history.append(block)
         self._base = day
+
+    def reserve_history(self, days: int) -> None:
+        """Make room for the history of days [0, days) (a run reserves its horizon up front)."""
+        have = self._history.shape[1]
+        if days > have:  # grows only if not reserved: by half again at least, then copied once
+            grown = np.zeros((len(self._slots), max(days, have + have // 2)))
+            grown[:, :have] = self._history
+            self._history = grown
 
     def first_workday(self, t: float) -> int:
         """The first working day that starts at or after time t."""
@@ -181,23 +190,14 @@ class SellerCalendars:
         """Hours booked per seller on each day in [0, floor(end)), and each day's capacity.
 
         The first value is a (sellers x days) array; the second the hours a seller has on each day
-        (0 on days off). Days from ``end`` on may still gain bookings. The forgotten days are
-        handed over, not copied (call it once, at the end of the run): each block of history is
-        freed as soon as it is in the result, so the history is never held twice.
+        (0 on days off). Days from ``end`` on may still gain bookings. The history is handed over,
+        not copied (call it once, at the end of the run).
         """
         d1 = max(math.floor(end), 0)
         self._grow(d1)
-        out = np.empty((len(self._hours), d1))
-        col = 0
-        history = self._history
-        history.reverse()
-        while history:
-            block = history.pop()
-            take = min(block.shape[1], d1 - col)
-            if take > 0:
-                out[:, col : col + take] = block[:, :take]
-            col += block.shape[1]
-            del block
+        self.reserve_history(d1)
+        out = self._history if self._history.shape[1] == d1 else self._history[:, :d1].copy()
+        self._history = np.zeros((len(self._hours), 0))
         keep = d1 - self._base
         if keep > 0:
             for s, h in enumerate(self._hours):

@@ -35,6 +35,7 @@ def simulate(
     skills = np.clip(team.skill.sample(streams["team"], team.sellers), 0.0, 1.0).tolist()
     env = simpy.Environment()
     ctx = RunContext.build(env, scenario, skills=skills, event_log=event_log)
+    ctx.calendars.reserve_history(math.floor(scenario.run.horizon_days))  # never copied
     lifecycle = None
     if scenario.accounts is not None:  # a won deal hands an account on to its lifecycle
         lifecycle = Lifecycle(ctx, scenario.accounts, streams["accounts"])
