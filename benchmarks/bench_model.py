@@ -908,7 +908,8 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
     first = mem["runs"][0]
     rep.note(
         f"(no warm-up, assignment {first['assignment']}; realistic = the baseline's load per "
-        "seller; overloaded = short horizon, sellers capped, open deals pile up; "
+        "seller; overloaded = a 400-day horizon: at 1M the sellers are capped and open deals "
+        "pile up; "
         "-idle = peak minus the idle interpreter's RSS; table = columnar deal table (B/deal its "
         "bytes per deal); hours = sellers' booked hours per day (utilisation over time); "
         "rest = live deals, SimPy and calendars; * = sellers capped at the schema maximum)"
