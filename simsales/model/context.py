@@ -121,6 +121,8 @@ class RunContext:
     #: Called with (deal, outcome, ended_at) as each deal ends, before its row is written: the
     #: account lifecycle (``accounts``) creates accounts and books expansions there.
     on_end: Callable[[Any, int, float], None] | None = None
+    #: With ``[win_loss]``: (outcome, end cause) -> what the interview heard (``STATED_CAUSES``).
+    interview: Callable[[int, int], int] | None = None
 
     def buyer_clock(self, start: float, budget: float, momentum: float | None = None) -> BuyerClock:
         """A new buyer's momentum and dark-hazard clock, with this run's parameters.

@@ -24,15 +24,21 @@ from simsales.model.dealrandom import DealRandom
 from simsales.model.market import DealDraw
 from simsales.model.momentum import BuyerClock
 from simsales.model.records import (
+    DARK_CAUSE_BASE,
     DARK_CAUSES,
     DISQUALIFIED,
     EV,
     LOST,
     NEW_BUSINESS,
+    NO_CAUSE,
     NO_DECISION,
+    NOT_INTERVIEWED,
     OPEN,
+    OTHER_SUPPLIER,
+    POOR_FIT,
     UNWORKED,
     WON,
+    WON_CAUSE,
 )
 
 NAN = math.nan
@@ -61,6 +67,14 @@ _EV_PUSHED = EV["forecast_pushed"]
 _DARK_STALLED = DARK_CAUSES.index("stalled")
 _DARK_DEFENCES = DARK_CAUSES.index("defences")
 _DARK_UNDECIDED = DARK_CAUSES.index("undecided")
+#: The real end cause (``END_CAUSES``) of each outcome; a no decision's comes from going dark.
+_END_CAUSE = {
+    OPEN: NO_CAUSE,
+    WON: WON_CAUSE,
+    LOST: OTHER_SUPPLIER,
+    DISQUALIFIED: POOR_FIT,
+    UNWORKED: NO_CAUSE,
+}
 
 
 class Deal:
@@ -129,9 +143,17 @@ class Deal:
 
 
 def record_deal(
-    ctx: RunContext, deal: Deal, outcome: int, ended_at: float, closed_at: float
+    ctx: RunContext,
+    deal: Deal,
+    outcome: int,
+    ended_at: float,
+    closed_at: float,
+    dark_cause: int = 0,
 ) -> None:
-    """Append the deal's row to the deal table and forget it."""
+    """Append the deal's row to the deal table and forget it.
+
+    ``dark_cause`` (``DARK_CAUSES``) is why a no decision went dark; it gives the real end cause.
+    """
     if ctx.on_end is not None and outcome != OPEN:
         ctx.on_end(deal, outcome, ended_at)  # the account lifecycle hears of every end first
     cols = ctx.records.cols
@@ -173,6 +195,10 @@ def record_deal(
     cols["final_momentum"].append(deal.momentum)
     cols["account_id"].append(deal.account)
     cols["origin"].append(deal.origin)
+    cause = DARK_CAUSE_BASE + dark_cause if outcome == NO_DECISION else _END_CAUSE[outcome]
+    cols["end_cause"].append(cause)
+    interview = ctx.interview
+    cols["stated_cause"].append(NOT_INTERVIEWED if interview is None else interview(outcome, cause))
     ctx.records.stage_entered.extend(deal.entered)
     del ctx.live[deal.id]
 
@@ -548,13 +574,19 @@ def _log_started_tasks(ctx: RunContext, deal: Deal, until: float) -> None:
 
 
 def _close(
-    ctx: RunContext, deal: Deal, outcome: int, ended_at: float, closed_at: float, momentum: float
+    ctx: RunContext,
+    deal: Deal,
+    outcome: int,
+    ended_at: float,
+    closed_at: float,
+    momentum: float,
+    dark_cause: int = 0,
 ) -> None:
     deal.momentum = momentum
     _log_started_tasks(ctx, deal, ended_at)
     if ctx.log is not None:
         ctx.log.add(deal.id, closed_at, _EV_CLOSED, deal.stage_reached, outcome, deal.seller, NAN)
-    record_deal(ctx, deal, outcome, ended_at, closed_at)
+    record_deal(ctx, deal, outcome, ended_at, closed_at, dark_cause)
     if deal.origin == NEW_BUSINESS:  # an account's own opportunities hold no WIP place
         ctx.team.release(deal.seller)
 
@@ -562,7 +594,8 @@ def _close(
 def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0) -> None:
     """The deal went dark at ``dark``; the seller closes it as no decision some weeks later.
 
-    ``cause`` indexes ``DARK_CAUSES`` (0: momentum faded in a gap); only the event log keeps it.
+    ``cause`` indexes ``DARK_CAUSES`` (0: momentum faded in a gap); the event log and the deal
+    table's ``end_cause`` keep it.
     The deal's process ends here: the close-out is a timeout with a callback, so a dead deal
     waiting to be closed in the CRM holds its row and its seller's WIP place, not a whole process.
     """
@@ -574,4 +607,6 @@ def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause:
         ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, cause, deal.seller, momentum)
     closed_at = dark + deal.draw.close_out_delay
     close_out = env.timeout(closed_at - env.now)
-    close_out.callbacks.append(lambda _: _close(ctx, deal, NO_DECISION, dark, closed_at, momentum))
+    close_out.callbacks.append(
+        lambda _: _close(ctx, deal, NO_DECISION, dark, closed_at, momentum, cause)
+    )

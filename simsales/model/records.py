@@ -65,6 +65,8 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "final_momentum": ("f", "momentum at the end"),
     "account_id": ("i", "the account it was sold in or created (-1: none, or accounts off)"),
     "origin": ("b", "index into ORIGINS: new business, or an opportunity inside an account"),
+    "end_cause": ("b", "index into END_CAUSES: the real cause of the end, in the model"),
+    "stated_cause": ("b", "index into STATED_CAUSES: what the win/loss interview heard"),
 }
 
 #: Where an opportunity came from: a suspect (new business) or an account (``[accounts]``).
@@ -116,6 +118,30 @@ DARK_CAUSE_MEANINGS: dict[str, str] = {
     "``wrong.end_chance``)",
     "undecided": 'after the last stage the group never decided: "we\'ll get back to you"',
 }
+
+#: The real cause of a deal's end (the ``end_cause`` column); ``END_CAUSE_MEANINGS`` says what
+#: each means. A no decision's cause is its ``went_dark`` cause: code ``DARK_CAUSE_BASE + cause``.
+END_CAUSES: tuple[str, ...] = ("none", "won", "other_supplier", "poor_fit", *DARK_CAUSES)
+NO_CAUSE, WON_CAUSE, OTHER_SUPPLIER, POOR_FIT = range(4)
+DARK_CAUSE_BASE = 4
+
+#: What each cause of ``END_CAUSES`` means (the reference docs print these).
+END_CAUSE_MEANINGS: dict[str, str] = {
+    "none": "the deal has not ended (open) or was never worked (unworked).",
+    "won": "won: the buying group chose us.",
+    "other_supplier": "lost: the buying group decided to buy and chose another supplier (or "
+    "to do it in house); how likely depends on the buyer's fit (``buyers.supplier_choice``).",
+    "poor_fit": "disqualified: the qualifying stage read the buyer's fit as too poor.",
+    **{f"{cause}": f"no decision: {text}." for cause, text in DARK_CAUSE_MEANINGS.items()},
+}
+
+#: What the win/loss interview (``[win_loss]``) heard (the ``stated_cause`` column): the real
+#: cause (same code as in ``END_CAUSES``), or the buyer's usual excuse: ``price`` for a lost
+#: deal, ``timing`` ("not a priority now") for a no decision.
+STATED_CAUSES: tuple[str, ...] = ("not_interviewed", *END_CAUSES[1:], "price", "timing")
+NOT_INTERVIEWED = 0
+PRICE_EXCUSE = STATED_CAUSES.index("price")
+TIMING_EXCUSE = STATED_CAUSES.index("timing")
 
 #: Each event of ``EVENTS``: (when it is logged, what its ``value`` holds).
 EVENT_MEANINGS: dict[str, tuple[str, str]] = {
@@ -281,3 +307,4 @@ class RunRecords:
     accounts: AccountRecords | None = None
     seller_day_hours: np.ndarray | None = None
     day_capacity_hours: np.ndarray | None = None
+    win_loss: bool = False  # the scenario has ``[win_loss]``: its metrics are computed

@@ -15,6 +15,7 @@ from simsales.model.market import DealDraws, arrival_times
 from simsales.model.opportunity import Deal, flush_open_deals, run_opportunity
 from simsales.model.records import RunRecords
 from simsales.model.streams import make_streams
+from simsales.model.win_loss import Interviews
 from simsales.scenario.schema import Scenario
 
 #: How often the sellers' calendars drop the days gone by (simulated days).
@@ -40,6 +41,8 @@ def simulate(
     if scenario.accounts is not None:  # a won deal hands an account on to its lifecycle
         lifecycle = Lifecycle(ctx, scenario.accounts, streams["accounts"])
         ctx.on_end = lifecycle.on_end
+    if scenario.win_loss is not None:  # the interviews draw from their own stream
+        ctx.interview = Interviews(scenario.win_loss, streams["win_loss"]).stated
     env.process(_arrivals(ctx, DealDraws(scenario, streams), streams["arrivals"]))
     horizon = scenario.run.horizon_days
     env.run(until=horizon)
@@ -65,6 +68,7 @@ def simulate(
         seller_day_hours=by_day,
         day_capacity_hours=np.asarray(day_capacity, dtype=float),
         accounts=lifecycle.finish(horizon) if lifecycle is not None else None,
+        win_loss=scenario.win_loss is not None,
     )
 
 

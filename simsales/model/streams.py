@@ -24,6 +24,7 @@ STREAMS: tuple[str, ...] = (
     "behaviour",  # seeds of per-deal generators (lags, tasks, right/wrong)
     "team",  # seller skills
     "accounts",  # the account lifecycle: each account's own generator is seeded from it
+    "win_loss",  # win/loss interviews: interviewed or not, real cause or excuse heard
 )
 
 

@@ -29,6 +29,7 @@ from simsales.model.records import (
 )
 from simsales.reference._markdown import GENERATED, md, md_table, paragraphs
 from simsales.reference.accounts import account_metric_lines, account_section
+from simsales.reference.win_loss import win_loss_section
 from simsales.report.files import write_scenario_replications
 from simsales.report.serialize import comparison_document
 from simsales.results import metrics as metrics_module
@@ -429,6 +430,8 @@ def outputs_reference_markdown() -> str:
         *_metric_section(),
         "",
         *account_metric_lines(),
+        "",
+        *win_loss_section(),
         "",
         *_comparison_section(),
     ]

@@ -70,6 +70,11 @@ TABLE_GROUPS: dict[str, tuple[str, ...]] = {
     "revenue": ("bookings_new_per_year", "bookings_expansion_per_year",
                 "expansion_share_of_bookings", "expansion_win_rate", "revenue_per_year",
                 "arr_end", "grr", "nrr", "customer_lifetime_value"),
+    # only with [win_loss]: the real causes of lost and no-decision deals, and what was heard
+    "win/loss": ("loss_cause_other_supplier_share", "nd_cause_faded_share",
+                 "nd_cause_stalled_share", "nd_cause_defences_share", "nd_cause_undecided_share",
+                 "win_loss_interviewed_share", "win_loss_reason_agreement",
+                 "win_loss_stated_price_share", "win_loss_stated_timing_share"),
 }  # fmt: skip
 #: Per-stage metrics, shown as the columns of the stage table.
 STAGE_COLUMNS = ("reach", "conversion", "days_in", "wip")
@@ -92,6 +97,7 @@ HIGHER_IS_BETTER = frozenset(
         "expansions_per_account_year", "expansion_win_rate", "bookings_new_per_year",
         "bookings_expansion_per_year", "revenue_window", "revenue_per_year", "arr_end", "grr",
         "nrr", "customer_lifetime_value", "strategic_share", "exit_reason_agreement",
+        "win_loss_reason_agreement",
     }
 )  # fmt: skip
 LOWER_IS_BETTER = frozenset(
@@ -114,7 +120,9 @@ def metric_units(scenario: Scenario) -> dict[str, str]:
     # The unit ends each description: "..., days"; per-stage ones add " (stage name)".
     return {
         name: re.sub(r" \(.*\)$", "", text.rsplit(", ", 1)[-1])
-        for name, text in describe_metrics(names, accounts=scenario.accounts is not None).items()
+        for name, text in describe_metrics(
+            names, accounts=scenario.accounts is not None, win_loss=scenario.win_loss is not None
+        ).items()
     }
 
 

@@ -30,6 +30,7 @@ from simsales.results._numeric import mean, ratio
 from simsales.results.accounts import ACCOUNT_METRICS, AccountTable, account_metrics
 from simsales.results.flow import CLOSED_OUTCOMES, cycle_metrics, stage_metrics, wip_metrics
 from simsales.results.table import DealTable, stage_keys
+from simsales.results.win_loss import WIN_LOSS_METRICS, win_loss_metrics
 
 #: Days per year and per (average) month, for rates and forecast months.
 DAYS_PER_YEAR = 365.0
@@ -111,13 +112,17 @@ METRICS: dict[str, str] = {
 }
 
 
-def describe_metrics(stage_names: Sequence[str], *, accounts: bool = False) -> dict[str, str]:
+def describe_metrics(
+    stage_names: Sequence[str], *, accounts: bool = False, win_loss: bool = False
+) -> dict[str, str]:
     """``METRICS`` with ``<stage>`` expanded to each stage's key, in the order they are reported.
 
-    ``accounts``: the scenario has ``[accounts]``, so ``ACCOUNT_METRICS`` follow.
+    ``accounts``: the scenario has ``[accounts]``, so ``ACCOUNT_METRICS`` follow; ``win_loss``:
+    it has ``[win_loss]``, so ``WIN_LOSS_METRICS`` follow.
     """
-    if accounts:
-        return describe_metrics(stage_names) | ACCOUNT_METRICS
+    if accounts or win_loss:
+        extra = (ACCOUNT_METRICS if accounts else {}) | (WIN_LOSS_METRICS if win_loss else {})
+        return describe_metrics(stage_names) | extra
     keys = stage_keys(stage_names)
     out: dict[str, str] = {}
     for name, text in METRICS.items():
@@ -132,7 +137,7 @@ def describe_metrics(stage_names: Sequence[str], *, accounts: bool = False) -> d
 
 
 def metrics_from_records(records: RunRecords) -> dict[str, float]:
-    """Metrics of one replication straight from its records (with ``[accounts]``, theirs too)."""
+    """Metrics of one replication from its records (with ``[accounts]``, ``[win_loss]``, theirs)."""
     table = DealTable.from_records(records)
     values = replication_metrics(
         table,
@@ -141,6 +146,8 @@ def metrics_from_records(records: RunRecords) -> dict[str, float]:
     )
     if records.accounts is not None:
         values |= account_metrics(AccountTable.from_records(records), table)
+    if records.win_loss:
+        values |= win_loss_metrics(table)
     return values
 
 

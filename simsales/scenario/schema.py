@@ -389,6 +389,24 @@ class Forecast(_Frozen):
     push_days: float = Field(30.0, gt=0, description="Each missed close date is pushed this far.")
 
 
+class WinLoss(_Frozen):
+    """Win/loss analysis: interviews of lost and no-decision buyers, and what they hear."""
+
+    interview_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of lost and no-decision deals whose buyer is interviewed (0: none).",
+    )
+    find_real_reason: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Chance an interview hears the real cause; otherwise the buyer gives the "
+        "usual excuse (lost: price; no decision: timing, not a priority).",
+    )
+
+
 class Scenario(_Frozen):
     """A market, a sales team and a sales process: one file, validated."""
 
@@ -412,6 +430,11 @@ class Scenario(_Frozen):
         None,
         description="The account lifecycle after the close (on-boarding, expansion, change, "
         "churn, off-boarding, revenue); absent: off, and nothing after the sale is simulated.",
+    )
+    win_loss: WinLoss | None = Field(
+        None,
+        description="Win/loss interviews of lost and no-decision deals, and the win/loss "
+        "metrics; absent: off (no interviews, no win/loss metrics).",
     )
 
     @field_validator("accounts")
