@@ -409,7 +409,11 @@ def _relabel(problem: Problem, file: str, labels: dict[str, str]) -> Problem:
 
 
 def _metric_problems(metrics: Sequence[str], base: Scenario, file: str) -> list[Problem]:
-    known = describe_metrics([s.name for s in base.stages], accounts=base.accounts is not None)
+    known = describe_metrics(
+        [s.name for s in base.stages],
+        accounts=base.accounts is not None,
+        win_loss=base.win_loss is not None,
+    )
     problems = []
     for i, name in enumerate(metrics):
         if name not in known:
@@ -425,7 +429,11 @@ def _precision_problems(
     precision: Precision, metrics: Sequence[str], base: Scenario, file: str
 ) -> list[Problem]:
     """``[precision.absolute]`` may only name metrics the experiment reports."""
-    known = describe_metrics([s.name for s in base.stages], accounts=base.accounts is not None)
+    known = describe_metrics(
+        [s.name for s in base.stages],
+        accounts=base.accounts is not None,
+        win_loss=base.win_loss is not None,
+    )
     problems = []
     for name in precision.absolute:
         where = f"precision.absolute.{name}"

@@ -22,9 +22,11 @@ import numpy as np
 
 from simsales.model.records import (
     DEAL_FIELDS,
+    END_CAUSES,
     NEW_BUSINESS,
     ORIGINS,
     OUTCOMES,
+    STATED_CAUSES,
     UNWORKED,
     RunRecords,
 )
@@ -201,6 +203,10 @@ def _as_cells(values: np.ndarray) -> list[object]:
     return cells.tolist()
 
 
+#: Coded columns written to CSV by name, as ``outcome`` and ``origin`` are.
+_NAMED_CODES: dict[str, tuple[str, ...]] = {"end_cause": END_CAUSES, "stated_cause": STATED_CAUSES}
+
+
 def _cell_columns(
     table: DealTable, lo: int, hi: int, replication_column: bool
 ) -> list[list[object]]:
@@ -214,6 +220,9 @@ def _cell_columns(
             cols.append(table.segment_labels[lo:hi].tolist())
         elif name == "origin":
             cols.append(table.origin_names[lo:hi].tolist())
+        elif name in _NAMED_CODES:
+            names = np.asarray(_NAMED_CODES[name])
+            cols.append(names[table.columns[name][lo:hi].astype(np.intp)].tolist())
         else:
             cols.append(_as_cells(table.columns[name][lo:hi]))
     entered = table.columns["stage_entered"][lo:hi]
