@@ -215,7 +215,7 @@ def explain(
     """
     import shutil
 
-    from simsales.report.explain import process_map
+    from simsales.analysis.process_map import process_map
     from simsales.report.explain_output import check_figure_path, render_text, save_figure
 
     if figure is not None:

@@ -25,10 +25,7 @@ from matplotlib.patches import FancyBboxPatch
 from model_helpers import baseline_dict, make_scenario, minimal_dict, run_table
 from PIL import Image
 
-from simsales.cli import main
-from simsales.model.momentum import hazard
-from simsales.plots import process_map_figure
-from simsales.report.explain import (
+from simsales.analysis.process_map import (
     CONSENSUS_GROUP_SIZES,
     ProcessMap,
     calls_if_all_right,
@@ -36,6 +33,9 @@ from simsales.report.explain import (
     describe_distribution,
     process_map,
 )
+from simsales.cli import main
+from simsales.model.momentum import hazard
+from simsales.plots import process_map_figure
 from simsales.report.explain_output import render_text
 from simsales.scenario import Scenario, load_scenario
 from simsales.scenario.distributions import (

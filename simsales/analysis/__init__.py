@@ -1,4 +1,5 @@
-"""Statistics over experiment results: pure functions of per-replication metrics.
+"""Pure computations over results and scenarios: statistics of per-replication metrics, and the
+process map a scenario describes (``process_map``).
 
 Nothing here runs a simulation, plots or prints.
 """

@@ -25,8 +25,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-if TYPE_CHECKING:  # the map is built by simsales.report.explain; only its shape is needed here
-    from simsales.report.explain import ProcessMap, StageStep
+if TYPE_CHECKING:  # built by simsales.analysis.process_map
+    from simsales.analysis.process_map import ProcessMap, StageStep
 
 __all__ = ["process_map_figure"]
 

@@ -1,11 +1,11 @@
 """The process map shown: as text for the terminal, and as a flow-chart file.
 
-``render_text`` lays out a ``ProcessMap`` (``simsales.report.explain``) in plain text wrapped to
-a width, so it reads the same on a terminal, in a pipe and in a file: a block per stage with a
-label column (Joint, Seller, Buyer, Done wrong, Qualifies, Goes dark), then how deals go dark,
-the close, the outcomes and the levers with their values. ``save_figure`` writes the flow chart
-(``simsales.plots.process_map_figure``) to one file, atomically, refusing to overwrite one
-unless told to.
+``render_text`` lays out a ``ProcessMap`` (``simsales.analysis.process_map``) in plain text
+wrapped to a width, so it reads the same on a terminal, in a pipe and in a file: a block per
+stage with a label column (Joint, Seller, Buyer, Done wrong, Qualifies, Goes dark), then how
+deals go dark, the close, the outcomes and the levers with their values. ``save_figure`` writes
+the flow chart (``simsales.plots.process_map_figure``) to one file, atomically, refusing to
+overwrite one unless told to.
 """
 
 from __future__ import annotations
@@ -19,8 +19,15 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from PIL import Image
 
+from simsales.analysis.process_map import (
+    DARK_GAP_DAYS,
+    Lever,
+    ProcessMap,
+    StageStep,
+    fmt_num,
+    fmt_pct,
+)
 from simsales.output import OutputError, atomic_open
-from simsales.report.explain import DARK_GAP_DAYS, Lever, ProcessMap, StageStep, fmt_num, fmt_pct
 
 __all__ = ["FIGURE_DPI", "FIGURE_FORMATS", "check_figure_path", "render_text", "save_figure"]
 
