@@ -115,15 +115,25 @@ class SellerCalendars:
         so the difference is the wait caused by the seller's load. A call longer than a selling day
         takes a whole day.
         """
-        hours = min(hours, self.hours_per_day)
-        free_day = self.first_workday(earliest)
-        d = max(free_day, self._open[seller])
+        hpd = self.hours_per_day
+        if hpd < hours:  # min(hours, hpd), without the call
+            hours = hpd
         base = self._base
+        # first_workday(earliest), inlined: this runs once per call
+        free_day = math.ceil(earliest)
+        if free_day < base:
+            raise ValueError(f"day {free_day} is before the calendar's first kept day {base}")
+        if free_day + 7 >= self._end:  # a working day is always found within a week
+            self._grow(free_day + 7)
+        workday = self._workday
+        while not workday[free_day]:
+            free_day += 1
+        open_day = self._open[seller]
+        d = open_day if open_day > free_day else free_day
         slots = self._slots[seller]
         booked = self._hours[seller]
         cap_slots = self.slots_per_day
-        cap_hours = self.hours_per_day - hours + 1e-9
-        workday = self._workday
+        cap_hours = hpd - hours + 1e-9
         while True:
             if d >= self._end:
                 self._grow(d)
@@ -136,8 +146,9 @@ class SellerCalendars:
             d += 1
         slots[i] += 1
         booked[i] += hours
-        o = max(self._open[seller], base)
-        while o < self._end and (not workday[o] or slots[o - base] >= cap_slots):
+        o = open_day if open_day > base else base
+        end = self._end
+        while o < end and (not workday[o] or slots[o - base] >= cap_slots):
             o += 1
         self._open[seller] = o
         return d + CALL_TIME_OF_DAY, free_day + CALL_TIME_OF_DAY

@@ -141,6 +141,10 @@ class BuyerClock:
             self.touch_times.append(t)
             self.last_contact = t
             next_touch = t + touch_every
+        hazardous = lam > 0.0 or base > 0.0
+        c_free = LN2 / half_life
+        c_busy = LN2 / (half_life * busy_factor)
+        expm1 = math.expm1
         while t < target:
             end = target
             touching = False
@@ -151,11 +155,16 @@ class BuyerClock:
             if busy and busy_until < end:
                 end = busy_until
                 touching = False
-            h = half_life * busy_factor if busy else half_life
-            c = LN2 / h
+            c = c_busy if busy else c_free
             tau = end - t
-            if lam > 0.0 or base > 0.0:
-                spent = cumulative_hazard(m, tau, c, lam, k, base)
+            if hazardous:
+                # cumulative_hazard(m, tau, c, lam, k, base), inlined with the same operations
+                total = tau
+                coef = 1.0
+                for j in range(1, k + 1):
+                    coef *= -m * (k - j + 1) / j
+                    total -= coef * expm1(-j * c * tau) / (j * c)
+                spent = lam * total + base * tau
                 if spent >= budget:
                     dark = t + time_to_budget(m, tau, c, lam, k, budget, base)
                     self.momentum = m * math.exp(-c * (dark - t))

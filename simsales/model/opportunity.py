@@ -268,6 +268,19 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     overload = ctx.overload
     apc = ctx.apc
     book_within = ctx.book_within
+    # per-run constants, loaded once per deal rather than once per call
+    meeting_lag = ctx.meeting_lag
+    lag_per_attendee = ctx.lag_per_attendee
+    attendees_per_extra = ctx.attendees_per_extra
+    call_hours = ctx.call_hours
+    call_hours_extra = ctx.call_hours_extra
+    prep_hours = ctx.prep_hours
+    restore_right = ctx.restore_right
+    restore_wrong = ctx.restore_wrong
+    book_call = cal.book_call
+    advance = clock.advance
+    touch_times = clock.touch_times  # never rebound: _send_touches clears it in place
+    rand = r.random
 
     fit_factor = 1.0 + ctx.consensus_fit_weight * (2.0 * draw.fit - 1.0)
     consensus = min(1.0, max(0.0, ctx.p_one * ctx.q_extra ** (group - 1) * fit_factor))
@@ -297,8 +310,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             busy_until, work_end = _hand_out_work(ctx, deal, sp, t, r, pace, log)
             clock.busy_until = busy_until
             ready = busy_until if busy_until > work_end else work_end
-            dark = clock.advance(ready, sp.half_life)
-            if clock.touch_times:
+            dark = advance(ready, sp.half_life)
+            if touch_times:
                 _send_touches(ctx, deal, clock)
             if dark >= 0.0:
                 _go_dark(ctx, deal, clock, dark)
@@ -323,18 +336,27 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             agenda += stages[j].activities
         if agenda > apc:
             agenda = apc
-        share = sp.attendee_share + ctx.attendees_per_extra * (agenda - 1)
-        attendees = max(1, min(group, round(group * share))) if share < 1.0 else group
-        lag = ctx.meeting_lag(r) * pace * (1.0 + ctx.lag_per_attendee * (attendees - 1))
+        share = sp.attendee_share + attendees_per_extra * (agenda - 1)
+        if share < 1.0:  # max(1, min(group, round(group * share))), without the calls
+            attendees = round(group * share)
+            if attendees > group:
+                attendees = group
+            if attendees < 1:
+                attendees = 1
+        else:
+            attendees = group
+        lag = meeting_lag(r) * pace * (1.0 + lag_per_attendee * (attendees - 1))
         lag *= lag_mult
         if book_within > 0.0 and t == last_call:
-            earliest = max(ready, t + (lag if lag < book_within else book_within))
+            earliest = t + (lag if lag < book_within else book_within)
+            if not earliest > ready:  # max(ready, earliest), without the call
+                earliest = ready
         else:
             earliest = (ready if ready > t else t) + lag
-        hours = ctx.call_hours + ctx.call_hours_extra * (agenda - 1) + ctx.prep_hours
-        call_at, free_at = cal.book_call(seller, earliest, hours)
-        dark = clock.advance(call_at, sp.half_life)
-        if clock.touch_times:
+        hours = call_hours + call_hours_extra * (agenda - 1) + prep_hours
+        call_at, free_at = book_call(seller, earliest, hours)
+        dark = advance(call_at, sp.half_life)
+        if touch_times:
             _send_touches(ctx, deal, clock)
         if dark >= 0.0:
             _go_dark(ctx, deal, clock, dark)
@@ -361,19 +383,19 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
         # the call: each activity on the agenda is done right or wrong (and then redone)
         left = agenda
         load = overload[agenda]
-        restore = ctx.restore_right
+        restore = restore_right
         while True:
             k = left if left < remaining else remaining
             p = sp.p_right * skill
             p = (1.0 if p > 1.0 else p) * load
             wrong = 0
             for _ in range(k):
-                if r.random() >= p:
+                if rand() >= p:
                     wrong += 1
             remaining -= k - wrong
             left -= k
             if wrong:
-                restore = ctx.restore_wrong
+                restore = restore_wrong
                 deal.wrong_activities += wrong
                 if not deal.wrong_stages & sp.bit:  # the stage's consequence, once per stage
                     deal.wrong_stages |= sp.bit
@@ -384,7 +406,7 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
                         deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - cut)
                 if log is not None:
                     log.add(deal.id, t, _EV_WRONG, sp.number, wrong, seller, NAN)
-                if sp.wrong_end_chance > 0.0 and r.random() < sp.wrong_end_chance:
+                if sp.wrong_end_chance > 0.0 and rand() < sp.wrong_end_chance:
                     clock.contact(t, restore)
                     clock.momentum *= sp.wrong_momentum_keep
                     _go_dark(ctx, deal, clock, t, _DARK_DEFENCES)  # raised defences
@@ -406,7 +428,9 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             sp = stages[i]
             remaining = sp.activities
             _enter(deal, sp, t, log, seller, NAN)
-        clock.contact(t, restore)
+        m = clock.momentum  # clock.contact(t, restore), inlined on this once-a-call path
+        clock.momentum = m + (1.0 - m) * restore
+        clock.last_contact = t
         if log is not None:
             log.momentum[call_row] = clock.momentum  # the momentum the call left
 
