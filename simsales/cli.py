@@ -797,13 +797,7 @@ def _staged_output(
         with StagedFiles(folder) if folder is not None else nullcontext() as staged:
             yield staged
     except KeyboardInterrupt:
-        resume = (
-            ""
-            if store is None or not store.computed
-            else f"; {store.computed} finished replications are kept in the run store: "
-            "run the same command again to resume"
-        )
-        _fail(f"interrupted; no output files were written{resume}", 130)
+        _fail(f"interrupted; no output files were written{_kept(store)}", 130)
 
 
 @contextmanager
@@ -815,13 +809,17 @@ def _failing(what: str, store: RunStore | None = None) -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("SIMSALES_DEBUG"):
             raise
-        kept = (
-            ""
-            if store is None or not store.computed
-            else f"; {store.computed} finished replications are kept in the run store: "
-            "run the same command again to resume"
-        )
-        _fail(f"the {what} failed: {type(exc).__name__}: {exc}{kept}", 1)
+        _fail(f"the {what} failed: {type(exc).__name__}: {exc}{_kept(store)}", 1)
+
+
+def _kept(store: RunStore | None) -> str:
+    """What an interrupted or failed run leaves for the rerun: '' if nothing was stored."""
+    if store is None or not store.computed:
+        return ""
+    return (
+        f"; {store.computed} finished replications are kept in the run store: "
+        "run the same command again to resume"
+    )
 
 
 @contextmanager
