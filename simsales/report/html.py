@@ -39,6 +39,7 @@ from simsales.report.htmlpage import (
 from simsales.report.sensitivity import sensitivity_lines
 from simsales.report.text import (
     best_lines,
+    comparison_units,
     findings,
     fmt_change,
     fmt_summary,
@@ -104,7 +105,7 @@ def experiment_html(
     body += _results(comparison, result.metrics, sweep_keys=exp.sweep_keys, points=exp.points)
     body.append("<h2>Findings</h2>")
     if exp.kind == "sweep":
-        lines = best_lines(result, result.metrics, _units(comparison))
+        lines = best_lines(result, result.metrics, comparison_units(comparison))
         body.append(ul([esc(line) for line in lines]))
     else:
         body += _findings(comparison, result.metrics)
@@ -190,7 +191,7 @@ def _results(
 
 def _by_metric(comparison: Comparison, shown: Sequence[str]) -> str:
     """A row per metric: the base's value, then each variant's value and its change."""
-    units, currency = _units(comparison), comparison.base.currency
+    units, currency = comparison_units(comparison), comparison.base.currency
     heads = ["metric", f"{esc(comparison.base_name)} (base)"]
     for name in comparison.variant_names:
         heads += [esc(name), f"change of {esc(name)}"]
@@ -217,7 +218,7 @@ def _by_point(
     then one of the changes from the base, ``≈0`` where the interval includes 0."""
     from simsales.report.experiment import fmt_delta  # it imports this module
 
-    units, currency = _units(comparison), comparison.base.currency
+    units, currency = comparison_units(comparison), comparison.base.currency
     keys = [code(label) for label in key_labels(sweep_keys)]
     base = f'<td colspan="{len(keys)}">base: {esc(comparison.base_name)}</td>'
     heads, change_heads = list(keys), list(keys)
@@ -305,7 +306,7 @@ def sensitivity_html(result: ExperimentResult) -> list[str]:
 
 
 def _findings(comparison: Comparison, metrics: Sequence[str]) -> list[str]:
-    units = _units(comparison)
+    units = comparison_units(comparison)
     shown = [m for m in metrics if m in comparison.metrics]
     out = []
     for name in comparison.variant_names:
@@ -382,13 +383,6 @@ def _reproduce(document: Mapping[str, Any], inputs: Sequence[InputFile], *, seed
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def _units(comparison: Comparison) -> dict[str, str]:
-    units: dict[str, str] = {}
-    for scenario in (comparison.base, *comparison.variants):
-        units = metric_units(scenario) | units
-    return units
 
 
 def _value(value: Any) -> str:

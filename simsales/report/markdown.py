@@ -20,10 +20,10 @@ from simsales.report.figures import FIGURE_DIR, caption
 from simsales.report.sensitivity import sensitivity_markdown, sensitivity_run_lines
 from simsales.report.text import (
     best_lines,
+    comparison_units,
     findings,
     fmt_change,
     fmt_summary,
-    metric_units,
     shown_unit,
 )
 
@@ -85,7 +85,7 @@ def experiment_markdown(result: ExperimentResult, figures: Sequence[str] = ()) -
     ]
     lines += ["## Findings", ""]
     if exp.kind == "sweep":
-        units = _units(comparison)
+        units = comparison_units(comparison)
         lines += [f"- {escape_md(line)}" for line in best_lines(result, result.metrics, units)]
         lines.append("")
     else:
@@ -136,13 +136,6 @@ def _precision_lines(lines: list[str]) -> list[str]:
     ]
 
 
-def _units(comparison: Comparison) -> dict[str, str]:
-    units: dict[str, str] = {}
-    for scenario in (comparison.base, *comparison.variants):
-        units = metric_units(scenario) | units
-    return units
-
-
 def _results(
     comparison: Comparison,
     metrics: Sequence[str],
@@ -150,7 +143,7 @@ def _results(
     sweep_keys: Sequence[str] = (),
     points: Sequence[dict[str, Any]] = (),
 ) -> list[str]:
-    units = _units(comparison)
+    units = comparison_units(comparison)
     currency = comparison.base.currency
     shown = [m for m in metrics if m in comparison.metrics]
     heads = [f"`{m}` ({shown_unit(units.get(m, ''), currency)})" for m in shown]
@@ -192,7 +185,7 @@ def _results(
 
 
 def _findings(comparison: Comparison, metrics: Sequence[str]) -> list[str]:
-    units = _units(comparison)
+    units = comparison_units(comparison)
     shown = [m for m in metrics if m in comparison.metrics]
     lines = []
     for name in comparison.variant_names:

@@ -126,6 +126,15 @@ def metric_units(scenario: Scenario) -> dict[str, str]:
     }
 
 
+def comparison_units(comparison: Comparison) -> dict[str, str]:
+    """Every metric's unit over all scenarios of a comparison (a variant may add metrics, such
+    as the account metrics of a variant with ``[accounts]``); the base's unit wins."""
+    units: dict[str, str] = {}
+    for scenario in (comparison.base, *comparison.variants):
+        units = metric_units(scenario) | units
+    return units
+
+
 def shown_unit(unit: str, currency: str) -> str:
     """A unit as a table shows it: ``%`` for a share, the currency code for money."""
     return "%" if unit == "share" else currency if unit == "currency" else unit

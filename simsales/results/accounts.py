@@ -38,7 +38,7 @@ from simsales.model.records import (
     RunRecords,
 )
 from simsales.results._numeric import mean, ratio
-from simsales.results.table import DealTable, _as_cells
+from simsales.results.table import DealTable, _as_cells, to_text_file
 
 DAYS_PER_YEAR = 365.0
 _RESTART = ORIGINS.index("restart")
@@ -171,11 +171,7 @@ def write_accounts_csv(
     header: bool = True,
 ) -> None:
     """One row per account (``ACCOUNT_FIELDS``); reasons, segment and change kind by name."""
-    if isinstance(file, str | Path):
-        with open(file, "w", newline="", encoding="utf-8") as fh:
-            _write(tables, fh, replication_column, header)
-    else:
-        _write(tables, file, replication_column, header)
+    to_text_file(file, lambda fh: _write(tables, fh, replication_column, header))
 
 
 def _write(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -246,11 +246,17 @@ def write_deals_csv(
     if not tables:
         raise ValueError("write_deals_csv needs at least one table")
     _check_same_layout(tables)
+    to_text_file(file, lambda fh: _write(tables, fh, replication_column, header))
+
+
+def to_text_file(file: str | Path | IO[str], write: Callable[[IO[str]], None]) -> None:
+    """Call ``write`` on ``file``: a path is opened (UTF-8, CSV newlines) and closed, an open
+    text stream is used as it is (a staged output file, standard output)."""
     if isinstance(file, str | Path):
         with open(file, "w", newline="", encoding="utf-8") as fh:
-            _write(tables, fh, replication_column, header)
+            write(fh)
     else:
-        _write(tables, file, replication_column, header)
+        write(file)
 
 
 def _write(
