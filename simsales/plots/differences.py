@@ -51,7 +51,8 @@ def metric_differences(
         top = -b * per_block
         base_mean = next(iter(diffs.values())).base_mean if diffs else math.nan
         ticks.append(top - (len(variants) - 1) / 2)
-        ticklabels.append(f"{labels.get(metric, metric)}\n(base {base_mean:.3g})")
+        shown = f"{base_mean:,.0f}" if abs(base_mean) >= 1e4 else f"{base_mean:.3g}"
+        ticklabels.append(f"{labels.get(metric, metric)}\n(base {shown})")
         for i, variant in enumerate(variants):
             d, style, y = diffs[variant], series_style(i + 1), top - i
             rel = d.relative
