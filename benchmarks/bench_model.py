@@ -37,7 +37,7 @@ Everything is measured in one run on the same machine, so the figures can be com
    The peak is ``VmHWM`` from /proc (``ru_maxrss`` where there is no /proc): on Linux a subprocess's
    ``ru_maxrss`` starts at the parent's RSS when it forked, so it is printed raw for reference.
    Target: 1M opportunities under 150 MB. The child also reports the bytes of the columnar deal
-   table, of the sellers' hours per day (utilisation over time) and the largest number of deals
+   table, of the sellers' hours per week (utilisation over time) and the largest number of deals
    open at once (from the table), which tell whether memory goes to the results or to the live
    deals' state.
 5. **Replications kept as metrics** — a fresh interpreter runs 20 baseline replications in a loop,
@@ -391,8 +391,8 @@ def child_memory(n: int, horizon: float, assignment: str | None, seed: int) -> d
     wall = time.perf_counter() - t0
     peak = maxrss_mb()  # read first: the analysis below allocates
     ru_peak = ru_maxrss_mb()
-    day_hours = rec.seller_day_hours
-    history_mb = day_hours.nbytes / 1e6 if day_hours is not None else 0.0
+    week_hours = rec.seller_week_hours
+    history_mb = week_hours.nbytes / 1e6 if week_hours is not None else 0.0
     deals = rec.deals
     table_bytes = sum(b.buffer_info()[1] * b.itemsize for b in deals.cols.values())
     table_bytes += deals.stage_entered.buffer_info()[1] * deals.stage_entered.itemsize
@@ -420,7 +420,7 @@ def child_memory(n: int, horizon: float, assignment: str | None, seed: int) -> d
         "ru_maxrss_mb": ru_peak,
         "table_mb": table_bytes / 1e6,
         "table_bytes_per_deal": table_bytes / max(len(deals), 1),
-        "seller_day_hours_mb": history_mb,
+        "seller_week_hours_mb": history_mb,
         "peak_open_deals": peak_open,
         "open_at_horizon": int(outcomes[0]),
     }
@@ -851,7 +851,7 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
     for run in mem["runs"]:
         n = run["n_target"]
         capped = "*" if run["sellers"] < run["sellers_wanted"] else ""
-        other = run["net_mb"] - run["table_mb"] - run["seller_day_hours_mb"]
+        other = run["net_mb"] - run["table_mb"] - run["seller_week_hours_mb"]
         target, status = "", "info"
         if n >= MEM_TARGET_N:
             target = f"< {MEM_TARGET_MB:g} MB"
@@ -872,7 +872,7 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
                 f"{run['net_mb']:.1f}",
                 f"{run['table_mb']:.1f}",
                 f"{run['table_bytes_per_deal']:.0f}",
-                f"{run['seller_day_hours_mb']:.1f}",
+                f"{run['seller_week_hours_mb']:.1f}",
                 f"{other:.1f}",
                 f"{run['peak_open_deals']:,}",
                 f"{other * 1e3 / max(run['peak_open_deals'], 1):.1f}",
@@ -911,7 +911,7 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
         "seller; overloaded = a 400-day horizon: at 1M the sellers are capped and open deals "
         "pile up; "
         "-idle = peak minus the idle interpreter's RSS; table = columnar deal table (B/deal its "
-        "bytes per deal); hours = sellers' booked hours per day (utilisation over time); "
+        "bytes per deal); hours = sellers' booked hours per week (utilisation over time); "
         "rest = live deals, SimPy and calendars; * = sellers capped at the schema maximum)"
     )
     rep.note(

@@ -307,5 +307,11 @@ def test_forgetting_past_days_changes_no_booking_and_no_count() -> None:
     np.testing.assert_allclose(used_forget, used_keep, rtol=1e-12)
     assert used_keep == pytest.approx(keep.hours_between(40.0, 300.0)[0])
     assert sum(used_keep) > 0
+    weeks_keep, capacity_keep = keep.take_weekly_hours(300.0)
+    weeks_forget, capacity_forget = forget.take_weekly_hours(300.0)
+    np.testing.assert_allclose(weeks_forget, weeks_keep, rtol=1e-12)
+    assert capacity_forget.tolist() == capacity_keep.tolist()
+    assert weeks_keep.shape == (3, 43)  # days 0 to 299: 42 weeks and 6 days
+    assert capacity_keep[-1] == 5 * 5.0 and capacity_keep[0] == 5 * 5.0
     with pytest.raises(ValueError, match="forgotten"):
         forget.hours_between(0.0, 10.0)

@@ -63,25 +63,28 @@ def test_grid_edges_end_at_the_horizon() -> None:
 
 
 def test_utilisation_by_hand() -> None:
-    hours = np.array([[2.0, 4.0, 0.0, 6.0], [0.0, 0.0, 0.0, 6.0]])
-    capacity = np.array([6.0, 6.0, 0.0, 6.0])  # day 2 is a day off
-    team, busiest = utilisation(hours, capacity, np.array([0.0, 2.0, 3.0, 4.0]))
-    assert team[0] == pytest.approx(6 / 24) and busiest[0] == pytest.approx(0.5)
-    assert np.isnan(team[1]) and np.isnan(busiest[1])  # no working day in [2, 3)
-    assert team[2] == 1.0 and busiest[2] == 1.0
+    hours = np.array([[10.0, 20.0, 0.0, 30.0], [0.0, 0.0, 0.0, 30.0]])  # 2 sellers x 4 weeks
+    capacity = np.array([30.0, 30.0, 0.0, 30.0])  # week 2 has no working day
+    team, busiest = utilisation(hours, capacity, np.array([0.0, 14.0, 21.0, 26.0]))
+    assert team[0] == pytest.approx(30 / 120) and busiest[0] == pytest.approx(0.5)
+    assert np.isnan(team[1]) and np.isnan(busiest[1])  # no working day in [14, 21)
+    assert team[2] == 1.0 and busiest[2] == 1.0  # the last week, cut short by the horizon
+    with pytest.raises(ValueError, match="multiples of 7 days"):
+        utilisation(hours, capacity, np.array([0.0, 10.0, 26.0]))
 
 
 # --- one replication of the baseline -----------------------------------------------------------
 
 
-def test_the_model_records_each_days_hours() -> None:
-    rec = records()
-    assert rec.seller_day_hours is not None and rec.day_capacity_hours is not None
-    assert rec.seller_day_hours.shape == (len(rec.seller_hours), 400)
-    window = rec.seller_day_hours[:, 100:400].sum(axis=1)
-    assert window == pytest.approx(rec.seller_hours)
-    assert rec.day_capacity_hours[100:400].sum() == pytest.approx(rec.seller_capacity_hours[0])
-    assert set(rec.day_capacity_hours.tolist()) == {0.0, 6.0}
+def test_the_model_records_each_weeks_hours() -> None:
+    rec = records(0, "run.warmup_days=98")
+    assert rec.seller_week_hours is not None and rec.week_capacity_hours is not None
+    assert rec.seller_week_hours.shape == (len(rec.seller_hours), 58)  # 57 weeks and 1 day
+    window = rec.seller_week_hours[:, 14:].sum(axis=1)  # days 98 to 399
+    assert window == pytest.approx(rec.seller_hours, rel=1e-12)
+    assert rec.week_capacity_hours[14:].sum() == pytest.approx(rec.seller_capacity_hours[0])
+    assert rec.week_capacity_hours[:-1].tolist() == [30.0] * 57  # 5 days of 6 hours a week
+    assert rec.week_capacity_hours[-1] == 6.0  # day 399 alone, a Monday
 
 
 def test_time_average_wip_equals_the_wip_metrics() -> None:
@@ -99,15 +102,17 @@ def test_time_average_wip_equals_the_wip_metrics() -> None:
 
 
 def test_utilisation_over_the_window_equals_the_metric() -> None:
-    rec = records()
+    rec = records(0, "run.warmup_days=98")
     metrics = metrics_from_records(rec)
-    assert rec.seller_day_hours is not None and rec.day_capacity_hours is not None
-    team, _ = utilisation(rec.seller_day_hours, rec.day_capacity_hours, np.array([0, 100, 400.0]))
+    assert rec.seller_week_hours is not None and rec.week_capacity_hours is not None
+    edges = np.array([0, 98, 400.0])
+    team, _ = utilisation(rec.seller_week_hours, rec.week_capacity_hours, edges)
     assert team[1] == pytest.approx(metrics["seller_utilisation"], rel=1e-9)
     weekly = flow_series_of_records(rec, step_days=7)
     assert weekly.utilisation is not None and weekly.utilisation_max is not None
     assert np.all((weekly.utilisation >= 0) & (weekly.utilisation <= 1 + 1e-9))
     assert np.all(weekly.utilisation_max >= weekly.utilisation - 1e-12)
+    assert flow_series_of_records(rec, step_days=1).utilisation is None  # kept by week only
 
 
 def test_cumulative_flow_bands_add_up_and_never_fall() -> None:
@@ -136,7 +141,12 @@ def test_average_of_replications_keeps_a_valid_flow() -> None:
     assert mean.replications == 2
     np.testing.assert_allclose(mean.count_at, (series[0].count_at + series[1].count_at) / 2)
     assert np.all(np.diff(np.cumsum(mean.count_at[::-1], axis=0), axis=1) >= 0)
-    assert mean.utilisation is not None
+    assert mean.utilisation is None  # kept by week: no daily utilisation
+    weeks = [flow_series_of_records(records(r), step_days=7) for r in (0, 1)]
+    weekly_mean = average_flow(weeks).utilisation
+    assert weekly_mean is not None and weeks[0].utilisation is not None
+    assert weeks[1].utilisation is not None
+    np.testing.assert_allclose(weekly_mean, (weeks[0].utilisation + weeks[1].utilisation) / 2)
     third = flow_series_of_records(records(2))
     running = average_flow([mean, third])  # a running mean weighs by replications
     assert running.replications == 3

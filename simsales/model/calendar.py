@@ -10,7 +10,8 @@ call, not a SimPy wait: the deal's process then sleeps until the booked time.
 Days are whole numbers (day d spans [d, d + 1)); calls are held at midday, ``d + 0.5``. Only the
 days from the present on are kept: ``forget_before`` folds the past into per-seller totals of the
 hours booked in the counting window, so memory follows how far ahead sellers are booked, not the
-length of the run.
+length of the run. The hours of the days gone by are kept per seller and week, for plots of
+utilisation over time: 8 bytes a seller-week, not a seller-day.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import math
 from array import array
 
 import numpy as np
+
+from simsales.model.records import DAYS_PER_WEEK
 
 CALL_TIME_OF_DAY = 0.5
 _GROW_DAYS = 366
@@ -50,10 +53,10 @@ class SellerCalendars:
         # Hours of forgotten days that fall in the counting window, per seller.
         self._window = (max(math.ceil(count_window[0]), 0), count_window[1])
         self._counted = [0.0] * sellers
-        # Hours booked on the forgotten days (sellers x days), 8 bytes a seller-day, for plots of
-        # utilisation over time (``take_daily_hours``). One array, sized ahead by
-        # ``reserve_history`` (zeros: the system maps its pages only when they are written), so
-        # it is never copied: it becomes the result as it is.
+        # Hours booked on the forgotten weeks (sellers x weeks; week w holds days 7w .. 7w + 6),
+        # 8 bytes a seller-week, for plots of utilisation over time (``take_weekly_hours``). One
+        # array, sized ahead by ``reserve_history`` (zeros: the system maps its pages only when
+        # they are written), so it is never copied: it becomes the result as it is.
         self._history = np.zeros((sellers, 0))
 
     def _is_workday(self, d: int) -> int:
@@ -69,7 +72,11 @@ class SellerCalendars:
             self._end = new
 
     def forget_before(self, day: int) -> None:
-        """Drop the days before ``day`` (no booking can reach them any more)."""
+        """Drop the whole weeks before ``day`` (no booking can reach them any more).
+
+        Only whole weeks go, so the history adds each seller's hours up by week as they leave.
+        """
+        day -= day % DAYS_PER_WEEK
         drop = day - self._base
         if drop <= 0:
             return
@@ -79,11 +86,12 @@ class SellerCalendars:
         lo = max(w0, self._base) - self._base
         hi = min(w1, day) - self._base
         self.reserve_history(day)
-        block = self._history[:, self._base : day]
+        block = self._history[:, self._base // DAYS_PER_WEEK : day // DAYS_PER_WEEK]
         for s in range(len(self._slots)):
             if hi > lo:
                 self._counted[s] += sum(self._hours[s][int(lo) : int(hi)])
-            block[s] = np.frombuffer(self._hours[s], count=drop)
+            # one expression: the view on the array is gone before the array shrinks
+            block[s] = np.frombuffer(self._hours[s], count=drop).reshape(-1, DAYS_PER_WEEK).sum(1)
             del self._slots[s][:drop]
             del self._hours[s][:drop]
         self._base = day
@@ -91,8 +99,9 @@ class SellerCalendars:
     def reserve_history(self, days: int) -> None:
         """Make room for the history of days [0, days) (a run reserves its horizon up front)."""
         have = self._history.shape[1]
-        if days > have:  # grows only if not reserved: by half again at least, then copied once
-            grown = np.zeros((len(self._slots), max(days, have + have // 2)))
+        weeks = -(-days // DAYS_PER_WEEK)
+        if weeks > have:  # grows only if not reserved: by half again at least, then copied once
+            grown = np.zeros((len(self._slots), max(weeks, have + have // 2)))
             grown[:, :have] = self._history
             self._history = grown
 
@@ -197,23 +206,32 @@ class SellerCalendars:
         used = [float(sum(h[d0 - self._base : d1 - self._base])) for h in self._hours]
         return used, sum(self._workday[d0:d1]) * self.hours_per_day
 
-    def take_daily_hours(self, end: float) -> tuple[np.ndarray, list[float]]:
-        """Hours booked per seller on each day in [0, floor(end)), and each day's capacity.
+    def take_weekly_hours(self, end: float) -> tuple[np.ndarray, np.ndarray]:
+        """Hours booked per seller in each week of the days [0, floor(end)), and its capacity.
 
-        The first value is a (sellers x days) array; the second the hours a seller has on each day
-        (0 on days off). Days from ``end`` on may still gain bookings. The history is handed over,
-        not copied (call it once, at the end of the run).
+        The first value is a (sellers x weeks) array, week w holding days 7w .. 7w + 6 (the last
+        week may be cut short by ``end``); the second the hours one seller has in each week (the
+        days off hold none). Days from ``end`` on may still gain bookings and are left out. The
+        history is handed over, not copied (call it once, at the end of the run).
         """
         d1 = max(math.floor(end), 0)
-        self._grow(d1)
+        weeks = -(-d1 // DAYS_PER_WEEK)
+        self._grow(weeks * DAYS_PER_WEEK)
         self.reserve_history(d1)
-        out = self._history if self._history.shape[1] == d1 else self._history[:, :d1].copy()
+        out = self._history if self._history.shape[1] == weeks else self._history[:, :weeks].copy()
         self._history = np.zeros((len(self._hours), 0))
         keep = d1 - self._base
         if keep > 0:
+            padded = np.zeros(weeks * DAYS_PER_WEEK - self._base)
             for s, h in enumerate(self._hours):
-                out[s, self._base : d1] = np.frombuffer(h, count=keep)
-        return out, [self.hours_per_day * w for w in self._workday[:d1]]
+                padded[:keep] = np.frombuffer(h, count=keep)
+                w0 = self._base // DAYS_PER_WEEK
+                out[s, w0:] = padded.reshape(-1, DAYS_PER_WEEK).sum(axis=1)
+        workdays = np.frombuffer(self._workday, dtype=np.uint8, count=d1)
+        per_week = np.zeros(weeks * DAYS_PER_WEEK)
+        per_week[:d1] = workdays
+        capacity = self.hours_per_day * per_week.reshape(-1, DAYS_PER_WEEK).sum(axis=1)
+        return out, capacity
 
     def counted_hours(self, end: float) -> tuple[list[float], float]:
         """Hours booked per seller in the counting window up to ``end``, and the capacity."""

@@ -280,15 +280,20 @@ class EventLog:
         }
 
 
+#: Days per bucket of the sellers' hours history (``RunRecords.seller_week_hours``).
+DAYS_PER_WEEK = 7
+
+
 @dataclass
 class RunRecords:
     """Everything one replication produced, with what is needed to interpret it.
 
     ``seller_hours`` and ``seller_capacity_hours`` cover the counting window
     [warmup_days, horizon_days]: hours booked (calls, prep, work, touches) and hours available.
-    ``seller_day_hours`` (sellers × days) holds the hours booked on each whole day from day 0 up
-    to the horizon and ``day_capacity_hours`` (days) a seller's hours on each day (0 on days
-    off): utilisation over time (``simsales.results.timeseries``).
+    ``seller_week_hours`` (sellers × weeks) holds the hours booked in each week (days 7w to
+    7w + 6) of the whole days from day 0 up to the horizon, and ``week_capacity_hours`` (weeks)
+    a seller's hours in each week (the last week may be cut short by the horizon): utilisation
+    over time (``simsales.results.timeseries``), 8 bytes a seller-week.
     """
 
     scenario_name: str
@@ -305,6 +310,6 @@ class RunRecords:
     sim_events: int = 0
     cohort_margin_days: float = 0.0
     accounts: AccountRecords | None = None
-    seller_day_hours: np.ndarray | None = None
-    day_capacity_hours: np.ndarray | None = None
+    seller_week_hours: np.ndarray | None = None
+    week_capacity_hours: np.ndarray | None = None
     win_loss: bool = False  # the scenario has ``[win_loss]``: its metrics are computed

@@ -50,7 +50,7 @@ def simulate(
     if ctx.log is not None:
         ctx.log = ctx.log.until(horizon)
     used, capacity = ctx.calendars.counted_hours(horizon)
-    by_day, day_capacity = ctx.calendars.take_daily_hours(horizon)
+    by_week, week_capacity = ctx.calendars.take_weekly_hours(horizon)
     return RunRecords(
         scenario_name=scenario.name,
         stage_names=tuple(s.name for s in scenario.stages),
@@ -65,8 +65,8 @@ def simulate(
         events=ctx.log,
         sim_events=_events_scheduled(env),
         cohort_margin_days=scenario.run.cohort_margin_days,
-        seller_day_hours=by_day,
-        day_capacity_hours=np.asarray(day_capacity, dtype=float),
+        seller_week_hours=by_week,
+        week_capacity_hours=week_capacity,
         accounts=lifecycle.finish(horizon) if lifecycle is not None else None,
         win_loss=scenario.win_loss is not None,
     )

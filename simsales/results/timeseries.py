@@ -15,8 +15,8 @@ a cumulative flow diagram (deals in a state or any later one) never fall. As in 
 a deal leaves its last stage at the CRM close, not when it went dark: a dead deal nobody recorded
 still sits in the pipeline.
 
-Seller utilisation over time comes from the calendars' hours booked per seller per day
-(``RunRecords.seller_day_hours``).
+Seller utilisation over time comes from the calendars' hours booked per seller per week
+(``RunRecords.seller_week_hours``), so it exists on grids of whole weeks only.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from simsales.model.records import (
+    DAYS_PER_WEEK,
     DISQUALIFIED,
     LOST,
     NO_DECISION,
@@ -69,7 +70,8 @@ class FlowSeries:
     close) per seller over each interval, averaged over the sellers and for the busiest one.
     ``utilisation`` (T) is the team's hours booked / hours available in each interval (NaN with
     no working day in it) and ``utilisation_max`` the busiest seller's; both ``None`` when the
-    records hold no daily hours. ``replications`` says how many replications were averaged.
+    records hold no weekly hours or the grid's step is not a whole number of weeks.
+    ``replications`` says how many replications were averaged.
     """
 
     edges: np.ndarray = field(repr=False)
@@ -185,14 +187,15 @@ def flow_series(
     *,
     n_sellers: int,
     step_days: float = 1.0,
-    seller_day_hours: np.ndarray | None = None,
-    day_capacity_hours: np.ndarray | None = None,
+    seller_week_hours: np.ndarray | None = None,
+    week_capacity_hours: np.ndarray | None = None,
 ) -> FlowSeries:
     """The ``FlowSeries`` of one replication on a grid of ``step_days`` from day 0 to the horizon.
 
     Every deal counts, warm-up ones too: the series shows the system filling up. ``n_sellers``
     divides open deals among the team (sellers without a deal count as 0). Utilisation needs
-    ``seller_day_hours`` (sellers × days) and ``day_capacity_hours`` (days) from the records.
+    ``seller_week_hours`` (sellers × weeks) and ``week_capacity_hours`` (weeks) from the records,
+    and a step of whole weeks (else it is ``None``).
     """
     if n_sellers < 1:
         raise ValueError(f"n_sellers must be at least 1, got {n_sellers}")
@@ -206,8 +209,9 @@ def flow_series(
         mine = seller == s
         per_seller[s] = mean_count(table["assigned_at"][mine], table["closed_at"][mine], edges)
     util = util_max = None
-    if seller_day_hours is not None and day_capacity_hours is not None:
-        util, util_max = utilisation(seller_day_hours, day_capacity_hours, edges)
+    weekly = step_days % DAYS_PER_WEEK == 0
+    if weekly and seller_week_hours is not None and week_capacity_hours is not None:
+        util, util_max = utilisation(seller_week_hours, week_capacity_hours, edges)
     return FlowSeries(
         edges=edges,
         states=names,
@@ -228,19 +232,26 @@ def utilisation(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Booked / available hours per grid interval, for the team and for its busiest seller.
 
-    Day d counts in the interval that holds its start; intervals without a working day are NaN.
+    ``hours`` (sellers × weeks) and ``capacity`` (weeks) are kept by week, so every edge but the
+    last (the horizon) must be a whole number of weeks; week w counts in the interval that holds
+    its first day. Intervals without a working day are NaN.
     """
     hours = np.asarray(hours, dtype=float)
     capacity = np.asarray(capacity, dtype=float)
-    days = capacity.shape[0]
-    # the first day of each interval (whole days), and a sentinel column for reduceat
-    starts = np.minimum(np.ceil(edges[:-1]).astype(np.intp), days)
+    weeks = capacity.shape[0]
+    first_days = np.asarray(edges[:-1], dtype=float)
+    if np.any(first_days % DAYS_PER_WEEK != 0):
+        raise ValueError(
+            f"utilisation is kept by week: grid edges must be multiples of {DAYS_PER_WEEK} days"
+        )
+    # the first week of each interval, and a sentinel column for reduceat
+    starts = np.minimum(first_days // DAYS_PER_WEEK, weeks).astype(np.intp)
     padded_h = np.concatenate([hours, np.zeros((hours.shape[0], 1))], axis=1)
     padded_c = np.append(capacity, 0.0)
     booked = np.add.reduceat(padded_h, starts, axis=1)
     available = np.add.reduceat(padded_c, starts)
     # reduceat gives the element itself where two starts are equal (an empty interval)
-    empty = np.append(starts[1:], days) <= starts
+    empty = np.append(starts[1:], weeks) <= starts
     booked[:, empty] = 0.0
     available[empty] = 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -250,13 +261,13 @@ def utilisation(
 
 
 def flow_series_of_records(records: RunRecords, *, step_days: float = 1.0) -> FlowSeries:
-    """``flow_series`` of one replication straight from its records (daily hours included)."""
+    """``flow_series`` of one replication straight from its records (weekly hours included)."""
     return flow_series(
         DealTable.from_records(records),
         n_sellers=len(records.seller_hours),
         step_days=step_days,
-        seller_day_hours=records.seller_day_hours,
-        day_capacity_hours=records.day_capacity_hours,
+        seller_week_hours=records.seller_week_hours,
+        week_capacity_hours=records.week_capacity_hours,
     )
 
 
