@@ -90,8 +90,10 @@ class SellerCalendars:
         for s in range(len(self._slots)):
             if hi > lo:
                 self._counted[s] += sum(self._hours[s][int(lo) : int(hi)])
-            # one expression: the view on the array is gone before the array shrinks
-            block[s] = np.frombuffer(self._hours[s], count=drop).reshape(-1, DAYS_PER_WEEK).sum(1)
+            # a view on a copy of the days: nothing can pin the buffer of the array that shrinks
+            # next (a NumPy view on it, held a moment too long, makes ``del`` fail)
+            gone = np.frombuffer(self._hours[s][:drop])
+            block[s] = gone.reshape(-1, DAYS_PER_WEEK).sum(axis=1)
             del self._slots[s][:drop]
             del self._hours[s][:drop]
         self._base = day

@@ -412,7 +412,8 @@ def deal_columns(events: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     One row per deal (``deal_id`` ascending): ``outcome`` (code), ``seller``, ``created_at``,
     ``assigned_at``, ``ended_at``, ``closed_at``, ``stage_reached``, ``calls``, ``touches``,
     ``pushes``, ``wrong_activities``, ``buyer_wait_days``, ``seller_wait_days`` — each as the
-    deal table defines it.
+    deal table defines it, and its days rounded to float32 as the table stores them
+    (``TIME_FIELDS``; the log keeps the model's float64 times).
     """
     order = np.lexsort((np.asarray(events["time"]), np.asarray(events["case"])))  # stable
     case = np.asarray(events["case"], dtype=np.intp)[order]
@@ -426,7 +427,7 @@ def deal_columns(events: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = np.full(n, np.nan)
         sel = np.isin(code, [EV[x] for x in names])
         out[case[sel][::-1]] = time[sel][::-1]  # the first such event of each deal
-        return out
+        return out.astype(np.float32).astype(np.float64)  # as the table stores days
 
     def count(name: str, weights: np.ndarray | None = None) -> np.ndarray:
         sel = code == EV[name]

@@ -27,6 +27,7 @@ from simsales.model.records import (
     ORIGINS,
     OUTCOMES,
     STATED_CAUSES,
+    TIME_FIELDS,
     UNWORKED,
     RunRecords,
 )
@@ -80,7 +81,9 @@ class DealTable:
         """Copy a run's record buffers into a read-only table, one row per deal in arrival order.
 
         The model writes a row when a deal ends; sorting by ``deal_id`` gives readers the order
-        they expect (and the copy frees the model's buffers).
+        they expect (and the copy frees the model's buffers). Days, stored as float32
+        (``TIME_FIELDS``), are read as float64: every sum and difference of them is then done in
+        double precision, as if they had been stored so.
         """
         views = records.deals.columns()
         n_stages = len(records.stage_names)
@@ -94,7 +97,7 @@ class DealTable:
         order = np.argsort(views["deal_id"], kind="stable")
         cols: dict[str, np.ndarray] = {}
         for name, view in views.items():
-            arr = np.ascontiguousarray(view[order])
+            arr = np.ascontiguousarray(view[order], dtype=np.float64 if name in _DAYS else None)
             arr.flags.writeable = False
             cols[name] = arr
         return cls(
@@ -203,6 +206,23 @@ def _as_cells(values: np.ndarray) -> list[object]:
     return cells.tolist()
 
 
+#: Columns of days, stored as float32 by the model (``TIME_FIELDS``).
+_DAYS = frozenset({*TIME_FIELDS, "stage_entered"})
+
+
+def _day_cells(values: np.ndarray) -> list[object]:
+    """CSV cells of a column of days: the float32 text of a time stored as float32.
+
+    A time the model stored is float32 read as float64; written as float64 it would show digits
+    that were never kept (``12.345678329467773``). A column that is not float32 (a table made
+    by hand) keeps its float64 text.
+    """
+    narrow = values.astype(np.float32)
+    if np.array_equal(narrow.astype(np.float64), values, equal_nan=True):
+        return _as_cells(narrow)
+    return _as_cells(values)
+
+
 #: Coded columns written to CSV by name, as ``outcome`` and ``origin`` are.
 _NAMED_CODES: dict[str, tuple[str, ...]] = {"end_cause": END_CAUSES, "stated_cause": STATED_CAUSES}
 
@@ -223,10 +243,12 @@ def _cell_columns(
         elif name in _NAMED_CODES:
             names = np.asarray(_NAMED_CODES[name])
             cols.append(names[table.columns[name][lo:hi].astype(np.intp)].tolist())
+        elif name in _DAYS:
+            cols.append(_day_cells(table.columns[name][lo:hi]))
         else:
             cols.append(_as_cells(table.columns[name][lo:hi]))
     entered = table.columns["stage_entered"][lo:hi]
-    cols += [_as_cells(entered[:, k]) for k in range(entered.shape[1])]
+    cols += [_day_cells(entered[:, k]) for k in range(entered.shape[1])]
     return cols
 
 
