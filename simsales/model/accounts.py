@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import random
-from array import array
 from collections.abc import Generator
 from typing import Any
 
@@ -341,19 +340,23 @@ class Lifecycle:
         """A buyer for an opportunity in the account: the same organisation, a new group."""
         g = random.Random(acc.rng.getrandbits(63))
         n = len(self.ctx.stages)
-        return DealDraw(
-            segment=acc.segment,
+        budget = g.expovariate(1.0)
+        seed = g.getrandbits(63)
+        uniforms = [g.random() for _ in range(BLOCK)]
+        dice = [g.random() for _ in range(n + 2)]
+        nums = DealDraw.pack(
             fit=acc.fit,
             value=value,
-            group_size=group,
             pace=acc.pace,
-            budget=g.expovariate(1.0),
-            behaviour_seed=g.getrandbits(63),
-            uniforms=array("d", [g.random() for _ in range(BLOCK)]),
-            dice=[g.random() for _ in range(n + 2)],
+            budget=budget,
             read_error=g.gauss(0.0, 1.0),
             close_out_delay=self.close_out(g),
             forecast_days=self.forecast(g),
+            dice=dice,
+            uniforms=uniforms,
+        )
+        return DealDraw(
+            segment=acc.segment, group_size=group, behaviour_seed=seed, nums=nums, n_dice=n + 2
         )
 
     # --- bookkeeping ----------------------------------------------------------------------------

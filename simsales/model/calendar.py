@@ -24,7 +24,7 @@ import numpy as np
 from simsales.model.records import DAYS_PER_WEEK
 
 CALL_TIME_OF_DAY = 0.5
-_GROW_DAYS = 366
+_GROW_DAYS = 63
 
 
 class SellerCalendars:

@@ -167,7 +167,7 @@ class RunContext:
                 slots_per_day=t.meeting_slots_per_day,
                 hours_per_day=t.selling_hours_per_day,
                 workdays_per_week=t.workdays_per_week,
-                days=min(math.ceil(horizon), 400) + 60,
+                days=min(math.ceil(horizon), 120),
                 count_window=(scenario.run.warmup_days, horizon),
             ),
             records=DealRecords(n_stages=len(scenario.stages)),

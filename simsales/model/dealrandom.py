@@ -39,11 +39,11 @@ class DealRandom:
     __slots__ = ("_block", "_more", "_next", "_rest", "_row", "_seed", "_size", "gauss_next")
 
     def __init__(
-        self, block: array, seed: int, rest: BlockRest | None = None, row: int = 0
+        self, block: array, seed: int, rest: BlockRest | None = None, row: int = 0, start: int = 0
     ) -> None:
-        self._block = block
+        self._block = block  # its uniforms from ``start`` on (a deal's packed draws: see market)
         self._size = len(block)
-        self._next = 0
+        self._next = start
         self._seed = seed
         self._rest = rest
         self._row = row

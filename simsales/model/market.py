@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,24 +54,97 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator, horizon: float) 
                 yield t
 
 
-@dataclass(slots=True)
-class DealDraw:
-    """The fixed-count random draws of one deal."""
+#: Where each fixed-count draw sits in ``DealDraw.nums``; the dice and the uniforms follow.
+_FIT, _VALUE, _PACE, _BUDGET, _READ_ERROR, _CLOSE_OUT, _FORECAST = range(7)
+_DICE = 7
 
-    segment: int
-    fit: float
-    value: float
-    group_size: int
-    pace: float
-    budget: float
-    behaviour_seed: int
-    uniforms: array  # the deal's own block of uniforms, or its first PREFIX (see dealrandom)
-    dice: array | list[float]  # one per stage (consensus), then final decision, then supplier
-    read_error: float
-    close_out_delay: float
-    forecast_days: float
-    rest: BatchRest | None = None  # where the rest of a prefix block comes from
-    row: int = 0  # the deal's row in that batch
+
+class DealDraw:
+    """The fixed-count random draws of one deal, packed in one array of floats.
+
+    An open deal keeps its draws for its whole life, and tens of thousands are open at once in a
+    large run: one ``array`` of doubles (the seven draws, the dice, then the deal's uniforms)
+    holds them in a few hundred bytes, where a float object each and two arrays took about twice
+    that. The draws read back as the same doubles.
+    """
+
+    __slots__ = ("behaviour_seed", "group_size", "nums", "rest", "row", "segment", "uniforms_at")
+
+    def __init__(
+        self,
+        *,
+        segment: int,
+        group_size: int,
+        behaviour_seed: int,
+        nums: array,
+        n_dice: int,
+        rest: BatchRest | None = None,
+        row: int = 0,
+    ) -> None:
+        self.segment = segment
+        self.group_size = group_size
+        self.behaviour_seed = behaviour_seed
+        self.nums = nums  # see pack()
+        self.uniforms_at = _DICE + n_dice  # the deal's uniforms (or their first PREFIX) from here
+        self.rest = rest  # where the rest of a prefix block comes from
+        self.row = row  # the deal's row in that batch
+
+    @staticmethod
+    def pack(
+        *,
+        fit: float,
+        value: float,
+        pace: float,
+        budget: float,
+        read_error: float,
+        close_out_delay: float,
+        forecast_days: float,
+        dice: list[float],
+        uniforms: list[float],
+    ) -> array:
+        """The ``nums`` of one deal: its draws, its dice (one per stage for consensus, then the
+        final decision, then the supplier), then its uniforms."""
+        head = [fit, value, pace, budget, read_error, close_out_delay, forecast_days]
+        return array("d", head + dice + uniforms)
+
+    @property
+    def fit(self) -> float:
+        """Fit to the ideal customer, 0..1."""
+        return self.nums[_FIT]
+
+    @property
+    def value(self) -> float:
+        """List value of the deal."""
+        return self.nums[_VALUE]
+
+    @property
+    def pace(self) -> float:
+        """Factor on the buyer's lags and tasks."""
+        return self.nums[_PACE]
+
+    @property
+    def budget(self) -> float:
+        """The buyer's Exp(1) budget of cumulative dark hazard."""
+        return self.nums[_BUDGET]
+
+    @property
+    def read_error(self) -> float:
+        """Standard normal error of the seller's read of the fit."""
+        return self.nums[_READ_ERROR]
+
+    @property
+    def close_out_delay(self) -> float:
+        """Days from going dark to the CRM close."""
+        return self.nums[_CLOSE_OUT]
+
+    @property
+    def forecast_days(self) -> float:
+        """Days from the forecast stage to the first forecast close date."""
+        return self.nums[_FORECAST]
+
+    def die(self, k: int) -> float:
+        """Uniform die k: stage k+1's consensus (k < stages), the decision, the supplier."""
+        return self.nums[_DICE + k]
 
 
 class BatchRest:
@@ -133,7 +205,7 @@ class DealDraws:
         pace = sc.buyers.pace.sample(buyers, n)
         budget = self.streams["hazard"].exponential(1.0, n)
         decisions = self.streams["decisions"]
-        dice = decisions.random((n, len(sc.stages) + 2))  # an array a deal: no float objects
+        dice = decisions.random((n, len(sc.stages) + 2))
         read_error = decisions.standard_normal(n)
         crm = self.streams["crm"]
         close_out = sc.buyers.no_decision.close_out_delay_days.sample(crm, n)
@@ -145,39 +217,20 @@ class DealDraws:
             rest = BatchRest(behaviour.bit_generator.state)
         uniforms = behaviour.random((n, BLOCK))
         keep = PREFIX if rest is not None else BLOCK
-        blocks = [array("d", row.tobytes()) for row in uniforms[:, :keep]]
+        head = np.column_stack([fit, value, pace, budget, read_error, close_out, forecast])
+        packed = np.concatenate([head, dice, uniforms[:, :keep]], axis=1)  # DealDraw.pack's order
+        n_dice = dice.shape[1]
         return [
             DealDraw(
                 segment=sg,
-                fit=ft,
-                value=vl,
                 group_size=gs,
-                pace=pc,
-                budget=bd,
                 behaviour_seed=sd,
-                uniforms=un,
-                dice=dc,
-                read_error=re,
-                close_out_delay=co,
-                forecast_days=fd,
+                nums=array("d", nums.tobytes()),
+                n_dice=n_dice,
                 rest=rest,
                 row=row,
             )
-            for row, (sg, ft, vl, gs, pc, bd, sd, un, dc, re, co, fd) in enumerate(
-                zip(
-                    seg.tolist(),
-                    fit.tolist(),
-                    value.tolist(),
-                    group.tolist(),
-                    pace.tolist(),
-                    budget.tolist(),
-                    seeds.tolist(),
-                    blocks,
-                    [array("d", row.tobytes()) for row in dice],
-                    read_error.tolist(),
-                    close_out.tolist(),
-                    forecast.tolist(),
-                    strict=True,
-                )
+            for row, (sg, gs, sd, nums) in enumerate(
+                zip(seg.tolist(), group.tolist(), seeds.tolist(), packed, strict=True)
             )
         ]

@@ -15,7 +15,6 @@ supplier. Every deal ends exactly once.
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Generator
 from typing import Any, cast
 
@@ -42,7 +41,6 @@ from simsales.model.records import (
 )
 
 NAN = math.nan
-_SPENT = array("d")
 _EV_CREATED = EV["created"]
 _EV_ASSIGNED = EV["assigned"]
 _EV_STAGE = EV["stage_entered"]
@@ -255,9 +253,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     if log is not None:
         log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
 
-    r = DealRandom(draw.uniforms, draw.behaviour_seed, draw.rest, draw.row)
-    draw.uniforms = _SPENT  # the deal's random source holds them now (and drops them when done)
-    draw.rest = None
+    r = DealRandom(draw.nums, draw.behaviour_seed, draw.rest, draw.row, draw.uniforms_at)
+    draw.rest = None  # the deal's random source holds it now
     clock = ctx.buyer_clock(start, draw.budget, deal.m0)
     cal = ctx.calendars
     stages = ctx.stages
@@ -557,7 +554,7 @@ def _consensus_holds(
     if sp.consensus_share <= 0.0:
         return True
     exponent = sp.consensus_share * (1.0 + ctx.consensus_momentum_weight * (1.0 - momentum))
-    return draw.dice[sp.number - 1] < consensus**exponent
+    return draw.die(sp.number - 1) < consensus**exponent
 
 
 def _decide(
@@ -569,11 +566,11 @@ def _decide(
     if at > env.now:
         yield env.timeout(at - env.now)
     n = len(ctx.stages)
-    if draw.dice[n] >= decision_mult:  # "we'll get back to you": the group never decides
+    if draw.die(n) >= decision_mult:  # "we'll get back to you": the group never decides
         _go_dark(ctx, deal, clock, at, _DARK_UNDECIDED)
         return
     choice = ctx.win_base * (1.0 + ctx.choice_fit_weight * (2.0 * draw.fit - 1.0))
-    outcome = WON if draw.dice[n + 1] < choice else LOST
+    outcome = WON if draw.die(n + 1) < choice else LOST
     if ctx.log is not None:
         ctx.log.add(deal.id, at, _EV_DECIDED, n, outcome, deal.seller, clock.momentum)
     _close(ctx, deal, outcome, at, at, clock.momentum)
