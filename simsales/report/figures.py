@@ -34,6 +34,7 @@ from simsales.plots import (
 )
 from simsales.plots.differences import Interval
 from simsales.report.text import metric_units, shown_unit
+from simsales.results.table import DealTable
 from simsales.results.timeseries import FlowSeries, average_flow, flow_series_of_records
 
 if TYPE_CHECKING:
@@ -99,8 +100,10 @@ class RunFlow:
         self, replication: int, records: RunRecords | None, metrics: dict[str, float]
     ) -> None:
         assert records is not None  # records are kept when on_result is given
-        daily = flow_series_of_records(records, step_days=CFD_STEP_DAYS)
-        weekly = flow_series_of_records(records, step_days=LOAD_STEP_DAYS)
+        table = DealTable.from_records(records)
+        daily = flow_series_of_records(records, step_days=CFD_STEP_DAYS, table=table)
+        weekly = flow_series_of_records(records, step_days=LOAD_STEP_DAYS, table=table)
+        del table
         self.daily = daily if self.daily is None else average_flow([self.daily, daily])
         self.weekly = weekly if self.weekly is None else average_flow([self.weekly, weekly])
         if self.then is not None:

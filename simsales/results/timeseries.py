@@ -203,11 +203,7 @@ def flow_series(
     names, intervals = _state_intervals(table)
     counts = np.stack([count_at(s, e, edges) for s, e in intervals])
     means = np.stack([mean_count(s, e, edges) for s, e in intervals])
-    seller = table["seller"]
-    per_seller = np.zeros((n_sellers, len(edges) - 1))
-    for s in np.unique(seller[seller >= 0]):
-        mine = seller == s
-        per_seller[s] = mean_count(table["assigned_at"][mine], table["closed_at"][mine], edges)
+    per_seller_mean, per_seller_max = _open_per_seller(table, n_sellers, edges)
     util = util_max = None
     weekly = step_days % DAYS_PER_WEEK == 0
     if weekly and seller_week_hours is not None and week_capacity_hours is not None:
@@ -218,13 +214,38 @@ def flow_series(
         n_stages=len(table.stage_names),
         count_at=counts,
         mean_in=means,
-        open_per_seller_mean=per_seller.mean(axis=0),
-        open_per_seller_max=per_seller.max(axis=0),
+        open_per_seller_mean=per_seller_mean,
+        open_per_seller_max=per_seller_max,
         utilisation=util,
         utilisation_max=util_max,
         warmup_days=table.warmup_days,
         horizon_days=table.horizon_days,
     )
+
+
+def _open_per_seller(
+    table: DealTable, n_sellers: int, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time-average open deals per interval, averaged over the team and for its busiest seller.
+
+    The deals are grouped by seller once (a stable sort) and each seller's series is added to a
+    running sum and maximum: time and memory grow with deals plus sellers × intervals, not with
+    their product (a seller × interval matrix is 65 MB for 2,000 sellers over ten years).
+    Sellers without a deal count as 0.
+    """
+    total = np.zeros(len(edges) - 1)
+    busiest = np.zeros(len(edges) - 1)
+    seller = table["seller"]
+    assigned = np.flatnonzero(seller >= 0)
+    order = assigned[np.argsort(seller[assigned], kind="stable")]
+    groups = np.flatnonzero(np.diff(seller[order], prepend=-1))
+    start, end = table["assigned_at"], table["closed_at"]
+    for lo, hi in zip(groups, [*groups[1:], len(order)], strict=True):
+        mine = order[lo:hi]
+        row = mean_count(start[mine], end[mine], edges)
+        total += row
+        np.maximum(busiest, row, out=busiest)
+    return total / n_sellers, busiest
 
 
 def utilisation(
@@ -260,10 +281,15 @@ def utilisation(
     return team, busiest
 
 
-def flow_series_of_records(records: RunRecords, *, step_days: float = 1.0) -> FlowSeries:
-    """``flow_series`` of one replication straight from its records (weekly hours included)."""
+def flow_series_of_records(
+    records: RunRecords, *, step_days: float = 1.0, table: DealTable | None = None
+) -> FlowSeries:
+    """``flow_series`` of one replication straight from its records (weekly hours included).
+
+    ``table``: the records' ``DealTable``, if the caller has it already (one copy, not two).
+    """
     return flow_series(
-        DealTable.from_records(records),
+        DealTable.from_records(records) if table is None else table,
         n_sellers=len(records.seller_hours),
         step_days=step_days,
         seller_week_hours=records.seller_week_hours,
