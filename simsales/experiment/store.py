@@ -28,7 +28,6 @@ import functools
 import hashlib
 import importlib
 import inspect
-import io
 import json
 import os
 from array import array
@@ -134,15 +133,13 @@ class RunStore:
             return False
         header = {"key": key, "metrics": dict(metrics), "payload": layout}
         blob = json.dumps(header, allow_nan=True).encode("utf-8")
-        buffer = io.BytesIO()
         arrays["__header__"] = np.frombuffer(blob, dtype=np.uint8)
         savez: Any = np.savez  # (its stubs mistype **arrays)
-        savez(buffer, allow_pickle=False, **arrays)
         target = self.path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_open(target, "wb") as fh:
-                fh.write(buffer.getbuffer())
+            with atomic_open(target, "wb") as fh:  # straight to the file: no copy in memory
+                savez(fh, allow_pickle=False, **arrays)
         except OSError as err:
             self.problem = f"cannot write to the run store {self.folder}: {err.strerror or err}"
             return False
@@ -184,8 +181,8 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
             raise TypeError("object arrays are not stored")
         arrays[name] = value
         return {"nd": name}
-    if isinstance(value, array):
-        arrays[name] = np.array(memoryview(value))
+    if isinstance(value, array):  # a view, not a copy: a finished run's buffers do not change
+        arrays[name] = np.frombuffer(value, dtype=value.typecode) if len(value) else np.empty(0)
         return {"aa": name, "t": value.typecode}
     if isinstance(value, np.generic):
         return {"v": value.item()}
