@@ -21,7 +21,7 @@ Seller utilisation over time comes from the calendars' hours booked per seller p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -160,26 +160,37 @@ def mean_count(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndar
     return np.asarray(np.diff(area) / np.diff(edges))
 
 
-def _state_intervals(table: DealTable) -> tuple[tuple[str, ...], list[tuple[np.ndarray, ...]]]:
-    """Each state's name and its intervals (start, end) per deal; NaN start: never in it."""
+def _state_intervals(
+    table: DealTable,
+) -> tuple[tuple[str, ...], Iterator[tuple[np.ndarray, np.ndarray]]]:
+    """Each state's name, and its intervals (start, end) per deal, state by state.
+
+    NaN start: never in the state. The intervals are made one state at a time as they are asked
+    for, so a large table holds one state's pair of arrays, not all of them (a million deals:
+    16 MB, not 140).
+    """
+    names = (POOL, *table.stage_names, *(OUTCOMES[c] for c in END_OUTCOMES))
+    return names, _each_state(table)
+
+
+def _each_state(table: DealTable) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     created = table["created_at"]
     assigned = table["assigned_at"]
     closed = table["closed_at"]
     outcome = table["outcome"]
     # The pool: until a seller takes the suspect, or until it gives up (unworked).
-    pool_end = np.where(
-        np.isfinite(assigned), assigned, np.where(outcome == UNWORKED, closed, np.nan)
+    yield (
+        created,
+        np.where(np.isfinite(assigned), assigned, np.where(outcome == UNWORKED, closed, np.nan)),
     )
-    intervals: list[tuple[np.ndarray, ...]] = [(created, pool_end)]
     entered = table["stage_entered"]
     later = next_entry(entered)
-    leave = np.where(np.isfinite(later), later, closed[:, None])
-    intervals += [(entered[:, k], leave[:, k]) for k in range(entered.shape[1])]
+    for k in range(entered.shape[1]):
+        yield entered[:, k], np.where(np.isfinite(later[:, k]), later[:, k], closed)
+    del later
     never = np.full(len(table), np.nan)
     for code in END_OUTCOMES:
-        intervals.append((np.where(outcome == code, closed, np.nan), never))
-    names = (POOL, *table.stage_names, *(OUTCOMES[c] for c in END_OUTCOMES))
-    return names, intervals
+        yield np.where(outcome == code, closed, np.nan), never
 
 
 def flow_series(
@@ -201,8 +212,9 @@ def flow_series(
         raise ValueError(f"n_sellers must be at least 1, got {n_sellers}")
     edges = grid_edges(table.horizon_days, step_days)
     names, intervals = _state_intervals(table)
-    counts = np.stack([count_at(s, e, edges) for s, e in intervals])
-    means = np.stack([mean_count(s, e, edges) for s, e in intervals])
+    per_state = [(count_at(s, e, edges), mean_count(s, e, edges)) for s, e in intervals]
+    counts = np.stack([c for c, _ in per_state])
+    means = np.stack([m for _, m in per_state])
     per_seller_mean, per_seller_max = _open_per_seller(table, n_sellers, edges)
     util = util_max = None
     weekly = step_days % DAYS_PER_WEEK == 0
