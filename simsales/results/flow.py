@@ -14,7 +14,7 @@ import numpy as np
 from simsales.model.records import DISQUALIFIED, LOST, NO_DECISION, OPEN, OUTCOMES, WON
 from simsales.results._numeric import mean, median, ratio
 from simsales.results.intervals import next_entry, time_average_count
-from simsales.results.survival import km_quantile
+from simsales.results.survival import km_quantiles
 from simsales.results.table import DealTable
 
 #: Outcomes that end an opportunity (everything but open and unworked).
@@ -36,9 +36,10 @@ def cycle_metrics(table: DealTable) -> dict[str, float]:
     age = np.where(is_open, table.horizon_days, table["closed_at"]) - table["assigned_at"]
     closed = opp & ~is_open
     known = opp & np.isfinite(age)
+    median_days, p90_days = km_quantiles(age[known], is_open[known], (0.5, 0.9))
     out: dict[str, float] = {
-        "cycle_median_days": km_quantile(age[known], is_open[known], 0.5),
-        "cycle_p90_days": km_quantile(age[known], is_open[known], 0.9),
+        "cycle_median_days": median_days,
+        "cycle_p90_days": p90_days,
         "cycle_mean_days": mean(age[closed]),
     }
     for code in CLOSED_OUTCOMES:

@@ -7,6 +7,8 @@ age at the horizon as a lower bound instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import stats
 
@@ -23,17 +25,28 @@ def km_quantile(durations: np.ndarray, censored: np.ndarray, q: float) -> float:
     that makes the KM median of uncensored data equal ``np.median``). NaN when the curve never
     reaches q: too many deals still open to know, or no data.
     """
-    if not 0 < q < 1:
-        raise ValueError(f"quantile level must be in (0, 1), got {q}")
+    return km_quantiles(durations, censored, (q,))[0]
+
+
+def km_quantiles(durations: np.ndarray, censored: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """``km_quantile`` at each level of ``qs``, from one Kaplan–Meier estimate (fit once)."""
+    for q in qs:
+        if not 0 < q < 1:
+            raise ValueError(f"quantile level must be in (0, 1), got {q}")
     durations = np.asarray(durations, dtype=float)
     censored = np.asarray(censored, dtype=bool)
     if durations.shape != censored.shape:
         raise ValueError("durations and censored must have the same shape")
     if not np.any(~censored):
-        return float("nan")
+        return [float("nan")] * len(qs)
     data = stats.CensoredData.right_censored(durations, censored)
     cdf = stats.ecdf(data).cdf
+    del data
     times, probs = cdf.quantiles, cdf.probabilities
+    return [_quantile_of_steps(times, probs, q) for q in qs]
+
+
+def _quantile_of_steps(times: np.ndarray, probs: np.ndarray, q: float) -> float:
     reached = np.flatnonzero(probs >= q - _TOL)
     if reached.size == 0:
         return float("nan")
