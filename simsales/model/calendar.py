@@ -225,13 +225,12 @@ class SellerCalendars:
         keep = d1 - self._base
         if keep > 0:
             padded = np.zeros(weeks * DAYS_PER_WEEK - self._base)
+            w0 = self._base // DAYS_PER_WEEK
             for s, h in enumerate(self._hours):
-                padded[:keep] = np.frombuffer(h, count=keep)
-                w0 = self._base // DAYS_PER_WEEK
+                padded[:keep] = np.frombuffer(h[:keep])  # views on copies, as in forget_before
                 out[s, w0:] = padded.reshape(-1, DAYS_PER_WEEK).sum(axis=1)
-        workdays = np.frombuffer(self._workday, dtype=np.uint8, count=d1)
         per_week = np.zeros(weeks * DAYS_PER_WEEK)
-        per_week[:d1] = workdays
+        per_week[:d1] = np.frombuffer(self._workday[:d1], dtype=np.uint8)
         capacity = self.hours_per_day * per_week.reshape(-1, DAYS_PER_WEEK).sum(axis=1)
         return out, capacity
 
