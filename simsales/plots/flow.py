@@ -139,8 +139,11 @@ def flow_load(series: FlowSeries, *, title: str | None = None) -> Figure:
             linestyle=LINESTYLES[k % len(LINESTYLES)],
             linewidth=1.4,
             label=f"{k + 1} {name}",
+            baseline=None,  # a line, not closed down to 0 at both ends
         )
-    wip_ax.stairs(series.wip, edges, color="black", linewidth=2.0, label="all stages")
+    wip_ax.stairs(
+        series.wip, edges, color="black", linewidth=2.0, label="all stages", baseline=None
+    )
     wip_ax.set_ylabel("open deals")
     wip_ax.set_title("Work in progress per stage", fontsize=10, loc="left")
     wip_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -151,9 +154,15 @@ def flow_load(series: FlowSeries, *, title: str | None = None) -> Figure:
         linestyle="--",
         linewidth=1.4,
         label="busiest seller",
+        baseline=None,
     )
     seller_ax.stairs(
-        series.open_per_seller_mean, edges, color="black", linewidth=1.8, label="mean per seller"
+        series.open_per_seller_mean,
+        edges,
+        color="black",
+        linewidth=1.8,
+        label="mean per seller",
+        baseline=None,
     )
     seller_ax.set_ylabel("open deals per seller")
     seller_ax.set_title("Deals each seller carries", fontsize=10, loc="left")
@@ -168,8 +177,11 @@ def flow_load(series: FlowSeries, *, title: str | None = None) -> Figure:
             linestyle="--",
             linewidth=1.4,
             label="busiest seller",
+            baseline=None,
         )
-        util_ax.stairs(series.utilisation, edges, color="black", linewidth=1.8, label="team")
+        util_ax.stairs(
+            series.utilisation, edges, color="black", linewidth=1.8, label="team", baseline=None
+        )
         percent_axis(util_ax, "y")
         util_ax.set_ylim(0, 1.05)
         util_ax.set_ylabel("hours booked / available")
