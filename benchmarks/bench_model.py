@@ -225,8 +225,8 @@ def run_model(sc: Scenario, *, seed: int, replication: int = 0) -> dict[str, Any
         "events_per_s": rec.sim_events / wall,
         "opps_per_s": n / wall,
         "events_per_opp": rec.sim_events / n if n else math.nan,
-        "calls_per_deal": calls,
-        "touches_per_deal": touches,
+        "calls_per_opportunity": calls,
+        "touches_per_opportunity": touches,
         "days_open_per_deal": float((end - cols["created_at"]).mean()) if n else math.nan,
         "no_decision_share": float((cols["outcome"] == NO_DECISION).mean()) if n else math.nan,
     }
@@ -260,8 +260,8 @@ def run_plain(sc: Scenario, *, seed: int) -> dict[str, Any]:
         "events_per_s": res.sim_events / res.wall_s,
         "opps_per_s": n / res.wall_s,
         "events_per_opp": res.sim_events / n if n else math.nan,
-        "calls_per_deal": float(res.calls.mean()) if n else math.nan,
-        "touches_per_deal": float(res.touches.mean()) if n else math.nan,
+        "calls_per_opportunity": float(res.calls.mean()) if n else math.nan,
+        "touches_per_opportunity": float(res.touches.mean()) if n else math.nan,
         "days_open_per_deal": float((end - res.created_at).mean()) if n else math.nan,
         "polls_per_deal": res.polls / n if n else math.nan,
         "no_decision_share": res.outcome_shares()["no_decision"],
@@ -321,8 +321,8 @@ def scaling(horizon: float, seed: int) -> list[dict[str, Any]]:
             touch = get_key(d, "policies.touch_every_days", 0.0)
             name = f"baseline (touch_every_days = {touch:g})"
         res["variant"] = name
-        res["contacts_per_deal"] = res["calls_per_deal"] + res["touches_per_deal"]
-        res["events_per_call"] = res["events_per_opp"] / max(res["calls_per_deal"], 1e-9)
+        res["contacts_per_deal"] = res["calls_per_opportunity"] + res["touches_per_opportunity"]
+        res["events_per_call"] = res["events_per_opp"] / max(res["calls_per_opportunity"], 1e-9)
         res["events_per_deal_day"] = res["events_per_opp"] / max(res["days_open_per_deal"], 1e-9)
         rows.append(res)
     return rows
@@ -750,8 +750,8 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
     rep.note(
         "(same market: calls/deal plain {:.2f} vs simsales {:.2f}; days open {:.1f} vs {:.1f}; "
         "no decision {:.0%} vs {:.0%} of all deal rows; plain polls {:.1f} days per deal)".format(
-            plain["calls_per_deal"],
-            model["calls_per_deal"],
+            plain["calls_per_opportunity"],
+            model["calls_per_opportunity"],
             plain["days_open_per_deal"],
             model["days_open_per_deal"],
             plain["no_decision_share"],
@@ -803,8 +803,8 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
             [
                 r["variant"],
                 f"{r['events_per_opp']:.2f}",
-                f"{r['calls_per_deal']:.2f}",
-                f"{r['touches_per_deal']:.2f}",
+                f"{r['calls_per_opportunity']:.2f}",
+                f"{r['touches_per_opportunity']:.2f}",
                 f"{r['contacts_per_deal']:.2f}",
                 f"{r['days_open_per_deal']:.1f}",
                 f"{r['events_per_call']:.2f}",
@@ -821,9 +821,10 @@ def build_report(res: dict[str, Any], profile: list[dict[str, Any]] | None) -> R
     rep.add(
         "ev/opp, touches every 3 d vs none",
         f"x{touch_growth:.2f}",
-        f"~x1 (touches x{touch3['touches_per_deal'] / max(base['touches_per_deal'], 1e-9):.0f}"
-        if base["touches_per_deal"] > 0
-        else f"~x1 (touches 0 -> {touch3['touches_per_deal']:.1f})",
+        "~x1 (touches x"
+        f"{touch3['touches_per_opportunity'] / max(base['touches_per_opportunity'], 1e-9):.0f}"
+        if base["touches_per_opportunity"] > 0
+        else f"~x1 (touches 0 -> {touch3['touches_per_opportunity']:.1f})",
         verdict(touch_growth < 1.25),
     )
     rep.add(

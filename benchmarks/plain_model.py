@@ -129,7 +129,7 @@ class PlainModel:
         self.meeting_lag = b.meeting_lag_days.sampler()
         self.pace = b.pace.sampler()
         self.group = b.group_size.sampler()
-        self.close_out = b.no_decision.close_out_delay_days.sampler()
+        self.close_out = sc.crm.close_out_delay_days.sampler()
         self.first_forecast = sc.forecast.first_forecast_days.sampler()
         self.segments = [
             (s.share, s.fit.sampler(), s.deal_value.sampler()) for s in sc.market.segments

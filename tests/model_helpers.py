@@ -28,9 +28,9 @@ from simsales.scenario.schema import Scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 
-OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED = (
+OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, NO_RESPONSE, UNWORKED = (
     OUTCOMES.index(name)
-    for name in ("open", "won", "lost", "no_decision", "disqualified", "unworked")
+    for name in ("open", "won", "lost", "no_decision", "disqualified", "no_response", "unworked")
 )
 EV = {name: code for code, name in enumerate(EVENTS)}
 #: Float32 columns (gaps, hours) are compared with this absolute tolerance, in days or hours.
@@ -211,6 +211,11 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
         assert not np.any(st > horizon), "a stage entered after the horizon"
     np.testing.assert_array_equal(st[assigned, 0], assigned_at[assigned])
     assert np.all(reached[decided] == n_stages), "won or lost before the last stage"
+    # the CRM opens an opportunity on entering stage crm.opens_at: going dark before it is no
+    # response (prospecting), after it no decision
+    opens = sc.opens_at_index
+    assert np.all(reached[out == NO_RESPONSE] <= opens), "no response after the opening"
+    assert np.all(reached[out == NO_DECISION] > opens), "no decision before the opening"
     if q_stage:
         assert np.all(reached[out == DISQUALIFIED] == q_stage), "disqualified off its stage"
         assert np.all(c["qualified"][decided] == 1), "decided without being qualified"
@@ -338,7 +343,7 @@ def _check_log(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> None:
     ended = c["ended_at"]
     for name, outcomes in (
         ("decided", (WON, LOST)),
-        ("went_dark", (NO_DECISION,)),
+        ("went_dark", (NO_DECISION, NO_RESPONSE)),
         ("disqualified", (DISQUALIFIED,)),
         ("unworked", (UNWORKED,)),
     ):

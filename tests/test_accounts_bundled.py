@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from simsales.cli import main
 from simsales.model.account_records import ACCOUNT_FIELDS
-from simsales.results.accounts import ACCOUNT_METRICS
+from simsales.results.catalogue import ACCOUNT_METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["--set", "run.horizon_days=700", "--set", "run.warmup_days=200",
@@ -33,7 +33,7 @@ def test_run_prints_account_metrics_and_writes_accounts_csv(tmp_path: Path) -> N
     assert all(float(row["revenue"]) >= 0 for row in rows)
     with open(out / "replications.csv", newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh))
-    assert set(ACCOUNT_METRICS) <= set(header)
+    assert set(ACCOUNT_METRIC_NAMES) <= set(header)
 
 
 def test_baseline_run_has_no_account_output(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from simsales.model.account_records import ACTIVE, END_REASONS, PRICE
 from simsales.model.accounts import EXPANSION_ID_BASE
 from simsales.model.records import NEW_BUSINESS, ORIGINS, OUTCOMES, WON
 from simsales.results import metrics_from_records
-from simsales.results.accounts import ACCOUNT_METRICS, AccountTable, revenue_by_period
+from simsales.results.accounts import AccountTable, revenue_by_period
+from simsales.results.catalogue import ACCOUNT_METRIC_NAMES
 from simsales.results.table import DealTable
 from simsales.scenario.schema import Scenario
 
@@ -174,7 +175,7 @@ def test_opportunities_run_side_by_side_in_one_account(run: RunRecords) -> None:
 
 def test_metrics_are_reported_and_sane(run: RunRecords) -> None:
     m = metrics_from_records(run)
-    for name in ACCOUNT_METRICS:
+    for name in ACCOUNT_METRIC_NAMES:
         assert name in m
     for name in (
         "partner_share",

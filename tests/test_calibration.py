@@ -31,7 +31,7 @@ def baseline_summary() -> dict[str, MetricSummary]:
     [
         ("no_decision_of_not_won_qualified", 0.40, 0.60, "JOLT: 40-60% of deals not won"),
         ("win_rate_qualified", 0.20, 0.30, "win rate of qualified opportunities 20-30%"),
-        ("won_median_days", 60.0, 150.0, "median time to a win of 2-5 months"),
+        ("cycle_median_won_days", 60.0, 150.0, "median time to a win of 2-5 months"),
     ],
 )
 def test_baseline_in_published_range(

@@ -229,8 +229,9 @@ def test_run_prints_a_table(tiny: Path) -> None:
     result = invoke("run", tiny, "--replications", "2", "--seed", "5")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "tiny: 2 replications, seed 5, horizon 120 days, warm-up 20 days" in out
-    for word in ("outcomes", "share_won", "cycle time", "won_median_days", "outreach", "±"):
+    assert "tiny: 2 replications, seed 5, horizon 120 days" in out
+    assert "counted: suspects arriving from day 20 to day 120 (warm-up 20 days" in out
+    for word in ("pipeline", "win_rate", "cycle time", "cycle_median_won_days", "outreach", "±"):
         assert word in out
 
 
@@ -239,7 +240,7 @@ def test_run_json_is_the_only_thing_on_stdout(tiny: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["scenario"], report["seed"], report["replications"]) == ("tiny", 7, 3)
-    won = report["metrics"]["share_won"]
+    won = report["metrics"]["win_rate"]
     assert {"mean", "half_width", "low", "high", "n"} <= set(won)
     assert won["n"] <= 3
 
@@ -291,7 +292,7 @@ def test_run_writes_its_files(tiny: Path, tmp_path: Path) -> None:
     with (out / "replications.csv").open() as fh:
         reps = list(csv.DictReader(fh))
     assert [row["replication"] for row in reps] == ["0", "1"]
-    assert "share_won" in reps[0]
+    assert "win_rate" in reps[0]
     with (out / "deals.csv").open() as fh:
         deals = list(csv.DictReader(fh))
     assert deals and {row["replication"] for row in deals} <= {"0", "1"}

@@ -136,7 +136,7 @@ def test_more_activities_per_call_shorten_the_cycle(compression: Comparison) -> 
     assert four.mean == pytest.approx(
         cycle.summaries["four-per-call"].mean - cycle.summaries["baseline"].mean
     )
-    assert compression.metrics["calls_per_deal"].differences["four-per-call"].high < 0
+    assert compression.metrics["calls_per_opportunity"].differences["four-per-call"].high < 0
 
 
 def test_comparison_shares_the_random_numbers(compression: Comparison) -> None:
@@ -152,7 +152,7 @@ def test_comparison_shares_the_random_numbers(compression: Comparison) -> None:
     report = compression.to_dict(scenarios=True)
     assert report["variants"] == ["two-per-call", "four-per-call"]
     assert report["scenarios"]["four-per-call"]["policies"]["activities_per_call"] == 4
-    assert set(report["metrics"]["won_median_days"]["differences"]) == {
+    assert set(report["metrics"]["cycle_median_won_days"]["differences"]) == {
         "two-per-call",
         "four-per-call",
     }
@@ -216,11 +216,16 @@ def test_compare_prints_a_table_and_a_statement(pair: tuple[Path, Path]) -> None
     out = result.stdout
     assert out.startswith("tiny vs tiny-compressed: 3 replications each, seed 7, horizon 120")
     assert "common random numbers: replication r of every scenario uses the same streams" in out
-    for metric in ("share_won", "won_median_days", "calls_per_deal", "bookings_per_year"):
+    for metric in (
+        "win_rate",
+        "cycle_median_won_days",
+        "calls_per_opportunity",
+        "bookings_per_year",
+    ):
         assert metric in out
     assert "±" in out and "[" in out
     assert "tiny-compressed against tiny:" in out
-    assert "changed: " in out and "calls_per_deal −" in out
+    assert "changed: " in out and "calls_per_opportunity −" in out
     assert "no detectable difference" in out
 
 
@@ -229,7 +234,7 @@ def test_compare_json_is_the_only_thing_on_stdout(pair: tuple[Path, Path]) -> No
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["base"], report["variants"], report["seed"]) == ("tiny", ["tiny-compressed"], 3)
-    calls = report["metrics"]["calls_per_deal"]
+    calls = report["metrics"]["calls_per_opportunity"]
     assert set(calls["summaries"]) == {"tiny", "tiny-compressed"}
     assert {"mean", "half_width", "low", "high", "n", "relative", "distinguishable"} <= set(
         calls["differences"]["tiny-compressed"]
@@ -258,10 +263,11 @@ def test_compare_same_names_exit_2(pair: tuple[Path, Path]) -> None:
 def test_compare_unknown_metric_exits_2_with_close_names(pair: tuple[Path, Path]) -> None:
     result = invoke("compare", *pair, "--metric", "won_median_day")
     assert result.exit_code == 2
-    assert "unknown metric 'won_median_day'; did you mean 'won_median_days'" in result.stderr
+    assert "unknown metric 'won_median_day'; did you mean" in result.stderr
+    assert "'cycle_median_won_days'?" in result.stderr
     stage = invoke("compare", *pair, "--metric", "days_in_discovery", "-r", "2")
     assert stage.exit_code == 0, stage.output  # per-stage metrics count too
-    assert "days_in_discovery" in stage.stdout and "share_won" not in stage.stdout
+    assert "days_in_discovery" in stage.stdout and "win_rate" not in stage.stdout
 
 
 def test_compare_writes_its_files_and_refuses_a_used_folder(
@@ -291,7 +297,7 @@ def test_compare_writes_its_files_and_refuses_a_used_folder(
         ("tiny-compressed", "0"),
         ("tiny-compressed", "1"),
     ]
-    assert "calls_per_deal" in rows[0]
+    assert "calls_per_opportunity" in rows[0]
     refused = invoke("compare", *pair, "-r", "2", "--out", out)
     assert refused.exit_code == 2
     assert "not empty" in refused.stderr and "--force" in refused.stderr

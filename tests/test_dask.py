@@ -97,7 +97,7 @@ def test_comparison_and_experiment_on_dask_equal_serial(
 
     (tmp_path / "tiny.toml").write_text(minimal_scenario_toml, "utf-8")
     (tmp_path / "exp.toml").write_text(
-        'name = "exp"\nbase = "tiny.toml"\nmetrics = ["share_won"]\nreplications = 2\n'
+        'name = "exp"\nbase = "tiny.toml"\nmetrics = ["win_rate"]\nreplications = 2\n'
         '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [2, 3]\n',
         "utf-8",
     )

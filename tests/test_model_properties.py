@@ -169,8 +169,8 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
     no_decision: dict[str, Any] = {
         "max_hazard_per_day": draw(st.sampled_from([0.0, 0.01, 0.05, 0.2])),
         "shape": draw(st.integers(1, 6)),
-        "close_out_delay_days": draw(durations(30.0)),
     }
+    close_out = draw(durations(30.0))
     if "background_hazard_per_day" in NoDecision.model_fields:
         no_decision["background_hazard_per_day"] = draw(st.sampled_from([0.0, 0.002, 0.01]))
     by_month = draw(st.lists(floats(0.0, 2.0), min_size=12, max_size=12))
@@ -178,6 +178,7 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         by_month[0] = 1.0
     return {
         "name": "generated",
+        "crm": {"close_out_delay_days": close_out},
         "run": {
             "horizon_days": horizon,
             "warmup_days": draw(floats(0.0, horizon / 2)),

@@ -66,7 +66,7 @@ def legend_texts(fig: Figure) -> list[str]:
 def test_scenario_summaries_regroup_a_comparison(comparison: Comparison) -> None:
     sums = plots.scenario_summaries(comparison)
     assert list(sums) == ["baseline", VARIANT]
-    assert sums[VARIANT]["share_won"] is comparison.metrics["share_won"].summaries[VARIANT]
+    assert sums[VARIANT]["win_rate"] is comparison.metrics["win_rate"].summaries[VARIANT]
 
 
 def test_outcome_shares(comparison: Comparison, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_outcome_shares(comparison: Comparison, tmp_path: Path) -> None:
     assert "?" in ax.get_title()
     assert legend_texts(fig) == ["baseline", VARIANT]
     # error bars drawn from the CI: the base's won bar ends at its mean
-    won = comparison.metrics["share_won"].summaries["baseline"]
+    won = comparison.metrics["win_rate"].summaries["baseline"]
     assert bars[0][0].get_height() == pytest.approx(won.mean)
     saved(fig, tmp_path, "outcomes")
     fig = plots.outcome_shares(plots.scenario_summaries(comparison), include_open=False)
@@ -88,13 +88,13 @@ def test_outcome_shares(comparison: Comparison, tmp_path: Path) -> None:
 
 
 def test_outcome_shares_names_what_is_missing() -> None:
-    with pytest.raises(ValueError, match="'x' has no summary of share_open"):
+    with pytest.raises(ValueError, match="'x' has no summary of open_rate"):
         plots.outcome_shares({"x": {m: ci_t([0.1, 0.2]) for m in list(plots.OUTCOME_SHARES)[:4]}})
 
 
 def test_metric_differences(comparison: Comparison, tmp_path: Path) -> None:
-    metrics = ["share_won", "share_no_decision", "cycle_median_days", "calls_per_deal"]
-    fig = plots.metric_differences(comparison, metrics, labels={"share_won": "won share"})
+    metrics = ["win_rate", "no_decision_rate", "cycle_median_days", "calls_per_opportunity"]
+    fig = plots.metric_differences(comparison, metrics, labels={"win_rate": "won share"})
     (ax,) = fig.axes
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == len(metrics)  # one variant, one point per metric
@@ -114,7 +114,7 @@ def test_metric_differences(comparison: Comparison, tmp_path: Path) -> None:
 
 def test_metric_differences_rejects_unknown_metrics(comparison: Comparison) -> None:
     with pytest.raises(ValueError, match="no metric nope"):
-        plots.metric_differences(comparison, ["share_won", "nope"])
+        plots.metric_differences(comparison, ["win_rate", "nope"])
 
 
 def test_funnel(comparison: Comparison, stage_names: list[str], tmp_path: Path) -> None:

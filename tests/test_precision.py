@@ -22,7 +22,7 @@ from simsales.experiment.precision import check_precision
 from simsales.results import MetricSummary
 from simsales.scenario import ScenarioError
 
-HEAD = 'name = "exp"\nbase = "tiny.toml"\nmetrics = ["share_won", "suspects"]\n'
+HEAD = 'name = "exp"\nbase = "tiny.toml"\nmetrics = ["win_rate", "suspects"]\n'
 VARIANTS = '[[variants]]\nname = "fast"\nset = { "policies.activities_per_call" = 3 }\n'
 
 
@@ -135,9 +135,9 @@ def problems(path: Path) -> list[str]:
     [
         ("relative = -0.1", "precision.relative: Input should be greater than 0"),
         ("relative = 0.1\nmin_replications = 9\nmax_replications = 8", "is above max"),
-        ("absolute = { share_won = 0.0 }", "absolute targets must be positive: share_won"),
-        ("absolute = { shar_won = 0.1 }", "did you mean 'share_won'?"),
-        ("absolute = { share_lost = 0.1 }", "not one of the experiment's metrics"),
+        ("absolute = { win_rate = 0.0 }", "absolute targets must be positive: win_rate"),
+        ("absolute = { win_rat = 0.1 }", "did you mean 'win_rate'?"),
+        ("absolute = { loss_rate = 0.1 }", "not one of the experiment's metrics"),
         ("min_replications = 3", "give relative = ... and/or absolute"),
         ("relative = 0.1\nmax_replication = 8", "unknown key; did you mean 'max_replications'?"),
         ('relative = "5%"', "precision.relative: Input should be a valid number"),
@@ -154,10 +154,10 @@ def test_precision_table_and_its_default(folder: Path) -> None:
     path = folder / "exp.toml"
     path.write_text(HEAD + VARIANTS, "utf-8")
     assert load_experiment(path).precision_targets() == PrecisionTargets()
-    table = "[precision]\nabsolute = { share_won = 0.02 }\nmax_replications = 30\n"
+    table = "[precision]\nabsolute = { win_rate = 0.02 }\nmax_replications = 30\n"
     path.write_text(HEAD + VARIANTS + table, "utf-8")
     targets = load_experiment(path).precision_targets()
-    assert targets.relative is None and targets.absolute == {"share_won": 0.02}
+    assert targets.relative is None and targets.absolute == {"win_rate": 0.02}
     assert (targets.min_replications, targets.max_replications) == (5, 30)
 
 

@@ -28,7 +28,7 @@ from simsales.reference import (
     scenario_tables,
 )
 from simsales.report.files import COMPARE_FILES, RUN_FILES
-from simsales.results.metrics import METRICS
+from simsales.results.catalogue import ACCOUNT_METRIC_NAMES, CATALOGUE, WIN_LOSS_METRIC_NAMES
 from simsales.scenario import accounts_schema, schema
 from simsales.scenario.distributions import DIST_NAMES
 
@@ -105,7 +105,8 @@ def test_every_output_field_is_documented() -> None:
         assert f"| `{name}` |" in _section(text, "Outcomes")
     for name in EVENTS:
         assert f"| `{name}` |" in _section(text, "Event log: `events.csv`")
-    for name in METRICS:
+    own = {*ACCOUNT_METRIC_NAMES, *WIN_LOSS_METRIC_NAMES}
+    for name in (m.name for m in CATALOGUE if m.name not in own):
         assert f"| `{name}` |" in _section(text, "Metrics")
     for name in RUN_FILES:
         assert f"- `{name}`" in text
@@ -160,12 +161,12 @@ def test_documented_comparison_keys_are_the_written_ones(
     )
     written = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert list(written) == top
-    assert list(written["metrics"]["share_won"]["differences"]["tiny-b"]) == differences
+    assert list(written["metrics"]["win_rate"]["differences"]["tiny-b"]) == differences
     with (out / "replications.csv").open(newline="") as fh:
         header = next(csv.reader(fh))
     columns = re.findall(r"^\| `(\w+)` \|", csv_part, flags=re.MULTILINE)
     assert header[: len(columns)] == columns == ["scenario", "replication"]
-    assert "share_won" in header[len(columns) :]
+    assert "win_rate" in header[len(columns) :]
 
 
 def test_cli_prints_and_writes_the_references(tmp_path: Path) -> None:

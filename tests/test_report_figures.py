@@ -15,7 +15,7 @@ from simsales.report.markdown import escape_md
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EXPERIMENT = (
     'name = "exp"\ndescription = "Does a | pipe break the table?"\nbase = "tiny.toml"\n'
-    'metrics = ["share_won", "calls_per_deal"]\nreplications = 2\n'
+    'metrics = ["win_rate", "calls_per_opportunity"]\nreplications = 2\n'
     '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [2, 3]\n'
 )
 
@@ -42,7 +42,7 @@ def test_experiment_writes_figures_and_a_report_naming_them(folder: Path) -> Non
     stems = {p.stem for p in figure_files(out)}
     assert stems == {
         "outcome_shares", "funnel", "time_in_stage", "cycle_times", "differences",
-        "sweep_share_won", "sweep_calls_per_deal",
+        "sweep_win_rate", "sweep_calls_per_opportunity",
     }  # fmt: skip
     for stem in stems:
         png = (out / "figures" / f"{stem}.png").read_bytes()
@@ -54,7 +54,7 @@ def test_experiment_writes_figures_and_a_report_naming_them(folder: Path) -> Non
     assert r"Does a \| pipe break the table?" in report
     for stem in stems:
         assert f"](figures/{stem}.png)" in report
-    for metric in ("share_won", "calls_per_deal"):
+    for metric in ("win_rate", "calls_per_opportunity"):
         assert f"`{metric}`" in report
     assert "Replications: 2 per scenario; root seed 7" in report
     assert "activities_per_call=3" in report
@@ -84,7 +84,7 @@ def test_compare_writes_its_figures_and_report(folder: Path, minimal_scenario_to
     out = folder / "cmp"
     result = invoke(
         "compare", folder / "tiny.toml", folder / "fast.toml", "-r", "2", "--out", out,
-        "--metric", "share_won",
+        "--metric", "win_rate",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     stems = {p.stem for p in figure_files(out)}

@@ -33,7 +33,7 @@ EXPERIMENT = f"""\
 name = "exp & <i>sweep</i>"
 description = {json.dumps(DESCRIPTION)}
 base = "tiny.toml"
-metrics = ["share_won", "calls_per_deal"]
+metrics = ["win_rate", "calls_per_opportunity"]
 replications = 2
 [sweep]
 [[sweep.keys]]
@@ -44,7 +44,7 @@ SENSITIVITY = """\
 name = "sens"
 base = "tiny.toml"
 replications = 2
-metrics = ["share_won", "calls_per_deal"]
+metrics = ["win_rate", "calls_per_opportunity"]
 [sensitivity]
 [[sensitivity.levers]]
 key = "policies.activities_per_call"
@@ -78,7 +78,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {"compare": root / "cmp", "experiment": root / "exp", "bare": root / "bare"}
     out["sensitivity"] = root / "sens"
     runs = [
-        ("compare", *files, "-r", "2", "--metric", "share_won", "--out", out["compare"]),
+        ("compare", *files, "-r", "2", "--metric", "win_rate", "--out", out["compare"]),
         ("experiment", root / "exp.toml", "--out", out["experiment"]),
         ("experiment", root / "sens.toml", "--out", out["sensitivity"]),
         ("compare", *files, "-r", "2", "--no-figures", "--out", out["bare"]),
@@ -126,12 +126,12 @@ def test_every_figure_of_the_folder_is_embedded(folders: dict[str, Path], kind: 
         assert f"figures/{png.name}" in page
     assert all(attrs.get("alt") and attrs.get("width") for attrs in images)
     if kind == "sensitivity":
-        assert {p.stem for p in pngs} == {"tornado_share_won", "tornado_calls_per_deal"}
+        assert {p.stem for p in pngs} == {"tornado_win_rate", "tornado_calls_per_opportunity"}
         return
     for stem in ("outcome_shares", "funnel", "time_in_stage", "differences"):
         assert f'id="figure-{stem}"' in page
     if kind == "experiment":
-        assert 'id="figure-cycle_times"' in page and 'id="figure-sweep_share_won"' in page
+        assert 'id="figure-cycle_times"' in page and 'id="figure-sweep_win_rate"' in page
 
 
 @pytest.mark.parametrize("kind", ["compare", "experiment", "sensitivity", "bare"])
@@ -201,7 +201,7 @@ def test_a_sensitivity_run_gets_a_table_per_metric_levers_by_swing(
     assert "Sensitivity of 2 levers, each moved one step from the base:" in text
     assert "policies.activities_per_call : – ← 2 → 3" in text
     assert "team.sellers : 1 ← 2 → 3" in text
-    for metric in ("share_won", "calls_per_deal"):
+    for metric in ("win_rate", "calls_per_opportunity"):
         assert f"<h3><code>{metric}</code>: base " in page
     tables = re.findall(r"<table>.*?</table>", page, re.S)
     assert len(tables) == 3  # one per metric, and the input files

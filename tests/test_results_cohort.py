@@ -21,5 +21,5 @@ def test_cohort_margin_leaves_out_the_last_deals_and_their_censoring() -> None:
     # same run (the margin only changes what is counted), fewer deals still open in the count
     assert np.array_equal(DealTable.from_records(rec_plain)["outcome"], table["outcome"])
     m_plain, m_margin = metrics_from_records(rec_plain), metrics_from_records(rec_margin)
-    assert m_margin["share_open"] < 0.2 * m_plain["share_open"]
+    assert m_margin["open_rate"] < 0.2 * m_plain["open_rate"]
     assert m_margin["wip_mean"] == m_plain["wip_mean"]  # time averages use the whole window

@@ -19,9 +19,9 @@ from simsales.model.records import (
     RunRecords,
 )
 from simsales.results import (
-    METRICS,
+    CATALOGUE,
     DealTable,
-    describe_metrics,
+    metric_catalogue,
     metrics_from_records,
     replication_metrics,
 )
@@ -121,24 +121,32 @@ EXPECTED: dict[str, float] = {
     "opportunities": 7,
     "unworked_share": 1 / 8,
     "arrivals_per_day": 8 / WINDOW,
-    "share_won": 2 / 7,
-    "share_lost": 1 / 7,
-    "share_no_decision": 1 / 7,
-    "share_disqualified": 1 / 7,
-    "share_open": 2 / 7,
+    # the seller took 1..6 and 8 on after 0, 1, 0, 1, 0, 2 and 1 days
+    "response_mean_days": 5 / 7,
+    "engaged_share": 7 / 8,
+    "opportunity_share": 7 / 8,
+    "no_response_share": 0,
+    "prospect_disqualified_share": 0,
+    "prospect_open_share": 0,
+    "win_rate": 2 / 7,
+    "loss_rate": 1 / 7,
+    "no_decision_rate": 1 / 7,
+    "disqualified_rate": 1 / 7,
+    "open_rate": 2 / 7,
     "purchase_likelihood": 3 / 4,
+    "purchase_likelihood_from_arrival": 3 / 7,
     "qualified_share": 5 / 7,
     "win_rate_qualified": 2 / 4,
     "no_decision_of_not_won_qualified": 1 / 2,
-    "win_rate_decided": 2 / 4,
+    "win_rate_decided": 2 / 3,
     "no_decision_of_not_won": 1 / 3,
-    "share_closed_lost_crm": 2 / 7,
+    "closed_lost_rate": 2 / 7,
     # KM over 8e 38e 39c 50e 55e 58c 64e: S = 6/7, 5/7, (39 censored), 15/28, 10/28, (58), 0
     "cycle_median_days": 55,
     "cycle_p90_days": 64,
     "cycle_mean_days": (38 + 64 + 50 + 55 + 8) / 5,
-    "won_median_days": 51,
     "cycle_median_won_days": 51,
+    "cycle_p90_won_days": 38 + 0.9 * (64 - 38),
     "cycle_mean_won_days": 51,
     "cycle_median_lost_days": 50,
     "cycle_mean_lost_days": 50,
@@ -156,9 +164,9 @@ EXPECTED: dict[str, float] = {
     # deal 4 went dark at 60 in stage 2 (its real end, not the CRM close at 81); 6 still in it
     "days_in_diagnosis": (20 + 30 + 20 + 20) / 4,
     "days_in_close": (10 + 20 + 15) / 3,
-    "calls_per_deal": 28 / 7,
-    "touches_per_deal": 8 / 7,
-    "wrong_activities_per_deal": 4 / 7,
+    "calls_per_opportunity": 28 / 7,
+    "touches_per_opportunity": 8 / 7,
+    "wrong_activities_per_opportunity": 4 / 7,
     "mean_gap_days": 139 / 28,
     "max_gap_days_mean": 56 / 7,
     "seller_wait_share": 21 / (21 + 67),
@@ -170,7 +178,8 @@ EXPECTED: dict[str, float] = {
     "wip_diagnosis": (10 + 20 + 30 + 20 + 41 + 30 + 50) / WINDOW,
     "wip_close": (10 + 10 + 20 + 15) / WINDOW,
     "wip_per_seller": 422 / WINDOW / 2,
-    "flow_efficiency": (8 + 12 + 8 + 6 + 2.5) / 24 / 215,
+    # hours worked on closed opportunities / their 215 cycle days at 750/90 hours a day
+    "flow_efficiency": (8 + 12 + 8 + 6 + 2.5) / (215 * 750 / WINDOW),
     "bookings_per_year": (1000 * 0.9 + 2000 * 0.8) * 365 / WINDOW,
     "mean_discount_won": 0.15,
     "mean_won_value": 1500,
@@ -187,7 +196,7 @@ def hand() -> dict[str, float]:
 
 
 def test_names_are_the_documented_ones_in_order(hand: dict[str, float]) -> None:
-    assert list(hand) == list(describe_metrics(STAGES))
+    assert list(hand) == list(metric_catalogue(STAGES))
     assert set(hand) == set(EXPECTED)
 
 
@@ -198,7 +207,7 @@ def test_metric_matches_hand_computation(hand: dict[str, float], name: str) -> N
 
 
 def test_outcome_shares_add_to_one(hand: dict[str, float]) -> None:
-    shares = ["share_won", "share_lost", "share_no_decision", "share_disqualified", "share_open"]
+    shares = ["win_rate", "loss_rate", "no_decision_rate", "disqualified_rate", "open_rate"]
     assert sum(hand[s] for s in shares) == pytest.approx(1.0, abs=1e-12)
 
 
@@ -226,9 +235,14 @@ def test_undefined_metrics_are_nan_without_warnings() -> None:
 def test_no_wins_gives_nan_time_to_win_and_hours_per_win() -> None:
     lost_only = [rec for rec in HAND if rec[1]["outcome"] != WON]
     got = metrics_from_records(make_records(lost_only))
-    for name in ("won_median_days", "seller_hours_per_win", "mean_won_value", "mean_discount_won"):
+    for name in (
+        "cycle_median_won_days",
+        "seller_hours_per_win",
+        "mean_won_value",
+        "mean_discount_won",
+    ):
         assert math.isnan(got[name]), name
-    assert got["share_won"] == 0
+    assert got["win_rate"] == 0
     assert got["bookings_per_year"] == 0
 
 
@@ -272,7 +286,13 @@ def test_replication_metrics_takes_a_table() -> None:
     assert got["wip_per_seller"] == pytest.approx(422 / WINDOW)
 
 
-def test_every_metric_template_is_documented_with_a_unit() -> None:
-    units = ("count", "share", "days", "hours", "currency", "per day")
-    for name, text in METRICS.items():
-        assert text.rstrip().endswith(units), name
+def test_every_metric_has_a_unit_a_cohort_and_a_direction() -> None:
+    units = {"count", "share", "days", "hours", "years", "currency", "per_day", "per_year", "score"}
+    names = [m.name for m in CATALOGUE]
+    assert len(names) == len(set(names)), "a metric is named twice"
+    for metric in CATALOGUE:
+        assert metric.unit in units, metric.name
+        assert metric.cohort and metric.description, metric.name
+        assert metric.better in ("higher", "lower", "neither"), metric.name
+        # the unit is the record's, never written into the prose
+        assert not metric.description.rstrip().endswith((", share", ", days", ", count")), metric

@@ -12,6 +12,7 @@ import pytest
 
 from simsales.model.records import DEAL_FIELDS, LOST, OPEN, UNWORKED, WON, DealRecords, RunRecords
 from simsales.results import DealTable, concat_columns, stage_keys, write_deals_csv
+from simsales.results.table import DERIVED_FIELDS
 
 NAN = float("nan")
 TIMES = {"assigned_at", "ended_at", "closed_at", "first_forecast_at"}
@@ -98,7 +99,7 @@ def test_csv_has_names_and_empty_missing_values() -> None:
     out = io.StringIO()
     DealTable.from_records(records(ROWS)).to_csv(out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert list(rows[0]) == [*DEAL_FIELDS, "entered_outreach", "entered_close"]
+    assert list(rows[0]) == [*DEAL_FIELDS, *DERIVED_FIELDS, "entered_outreach", "entered_close"]
     assert [r["outcome"] for r in rows] == ["won", "lost", "unworked", "open"]
     assert [r["segment"] for r in rows] == ["ent", "smb", "smb", "smb"]
     assert rows[1]["discount"] == "0.1"  # float32 written short, not 0.10000000149011612

@@ -218,7 +218,7 @@ def test_auto_replications_reuse_the_pilot(folder: Path, simulations: list[int])
 def folder(tmp_path: Path, minimal_scenario_toml: str) -> Path:
     (tmp_path / "tiny.toml").write_text(minimal_scenario_toml, "utf-8")
     (tmp_path / "exp.toml").write_text(
-        'name = "exp"\nbase = "tiny.toml"\nmetrics = ["share_won"]\nreplications = 3\n'
+        'name = "exp"\nbase = "tiny.toml"\nmetrics = ["win_rate"]\nreplications = 3\n'
         "[precision]\nrelative = 0.5\n"
         '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [2, 3]\n',
         "utf-8",

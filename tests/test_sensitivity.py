@@ -112,8 +112,8 @@ def lever_text(**fields: object) -> str:
             "sens.toml: sensitivity: give only one of [[variants]], [sweep] and [sensitivity]",
         ),
         (
-            HEAD.replace("replications = 3\n", 'metrics = ["won_median_dayz"]\n') + LEVERS,
-            "metrics[0]: unknown metric; did you mean 'won_median_days'?",
+            HEAD.replace("replications = 3\n", 'metrics = ["cycle_median_won_dayz"]\n') + LEVERS,
+            "metrics[0]: unknown metric; did you mean 'cycle_median_won_days'?",
         ),
     ],
 )
@@ -153,7 +153,9 @@ def test_base_value_reads_stages_by_name_and_constants(folder: Path) -> None:
 
 def test_metrics_default_to_the_time_to_a_win_and_no_decision(folder: Path) -> None:
     exp = load_experiment(write(folder, HEAD + LEVERS))
-    assert exp.spec.metrics == list(DEFAULT_METRICS) == ["won_median_days", "share_no_decision"]
+    assert (
+        exp.spec.metrics == list(DEFAULT_METRICS) == ["cycle_median_won_days", "no_decision_rate"]
+    )
     assert exp.kind == "sensitivity"
 
 
@@ -206,8 +208,8 @@ def test_each_setting_is_a_paired_variant_of_the_base(folder: Path) -> None:
         "high_scenario": "sellers=4",
     }
     figures = tornado_figures(result, exp.spec.metrics)
-    assert list(figures) == ["tornado_won_median_days", "tornado_share_no_decision"]
-    ax = figures["tornado_share_no_decision"].axes[0]
+    assert list(figures) == ["tornado_cycle_median_won_days", "tornado_no_decision_rate"]
+    ax = figures["tornado_no_decision_rate"].axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert "sellers\n– ← 2 → 4" in ticks
     assert "(points)" in ax.get_xlabel()
@@ -234,9 +236,9 @@ def test_cli_text_json_and_files(folder: Path) -> None:
     assert (
         "sens: sensitivity of 3 levers, 5 settings, from base tiny; 2 replications" in text.output
     )
-    assert "won_median_days (base" in text.output
+    assert "cycle_median_won_days (base" in text.output
     assert "one step down" in text.output and "swing" in text.output
-    assert "share_no_decision: " in text.output
+    assert "no_decision_rate: " in text.output
     shown = invoke("experiment", path, "-r", "2", "--format", "json")
     assert shown.exit_code == 0, shown.output
     doc = json.loads(shown.stdout)
@@ -246,17 +248,17 @@ def test_cli_text_json_and_files(folder: Path) -> None:
     assert written.exit_code == 0, written.output
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert figures == [
-        "tornado_share_no_decision.png",
-        "tornado_share_no_decision.svg",
-        "tornado_won_median_days.png",
-        "tornado_won_median_days.svg",
+        "tornado_cycle_median_won_days.png",
+        "tornado_cycle_median_won_days.svg",
+        "tornado_no_decision_rate.png",
+        "tornado_no_decision_rate.svg",
     ]
     report = (out / "report.md").read_text()
     assert "- Sensitivity of 3 levers, each moved one step from the base:" in report
     assert "  - `team.sellers`: – ← 2 → 4" in report
-    assert "### `won_median_days`: base" in report
+    assert "### `cycle_median_won_days`: base" in report
     assert "| lever | base | one step down | one step up | swing |" in report
-    assert "![tornado_share_no_decision](figures/tornado_share_no_decision.png)" in report
+    assert "![tornado_no_decision_rate](figures/tornado_no_decision_rate.png)" in report
     assert "## Findings" in report
 
 
@@ -280,4 +282,4 @@ def test_the_bundled_sensitivity_runs_reduced_through_the_cli() -> None:
     result = invoke("experiment", path, "--replications", "2", *sets)
     assert result.exit_code == 0, result.output
     assert f"sensitivity of {len(exp.levers)} levers" in result.output
-    assert "won_median_days: " in result.output
+    assert "cycle_median_won_days: " in result.output

@@ -138,7 +138,7 @@ def test_summary_line_carries_the_tables_numbers(
     summary = text.splitlines()[-1]
     assert f"{table['calls'][i]} calls" in summary
     assert f"on day {table['closed_at'][i]:.1f}" in summary
-    assert f"{table.cycle_days[i]:.1f} days after a seller took it" in summary
+    assert f"{table.cycle_days[i]:.1f} days after the opportunity opened" in summary
     lines = [ln for ln in text.splitlines() if re.match(r"Day \d+\.\d \(", ln)]
     assert len(lines) == len(stories[i].episodes)
     assert traces_text(stories[:2]).count("In short:") == 2
@@ -180,7 +180,8 @@ def test_timeline_has_one_row_per_deal(run: tuple[DealTable, list[DealStory], Ru
 
 
 def _word(outcome: str) -> str:
-    return {"no_decision": "no decision", "open": "open at horizon"}.get(outcome, outcome)
+    words = {"no_decision": "no decision", "no_response": "no response", "open": "open at horizon"}
+    return words.get(outcome, outcome)
 
 
 # --- the CLI ---------------------------------------------------------------------------------

@@ -516,8 +516,8 @@ def _dark(scenario: Scenario) -> tuple[str, ...]:
         "the buying group may also stall when a stage's work is done (its share of the "
         "consensus penalty), and a wrong step may end contact at once",
         f"a dark deal is closed as no decision in the CRM "
-        f"{describe_distribution(nd.close_out_delay_days, 'd')} later, holding its seller's WIP "
-        "place until then [buyers.no_decision.close_out_delay_days]",
+        f"{describe_distribution(scenario.crm.close_out_delay_days, 'd')} later, holding its "
+        "seller's WIP place until then [crm.close_out_delay_days]",
     )
 
 

@@ -28,6 +28,7 @@ from simsales.experiment.replications import Replications, run_scenarios
 from simsales.experiment.store import RunStore
 from simsales.model import RunRecords
 from simsales.results import MetricSummary, ci_t
+from simsales.results.catalogue import metric_record
 from simsales.scenario import Scenario
 
 __all__ = ["Comparison", "MetricComparison", "compare_scenarios"]
@@ -85,7 +86,11 @@ class Comparison:
         return tuple(v.name for v in self.variants)
 
     def to_dict(self, *, scenarios: bool = False) -> dict[str, Any]:
-        """Plain dict for JSON (NaN kept as NaN); ``scenarios`` adds each resolved scenario."""
+        """Plain dict for JSON (NaN kept as NaN); ``scenarios`` adds each resolved scenario.
+
+        Each metric carries its unit, cohort, better direction, group and description (from the
+        catalogue) beside its summaries and differences.
+        """
         out: dict[str, Any] = {
             "base": self.base_name,
             "variants": list(self.variant_names),
@@ -93,7 +98,7 @@ class Comparison:
             "seed": self.seed,
             "level": self.level,
             "pairing": CRN_NOTE,
-            "metrics": {name: m.to_dict() for name, m in self.metrics.items()},
+            "metrics": {name: _kind(name) | m.to_dict() for name, m in self.metrics.items()},
         }
         if self.precision is not None:
             out["precision"] = self.precision.to_dict()
@@ -239,3 +244,9 @@ def _compare_metrics(
             },
         )
     return out
+
+
+def _kind(name: str) -> dict[str, str]:
+    """What JSON says of a metric beside its values: unit, cohort, direction, group, meaning."""
+    record = metric_record(name)
+    return {} if record is None else record.to_dict()

@@ -100,7 +100,7 @@ class Check:
         return self.half_width / self.target
 
     def describe(self) -> str:
-        """``won_median_days, fast − base: half-width 4.1 vs target 3 (1.37×)``."""
+        """``cycle_median_won_days, fast − base: half-width 4.1 vs target 3 (1.37×)``."""
         head = f"{self.metric}, {self.what}"
         if self.status == "skipped":
             return f"{head}: {self.note}"

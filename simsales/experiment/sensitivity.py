@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simsales.analysis import PairedDifference
+from simsales.results.catalogue import HEADLINE_METRICS
 from simsales.scenario import Scenario
 from simsales.scenario.errors import format_value
 from simsales.scenario.loading import _list_index, _parse_steps
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: Metrics of a sensitivity file that names none: the median time to a win and no decision.
-DEFAULT_METRICS: tuple[str, ...] = ("won_median_days", "share_no_decision")
+DEFAULT_METRICS: tuple[str, ...] = HEADLINE_METRICS
 
 Number = int | float
 

@@ -36,7 +36,7 @@ from simsales.experiment.sensitivity import (
     base_value,
     lever_settings,
 )
-from simsales.results import describe_metrics
+from simsales.results import catalogue_for
 from simsales.scenario import Problem, Scenario, ScenarioError, load_scenario
 from simsales.scenario.errors import format_value, render_path
 from simsales.scenario.loading import read_toml
@@ -105,7 +105,8 @@ class Precision(_Frozen):
     )
     absolute: dict[str, float] = Field(
         default_factory=dict,
-        description="Metric -> largest half-width in its unit, e.g. { won_median_days = 3.0 }.",
+        description="Metric -> largest half-width in its unit, e.g. "
+        "{ cycle_median_won_days = 3.0 }.",
     )
     min_replications: int = Field(5, ge=2, description="Pilot round's replications.")
     max_replications: int = Field(200, ge=2, description="Cap on the replications.")
@@ -143,9 +144,8 @@ class ExperimentSpec(_Frozen):
     seed: int | None = Field(None, ge=0, description="Root seed. Default: the base's.")
     metrics: list[str] = Field(
         min_length=1,
-        description="Metrics to report (see METRICS). Default with [sensitivity] only: "
-        + ", ".join(DEFAULT_METRICS)
-        + ".",
+        description="Metrics to report (`simsales reference` lists them). Default with "
+        "[sensitivity] only: " + ", ".join(DEFAULT_METRICS) + ".",
     )
     set: dict[str, Any] = Field(
         default_factory=dict, description="Overrides applied to the base and to every variant."
@@ -409,11 +409,7 @@ def _relabel(problem: Problem, file: str, labels: dict[str, str]) -> Problem:
 
 
 def _metric_problems(metrics: Sequence[str], base: Scenario, file: str) -> list[Problem]:
-    known = describe_metrics(
-        [s.name for s in base.stages],
-        accounts=base.accounts is not None,
-        win_loss=base.win_loss is not None,
-    )
+    known = catalogue_for(base)
     problems = []
     for i, name in enumerate(metrics):
         if name not in known:
@@ -429,11 +425,7 @@ def _precision_problems(
     precision: Precision, metrics: Sequence[str], base: Scenario, file: str
 ) -> list[Problem]:
     """``[precision.absolute]`` may only name metrics the experiment reports."""
-    known = describe_metrics(
-        [s.name for s in base.stages],
-        accounts=base.accounts is not None,
-        win_loss=base.win_loss is not None,
-    )
+    known = catalogue_for(base)
     problems = []
     for name in precision.absolute:
         where = f"precision.absolute.{name}"

@@ -55,7 +55,7 @@ def cycle_sample(table: DealTable) -> CycleSample:
     """One replication's cycle times, as ``simsales.results.flow.cycle_metrics`` counts them."""
     outcome = table["outcome"]
     is_open = outcome == OPEN
-    age = np.where(is_open, table.horizon_days, table["closed_at"]) - table["assigned_at"]
+    age = np.where(is_open, table.horizon_days, table["closed_at"]) - table.opened_at
     keep = table.opportunities & np.isfinite(age)
     return CycleSample(
         days=age[keep].astype(float),

@@ -78,7 +78,7 @@ class Lifecycle:
         self.next_deal_id = EXPANSION_ID_BASE
         self.onboarding_days = spec.onboarding.duration_days.sampler()
         sc = ctx.scenario
-        self.close_out = sc.buyers.no_decision.close_out_delay_days.sampler()
+        self.close_out = sc.crm.close_out_delay_days.sampler()
         self.forecast = sc.forecast.first_forecast_days.sampler()
         self.value_factors = [k.value_factor.sampler() for k in spec.expansion.kinds]
         names = [s.name for s in sc.stages]

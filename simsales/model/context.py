@@ -116,6 +116,8 @@ class RunContext:
     push_days: float
     patience: float
     qualifies_somewhere: bool
+    #: 0-based index of the stage whose entry opens an opportunity in the CRM (``crm.opens_at``)
+    opens_stage: int
     live: dict[int, Any] = field(default_factory=dict)
     on_won: Callable[[Any], None] | None = None
     #: Called with (deal, outcome, ended_at) as each deal ends, before its row is written: the
@@ -206,4 +208,5 @@ class RunContext:
             push_days=scenario.forecast.push_days,
             patience=scenario.market.patience_days,
             qualifies_somewhere=any(s.qualification is not None for s in scenario.stages),
+            opens_stage=scenario.opens_at_index,
         )

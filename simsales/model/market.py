@@ -208,7 +208,7 @@ class DealDraws:
         dice = decisions.random((n, len(sc.stages) + 2))
         read_error = decisions.standard_normal(n)
         crm = self.streams["crm"]
-        close_out = sc.buyers.no_decision.close_out_delay_days.sample(crm, n)
+        close_out = sc.crm.close_out_delay_days.sample(crm, n)
         forecast = sc.forecast.first_forecast_days.sample(crm, n)
         behaviour = self.streams["behaviour"]
         seeds = behaviour.integers(0, 2**63 - 1, n)

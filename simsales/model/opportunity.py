@@ -31,6 +31,7 @@ from simsales.model.records import (
     NEW_BUSINESS,
     NO_CAUSE,
     NO_DECISION,
+    NO_RESPONSE,
     NOT_INTERVIEWED,
     OPEN,
     OTHER_SUPPLIER,
@@ -193,7 +194,8 @@ def record_deal(
     cols["final_momentum"].append(deal.momentum)
     cols["account_id"].append(deal.account)
     cols["origin"].append(deal.origin)
-    cause = DARK_CAUSE_BASE + dark_cause if outcome == NO_DECISION else _END_CAUSE[outcome]
+    dark = outcome in (NO_DECISION, NO_RESPONSE)
+    cause = DARK_CAUSE_BASE + dark_cause if dark else _END_CAUSE[outcome]
     cols["end_cause"].append(cause)
     interview = ctx.interview
     cols["stated_cause"].append(NOT_INTERVIEWED if interview is None else interview(outcome, cause))
@@ -613,10 +615,11 @@ def _close(
 
 
 def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0) -> None:
-    """The deal went dark at ``dark``; the seller closes it as no decision some weeks later.
+    """The deal went dark at ``dark``; the seller closes it some weeks later: as no decision if
+    the CRM had opened an opportunity (``crm.opens_at``), else as no response (prospecting).
 
     ``cause`` indexes ``DARK_CAUSES`` (0: momentum faded in a gap); the event log and the deal
-    table's ``end_cause`` keep it.
+    table's ``end_cause`` keep it. An opportunity inside an account is one from its start.
     The deal's process ends here: the close-out is a timeout with a callback, so a dead deal
     waiting to be closed in the CRM holds its row and its seller's WIP place, not a whole process.
     """
@@ -626,8 +629,10 @@ def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause:
     _log_started_tasks(ctx, deal, dark)
     if ctx.log is not None:
         ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, cause, deal.seller, momentum)
+    opened = deal.stage_reached > ctx.opens_stage or deal.origin != NEW_BUSINESS
+    outcome = NO_DECISION if opened else NO_RESPONSE
     closed_at = dark + deal.draw.close_out_delay
     close_out = env.timeout(closed_at - env.now)
     close_out.callbacks.append(
-        lambda _: _close(ctx, deal, NO_DECISION, dark, closed_at, momentum, cause)
+        lambda _: _close(ctx, deal, outcome, dark, closed_at, momentum, cause)
     )

@@ -29,22 +29,40 @@ TIME_FIELDS: tuple[str, ...] = (
     "first_forecast_at",
 )
 
-#: Outcome codes, in the order they are reported; ``OUTCOME_MEANINGS`` says what each one means.
-OUTCOMES: tuple[str, ...] = ("open", "won", "lost", "no_decision", "disqualified", "unworked")
-OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED = range(len(OUTCOMES))
+#: How a record ends, in the order they are reported; ``OUTCOME_MEANINGS`` says what each means.
+#: A record is a suspect from its arrival; it becomes an opportunity when it enters the stage the
+#: CRM opens one at (``crm.opens_at``). The pipeline's outcomes (won, lost, no decision) are those
+#: of opportunities; a suspect ends its prospecting unworked or with no response; disqualified
+#: can happen on either side of the opening, wherever the qualifying stage lies.
+OUTCOMES: tuple[str, ...] = (
+    "open",
+    "won",
+    "lost",
+    "no_decision",
+    "disqualified",
+    "no_response",
+    "unworked",
+)
+OPEN, WON, LOST, NO_DECISION, DISQUALIFIED, NO_RESPONSE, UNWORKED = range(len(OUTCOMES))
 
 #: What each outcome of ``OUTCOMES`` means (the reference docs print these).
 OUTCOME_MEANINGS: dict[str, str] = {
-    "open": "not ended at the horizon (with ``stage_reached`` 0 and no ``assigned_at`` if still "
-    "waiting in the suspect pool; a deal that went dark but is not yet closed out in the CRM is "
-    "open too, as the CRM sees it).",
-    "won": "the buying group decided to buy, and chose us.",
-    "lost": "the buying group decided to buy, from someone else or in house (a No Go).",
-    "no_decision": "the buyer went dark, and the seller closed the deal in the CRM after the "
-    "close-out delay (``buyers.no_decision.close_out_delay_days``).",
+    "open": "not ended at the horizon: an open opportunity, or a suspect still in prospecting "
+    "(``opened_at`` empty; with ``stage_reached`` 0 and no ``assigned_at`` if still waiting in "
+    "the suspect pool). A record that went dark but is not yet closed out in the CRM is open "
+    "too, as the CRM sees it.",
+    "won": "an opportunity whose buying group decided to buy, and chose us.",
+    "lost": "an opportunity whose buying group decided to buy from someone else, to build in "
+    "house or to take another approach (a No Go).",
+    "no_decision": "an opportunity whose buyer went dark without a decision (the status quo "
+    "won); the seller closed it in the CRM after the close-out delay "
+    "(``crm.close_out_delay_days``).",
     "disqualified": "the qualifying stage read the buyer's fit below "
     "``policies.qualification_strictness``.",
-    "unworked": "a suspect that gave up waiting for a seller (not an opportunity).",
+    "no_response": "a suspect a seller contacted who never engaged: it went dark (or raised its "
+    "defences) before an opportunity opened (``crm.opens_at``); closed after the close-out "
+    "delay, as a no decision is.",
+    "unworked": "a suspect that gave up waiting for a seller: never contacted.",
 }
 
 #: Deal table columns: name -> (array typecode, unit / meaning). Times are days since the start.
@@ -329,3 +347,7 @@ class RunRecords:
     seller_week_hours: np.ndarray | None = None
     week_capacity_hours: np.ndarray | None = None
     win_loss: bool = False  # the scenario has ``[win_loss]``: its metrics are computed
+    #: 0-based index of the stage whose entry opens an opportunity (``crm.opens_at``)
+    opens_stage: int = 0
+    #: disqualified opportunities are booked as closed lost (``crm.disqualified_as_lost``)
+    disqualified_as_lost: bool = True

@@ -69,6 +69,8 @@ def simulate(
         week_capacity_hours=week_capacity,
         accounts=lifecycle.finish(horizon) if lifecycle is not None else None,
         win_loss=scenario.win_loss is not None,
+        opens_stage=scenario.opens_at_index,
+        disqualified_as_lost=scenario.crm.disqualified_as_lost,
     )
 
 

@@ -31,16 +31,16 @@ Cycles = tuple[ArrayLike, ArrayLike] | tuple[ArrayLike, ArrayLike, ArrayLike]
 def cycles_from_tables(tables: Iterable[DealTable]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cycle days, censored flags and outcome codes of the opportunities of one or more tables.
 
-    Cycle time runs from assignment to the CRM close, or to the horizon for a deal still open
-    (censored), as in the reported cycle metrics. Replications are pooled: pass every table of a
-    scenario to draw its distribution over all of them.
+    Cycle time runs from the opportunity's opening to the CRM close, or to the horizon for one
+    still open (censored), as in the reported cycle metrics. Replications are pooled: pass every
+    table of a scenario to draw its distribution over all of them.
     """
     days, censored, outcomes = [], [], []
     for table in tables:
         opp = table.opportunities
         outcome = table["outcome"]
         is_open = outcome == OPEN
-        age = np.where(is_open, table.horizon_days, table["closed_at"]) - table["assigned_at"]
+        age = np.where(is_open, table.horizon_days, table["closed_at"]) - table.opened_at
         keep = opp & np.isfinite(age)
         days.append(age[keep].astype(float))
         censored.append(is_open[keep])

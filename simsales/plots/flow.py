@@ -24,6 +24,7 @@ _END_STYLE = {
     "lost": ("#D55E00", "//"),
     "no_decision": ("#E69F00", "xx"),
     "disqualified": ("#CC79A7", "\\\\"),
+    "no_response": ("#BBBBBB", ".."),
     "unworked": ("#FFFFFF", "oo"),
 }
 

@@ -33,11 +33,11 @@ SummariesByScenario = Mapping[str, Mapping[str, MetricSummary]]
 
 #: Outcome share metrics and how figures name them, in the order they are shown.
 OUTCOME_SHARES: dict[str, str] = {
-    "share_won": "won",
-    "share_lost": "lost",
-    "share_no_decision": "no decision",
-    "share_disqualified": "disqualified",
-    "share_open": "still open",
+    "win_rate": "won",
+    "loss_rate": "lost",
+    "no_decision_rate": "no decision",
+    "disqualified_rate": "disqualified",
+    "open_rate": "still open",
 }
 
 
@@ -58,7 +58,7 @@ def outcome_shares(
     One group per outcome (won, lost, no decision, disqualified, and still open unless
     ``include_open`` is false), one bar per scenario; shares of opportunities on a percent axis.
     """
-    metrics = [m for m in OUTCOME_SHARES if include_open or m != "share_open"]
+    metrics = [m for m in OUTCOME_SHARES if include_open or m != "open_rate"]
     picked = pick(summaries_by_scenario, metrics)
     fig = new_figure(8.0, 4.6)
     ax = fig.axes[0]

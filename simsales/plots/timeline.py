@@ -44,6 +44,7 @@ _OUTCOME_MARK = {  # marker of the end, and the label's word
     "lost": ("X", "lost"),
     "no_decision": ("o", "no decision"),
     "disqualified": ("s", "disqualified"),
+    "no_response": ("d", "no response"),
     "unworked": ("v", "unworked"),
     "open": (">", "open at horizon"),
 }
@@ -52,6 +53,7 @@ _OUTCOME_COLOUR = {
     "lost": COLOURS[3],
     "no_decision": "0.35",
     "disqualified": COLOURS[4],
+    "no_response": "0.55",
     "unworked": "0.35",
     "open": COLOURS[0],
 }
@@ -199,7 +201,7 @@ def _draw_row(ax: Axes, story: DealStory, base: float, origin: float) -> float:
 
 def _unfinished_gap(story: DealStory) -> tuple[float, float] | None:
     """From the last contact (call, or start) to going dark or the horizon, if no call ended it."""
-    if story.outcome not in ("no_decision", "open") or math.isnan(story.assigned_at):
+    if story.outcome not in ("no_decision", "no_response", "open") or math.isnan(story.assigned_at):
         return None
     end = story.dark_at if not math.isnan(story.dark_at) else story.horizon_days
     starts = [e.at for e in story.episodes if e.kind in ("call", "stage", "assigned")]

@@ -46,6 +46,7 @@ CROSS_CHECKS: dict[str, str] = {
     "have `sets_forecast = true`.",
     "Scenario._account_stages_exist": "Each `accounts.expansion.kinds` entry's `start_stage` "
     "must name a stage of the scenario.",
+    "Scenario._crm_stage_exists": "`crm.opens_at`, if given, must name a stage of the scenario.",
     "Expansion._kinds_given": "`per_year` > 0 needs at least one `[[accounts.expansion.kinds]]` "
     "table.",
     "Change._unique": "Change kind names must be unique; `per_year` > 0 needs at least one kind.",

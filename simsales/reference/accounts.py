@@ -1,7 +1,7 @@
 """The outputs reference's account parts: ``accounts.csv``, origins, end reasons, account metrics.
 
 They are read from ``ACCOUNT_FIELDS``, ``END_REASON_MEANINGS``, ``ORIGINS`` and
-``ACCOUNT_METRICS``, and from the header ``write_accounts_csv`` really writes.
+the metric catalogue, and from the header ``write_accounts_csv`` really writes.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import numpy as np
 
 from simsales.model.account_records import ACCOUNT_FIELDS, END_REASON_MEANINGS, END_REASONS
 from simsales.model.records import ORIGINS
-from simsales.reference._markdown import md, md_table, paragraphs
+from simsales.reference._markdown import md, md_table, metric_table, paragraphs
 from simsales.results import accounts as accounts_module
-from simsales.results.accounts import ACCOUNT_METRICS, AccountTable, write_accounts_csv
+from simsales.results.accounts import AccountTable, write_accounts_csv
+from simsales.results.catalogue import ACCOUNT_METRIC_NAMES, metric_catalogue
 
 __all__ = ["ORIGIN_MEANINGS", "account_metric_lines", "account_section"]
 
@@ -101,10 +102,8 @@ def account_section() -> list[str]:
 
 def account_metric_lines() -> list[str]:
     """The account metrics: how they are counted, then one row each."""
-    rows = []
-    for name, text in ACCOUNT_METRICS.items():
-        meaning, _, unit = text.rpartition(", ")
-        rows.append((f"`{name}`", md(meaning), unit))
+    catalogue = metric_catalogue((), accounts=True)
+    metrics = [catalogue[name] for name in ACCOUNT_METRIC_NAMES]
     return [
         "### Account metrics (only with `[accounts]`)",
         "",
@@ -113,5 +112,5 @@ def account_metric_lines() -> list[str]:
             for paragraph in paragraphs(accounts_module.__doc__)[1:]
             for line in (paragraph, "")
         ),
-        *md_table(("metric", "meaning", "unit"), rows),
+        *metric_table(metrics),
     ]

@@ -1,7 +1,7 @@
 """The outputs reference (``docs/reference/outputs.md``): every file and column a run writes.
 
 It reads ``DEAL_FIELDS``, ``OUTCOME_MEANINGS``, ``EVENT_MEANINGS``, ``EXPORT_COLUMNS`` and
-``METRICS``, the header ``write_deals_csv`` really writes, and the keys and columns of what
+the metric catalogue, the header ``write_deals_csv`` really writes, and the keys and columns of what
 ``simsales compare`` writes, from a probe comparison.
 """
 
@@ -27,16 +27,16 @@ from simsales.model.records import (
     OUTCOMES,
     EventLog,
 )
-from simsales.reference._markdown import GENERATED, md, md_table, paragraphs
+from simsales.reference._markdown import GENERATED, md, md_table, metric_table, paragraphs
 from simsales.reference.accounts import account_metric_lines, account_section
 from simsales.reference.win_loss import win_loss_section
 from simsales.report.files import write_scenario_replications
 from simsales.report.serialize import comparison_document
 from simsales.results import metrics as metrics_module
+from simsales.results.catalogue import ACCOUNT_METRIC_NAMES, CATALOGUE, WIN_LOSS_METRIC_NAMES
 from simsales.results.eventlog import EPOCH, EXPORT_COLUMNS, EventLogExport
-from simsales.results.metrics import METRICS
 from simsales.results.summary import MetricSummary
-from simsales.results.table import DealTable, write_deals_csv
+from simsales.results.table import DERIVED_FIELDS, DealTable, write_deals_csv
 from simsales.scenario import Scenario
 
 __all__ = ["outputs_reference_markdown"]
@@ -100,7 +100,7 @@ def _deal_section() -> list[str]:
     header, cells = _csv_lines(lambda fh: write_deals_csv([probe], fh))
     own, _ = _csv_lines(probe.to_csv)
     extra = [name for name in header if name not in own]
-    stage_cols = header[len(extra) + len(DEAL_FIELDS) :]
+    stage_cols = header[len(extra) + len(DEAL_FIELDS) + len(DERIVED_FIELDS) :]
     kinds = {
         "b": "integer",
         "h": "integer",
@@ -117,13 +117,18 @@ def _deal_section() -> list[str]:
             rows.append((f"`{name}`", kinds[code], md(meaning)))
         else:
             rows.append((f"`{name}`", "text", f"{md(meaning)}; written by name"))
+    for name, meaning in DERIVED_FIELDS.items():
+        kind = "number" if name.endswith("_at") else "integer"
+        rows.append((f"`{name}`", kind, md(meaning)))
     rows.append(("`entered_<stage>`", "number", "day the stage was entered (empty: never)"))
     return [
         "## Deals: `deals.csv`",
         "",
         "One row per suspect of every replication, whatever became of it: deals created during "
-        "the warm-up, suspects still waiting in the pool and unworked ones are rows too (the "
-        "metrics leave out what they should: see [Metrics](#metrics)). Rows are in order of "
+        "the warm-up, suspects still waiting in the pool and unworked ones are rows too; "
+        "`counted` marks the rows the metrics count, and `opportunity` those the CRM opened, so "
+        "that a metric recomputed from the file gives the printed number (see "
+        "[Metrics](#metrics)). Rows are in order of "
         "arrival (by `deal_id`) within each replication, the replications one after another. "
         "Times are days since the start of the run, kept as 32-bit floats (about seven "
         "significant digits: within 21 seconds of the model's own time up to day 4,096, within "
@@ -163,10 +168,15 @@ def _outcome_section() -> list[str]:
     return [
         "## Outcomes",
         "",
-        "How a deal ended, or that it has not. `deals.csv` gives the name; the `decided` and "
-        "`closed` events of the event log give the code as their `value`. An *opportunity* is a "
-        "deal a seller took: any outcome but `unworked`, and not an `open` suspect still "
-        "waiting in the pool.",
+        "How a record ended, or that it has not. `deals.csv` gives the name; the `decided` and "
+        "`closed` events of the event log give the code as their `value`. Every record starts "
+        "as a suspect; it becomes an *opportunity* where the team's CRM opens one: when it "
+        "enters the stage `crm.opens_at` (by default the second stage, the end of a successful "
+        "outreach; `opportunity` and `opened_at` in `deals.csv`). A suspect ends its "
+        "prospecting `unworked` (never contacted), `no_response` (contacted, never engaged) or "
+        "`disqualified` (if the qualifying stage comes before the opening); an opportunity ends "
+        "`won`, `lost`, `no_decision` or `disqualified`. Disqualification is its own outcome "
+        "here; `crm.disqualified_as_lost` says whether the rates book it as closed lost.",
         "",
         *md_table(("code", "outcome", "meaning"), rows),
     ]
@@ -229,10 +239,8 @@ def _event_section() -> list[str]:
 
 
 def _metric_section() -> list[str]:
-    rows = []
-    for name, text in METRICS.items():
-        meaning, _, unit = text.rpartition(", ")
-        rows.append((f"`{name}`", md(meaning), unit))
+    own = set(ACCOUNT_METRIC_NAMES) | set(WIN_LOSS_METRIC_NAMES)  # in their own sections
+    metrics = [m for m in CATALOGUE if m.name not in own]
     stats = MetricSummary(mean=0.0, sd=0.0, half_width=0.0, n=1).to_dict()
     lines = [
         "## Metrics",
@@ -243,8 +251,10 @@ def _metric_section() -> list[str]:
         "and standard deviation, the 95% confidence interval `low` to `high` (`mean ∓ "
         "half_width`, Student t) and the number `n` of replications in which the metric is "
         "defined. An undefined value (no wins, so no time to a win) is an empty cell in CSV and "
-        "`null` in JSON, never zero. A *share* runs from 0 to 1 (the terminal table shows it "
-        "in %).",
+        "`null` in JSON, never zero. A *share* runs from 0 to 1 (the reports show it in %, as "
+        "a share of what its *counts over* column says); `--format json` gives every metric "
+        "its `unit`, `cohort` (what it counts over), `better` direction, `group` and "
+        "`description` beside its values.",
         "",
     ]
     for paragraph in paragraphs(metrics_module.__doc__)[2:]:
@@ -254,7 +264,7 @@ def _metric_section() -> list[str]:
         "`<stage>` in a name stands for each stage's key, as in `entered_<stage>` of "
         "`deals.csv`; `conversion_<stage>` starts at the second stage.",
         "",
-        *md_table(("metric", "meaning", "unit"), rows),
+        *metric_table(metrics),
     ]
 
 
@@ -313,9 +323,9 @@ def _probe_comparison() -> Comparison:
         replications=1,
         seed=0,
         level=0.95,
-        per_replication={"base": ({"share_won": 0.0},), "variant": ({"share_won": 0.0},)},
+        per_replication={"base": ({"win_rate": 0.0},), "variant": ({"win_rate": 0.0},)},
         metrics={
-            "share_won": MetricComparison(
+            "win_rate": MetricComparison(
                 summaries={"base": summary, "variant": summary},
                 differences={"variant": difference},
             )
@@ -337,13 +347,13 @@ def _comparison_section() -> list[str]:
     file_only = [f"`{key}`" for key in document if key not in printed]
     keys = _meanings(_COMPARISON_KEY_MEANINGS, list(document), "comparison.json")
     keys = [(k, m.format(pairing=f"“{document['pairing']}”")) for k, m in keys]
-    metric = document["metrics"]["share_won"]
+    metric = document["metrics"]["win_rate"]
     stats = ", ".join(f"`{key}`" for key in metric["summaries"]["base"])
     differences = _meanings(
         _DIFFERENCE_MEANINGS, list(metric["differences"]["variant"]), "paired difference"
     )
     header, _ = _csv_lines(lambda fh: write_scenario_replications(fh, probe.per_replication))
-    key_columns = [name for name in header if name != "share_won"]
+    key_columns = [name for name in header if name != "win_rate"]
     if missing := [name for name in key_columns if name not in _COMPARE_COLUMN_MEANINGS]:
         raise LookupError(f"say what the replications.csv columns {missing} hold in {__name__}")
     columns = [(f"`{name}`", *_COMPARE_COLUMN_MEANINGS[name]) for name in key_columns]

@@ -1,15 +1,15 @@
 """The win/loss part of the output reference: end causes, stated causes and their metrics.
 
-Read from ``END_CAUSE_MEANINGS``, ``STATED_CAUSES`` and ``WIN_LOSS_METRICS``, so the reference
+Read from ``END_CAUSE_MEANINGS``, ``STATED_CAUSES`` and the metric catalogue, so the reference
 cannot drift from what the model records and the results layer computes.
 """
 
 from __future__ import annotations
 
 from simsales.model.records import END_CAUSE_MEANINGS, END_CAUSES, STATED_CAUSES
-from simsales.reference._markdown import md, md_table, paragraphs
+from simsales.reference._markdown import md, md_table, metric_table, paragraphs
 from simsales.results import win_loss as win_loss_module
-from simsales.results.win_loss import WIN_LOSS_METRICS
+from simsales.results.catalogue import WIN_LOSS_METRIC_NAMES, metric_catalogue
 
 #: What each excuse of ``STATED_CAUSES`` (beyond the real causes) means.
 _EXCUSE_MEANINGS: dict[str, str] = {
@@ -39,10 +39,8 @@ def win_loss_section() -> list[str]:
         )
         for code, name in enumerate(STATED_CAUSES)
     ]
-    rows = []
-    for name, text in WIN_LOSS_METRICS.items():
-        meaning, _, unit = text.rpartition(", ")
-        rows.append((f"`{name}`", md(meaning), unit))
+    catalogue = metric_catalogue((), win_loss=True)
+    metrics = [catalogue[name] for name in WIN_LOSS_METRIC_NAMES]
     return [
         "## Win/loss: end causes and interviews",
         "",
@@ -63,5 +61,5 @@ def win_loss_section() -> list[str]:
             for paragraph in paragraphs(win_loss_module.__doc__)[1:]
             for line in (paragraph, "")
         ),
-        *md_table(("metric", "meaning", "unit"), rows),
+        *metric_table(metrics),
     ]

@@ -41,6 +41,7 @@ from simsales.report.text import (
     print_precision,
 )
 from simsales.report.text import shown_unit as _shown_unit
+from simsales.results import catalogue_for
 
 if TYPE_CHECKING:
     from simsales.experiment import ExperimentResult
@@ -136,7 +137,7 @@ def print_experiment(console: Console, result: ExperimentResult) -> None:
         soft_wrap=piped,
     )
     console.print(table)
-    for line in best_lines(result, shown, units):
+    for line in best_lines(result, shown, catalogue_for(comparison.base)):
         console.print(escape(line), soft_wrap=True)
     print_precision(console, comparison)
 

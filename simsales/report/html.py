@@ -39,6 +39,7 @@ from simsales.report.htmlpage import (
 from simsales.report.sensitivity import sensitivity_lines
 from simsales.report.text import (
     best_lines,
+    comparison_catalogue,
     comparison_units,
     findings,
     fmt_change,
@@ -105,7 +106,7 @@ def experiment_html(
     body += _results(comparison, result.metrics, sweep_keys=exp.sweep_keys, points=exp.points)
     body.append("<h2>Findings</h2>")
     if exp.kind == "sweep":
-        lines = best_lines(result, result.metrics, comparison_units(comparison))
+        lines = best_lines(result, result.metrics, comparison_catalogue(comparison))
         body.append(ul([esc(line) for line in lines]))
     else:
         body += _findings(comparison, result.metrics)
@@ -191,14 +192,15 @@ def _results(
 
 def _by_metric(comparison: Comparison, shown: Sequence[str]) -> str:
     """A row per metric: the base's value, then each variant's value and its change."""
-    units, currency = comparison_units(comparison), comparison.base.currency
+    catalogue, currency = comparison_catalogue(comparison), comparison.base.currency
+    units = {name: m.unit for name, m in catalogue.items()}
     heads = ["metric", f"{esc(comparison.base_name)} (base)"]
     for name in comparison.variant_names:
         heads += [esc(name), f"change of {esc(name)}"]
     rows = []
     for m in shown:
         found, unit = comparison.metrics[m], units.get(m, "")
-        shown_as = shown_unit(unit, currency)
+        shown_as = catalogue[m].unit_label(currency)
         cells = [td(name_code(m) + (f" ({esc(shown_as)})" if shown_as else ""))]
         cells.append(td(nowrap(fmt_summary(found.summaries[comparison.base_name], unit)), num=True))
         for name in comparison.variant_names:

@@ -20,11 +20,11 @@ from simsales.report.figures import FIGURE_DIR, caption
 from simsales.report.sensitivity import sensitivity_markdown, sensitivity_run_lines
 from simsales.report.text import (
     best_lines,
+    comparison_catalogue,
     comparison_units,
     findings,
     fmt_change,
     fmt_summary,
-    shown_unit,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["comparison_markdown", "escape_md", "experiment_markdown"]
 
 #: Characters that format Markdown anywhere in a line; ``_`` only where it starts or ends a word
-#: (inside one, as in ``calls_per_deal``, it is literal and stays unescaped, easier to read).
+#: (inside one, as in ``calls_per_opportunity``, it is literal and stays unescaped, easier to read).
 _SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
 
 
@@ -85,8 +85,8 @@ def experiment_markdown(result: ExperimentResult, figures: Sequence[str] = ()) -
     ]
     lines += ["## Findings", ""]
     if exp.kind == "sweep":
-        units = comparison_units(comparison)
-        lines += [f"- {escape_md(line)}" for line in best_lines(result, result.metrics, units)]
+        catalogue = comparison_catalogue(comparison)
+        lines += [f"- {escape_md(line)}" for line in best_lines(result, result.metrics, catalogue)]
         lines.append("")
     else:
         lines += _findings(comparison, result.metrics)
@@ -143,10 +143,11 @@ def _results(
     sweep_keys: Sequence[str] = (),
     points: Sequence[dict[str, Any]] = (),
 ) -> list[str]:
-    units = comparison_units(comparison)
+    catalogue = comparison_catalogue(comparison)
+    units = {name: m.unit for name, m in catalogue.items()}
     currency = comparison.base.currency
     shown = [m for m in metrics if m in comparison.metrics]
-    heads = [f"`{m}` ({shown_unit(units.get(m, ''), currency)})" for m in shown]
+    heads = [f"`{m}` ({catalogue[m].unit_label(currency)})" for m in shown]
     keys = [f"`{_code(label)}`" for label in key_labels(sweep_keys)]
     level = f"{comparison.level:.0%}"
     lines = [

@@ -30,13 +30,29 @@ def run_summary(scenario: Scenario, summaries: dict[str, MetricSummary]) -> dict
     """A run's metrics over its replications, with the scenario name, seed and replications.
 
     ``scenario`` is the scenario as run: its ``run.seed`` and ``run.replications`` are the ones
-    used. NaN is kept as NaN: ``to_json`` turns it into ``null``.
+    used. NaN is kept as NaN: ``to_json`` turns it into ``null``. Each metric carries its unit,
+    cohort, better direction, group and description (``simsales.results.catalogue``) beside its
+    mean and interval; the counted cohort and where an opportunity opens are stated once.
     """
+    from simsales.results import catalogue_for
+
+    kinds = catalogue_for(scenario)
+    run = scenario.run
     return {
         "scenario": scenario.name,
-        "seed": scenario.run.seed,
-        "replications": scenario.run.replications,
-        "metrics": {name: s.to_dict() for name, s in summaries.items()},
+        "seed": run.seed,
+        "replications": run.replications,
+        "counted": {
+            "arrived_from_day": run.warmup_days,
+            "arrived_before_day": run.horizon_days - run.cohort_margin_days,
+            "warmup_days": run.warmup_days,
+            "cohort_margin_days": run.cohort_margin_days,
+            "opportunity_opens_at": scenario.stages[scenario.opens_at_index].name,
+        },
+        "metrics": {
+            name: (kinds[name].to_dict() if name in kinds else {}) | s.to_dict()
+            for name, s in summaries.items()
+        },
     }
 
 

@@ -10,9 +10,8 @@ every metric at full precision.
 from __future__ import annotations
 
 import math
-import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -22,7 +21,8 @@ from rich.table import Table
 from simsales.analysis import PairedDifference
 from simsales.experiment import Comparison
 from simsales.experiment.compare import CRN_NOTE
-from simsales.results import MetricSummary, describe_metrics, stage_keys
+from simsales.results import Metric, MetricSummary, catalogue_for, stage_keys, table_metrics
+from simsales.results.catalogue import COMPARE_METRICS
 from simsales.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -30,11 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPARE_METRICS",
-    "HIGHER_IS_BETTER",
-    "LOWER_IS_BETTER",
     "STAGE_COLUMNS",
-    "TABLE_GROUPS",
     "best_lines",
+    "comparison_catalogue",
     "comparison_table",
     "decimals",
     "findings",
@@ -48,96 +46,32 @@ __all__ = [
     "stage_table",
 ]
 
-#: Rows of the text table, by group. Every metric (per stage too) is in the JSON and CSV output.
-TABLE_GROUPS: dict[str, tuple[str, ...]] = {
-    "outcomes": ("opportunities", "share_won", "share_lost", "share_no_decision",
-                 "share_disqualified", "share_open", "unworked_share"),
-    "pipeline": ("qualified_share", "win_rate_qualified", "no_decision_of_not_won_qualified",
-                 "purchase_likelihood", "win_rate_decided", "no_decision_of_not_won"),
-    "cycle time": ("won_median_days", "cycle_median_days", "cycle_p90_days",
-                   "cycle_median_lost_days", "cycle_median_no_decision_days"),
-    "activity": ("calls_per_deal", "touches_per_deal", "wrong_activities_per_deal",
-                 "mean_gap_days", "max_gap_days_mean", "flow_efficiency"),
-    "sellers": ("seller_utilisation", "seller_hours_per_win", "wip_mean", "wip_per_seller",
-                "seller_wait_share", "throughput_per_year"),
-    "money": ("bookings_per_year", "mean_won_value", "mean_discount_won"),
-    "forecast": ("share_pushed", "pushes_per_forecast_deal", "forecast_accuracy"),
-    # only with [accounts]: the lifecycle after the close
-    "accounts": ("accounts_new", "accounts_active_end", "partner_share", "onboarding_days",
-                 "mean_start_health", "churn_rate_per_year", "mean_lifetime_years",
-                 "strategic_share", "largest_account_share", "exit_reason_agreement",
-                 "exit_stated_price"),
-    "revenue": ("bookings_new_per_year", "bookings_expansion_per_year",
-                "expansion_share_of_bookings", "expansion_win_rate", "revenue_per_year",
-                "arr_end", "grr", "nrr", "customer_lifetime_value"),
-    # only with [win_loss]: the real causes of lost and no-decision deals, and what was heard
-    "win/loss": ("loss_cause_other_supplier_share", "nd_cause_faded_share",
-                 "nd_cause_stalled_share", "nd_cause_defences_share", "nd_cause_undecided_share",
-                 "win_loss_interviewed_share", "win_loss_reason_agreement",
-                 "win_loss_stated_price_share", "win_loss_stated_timing_share"),
-}  # fmt: skip
 #: Per-stage metrics, shown as the columns of the stage table.
 STAGE_COLUMNS = ("reach", "conversion", "days_in", "wip")
-#: Metrics the comparison table shows unless others are asked for; JSON and files hold all.
-COMPARE_METRICS = (
-    "share_won", "share_no_decision", "win_rate_qualified", "no_decision_of_not_won_qualified",
-    "won_median_days", "cycle_median_days", "calls_per_deal", "mean_gap_days",
-    "seller_utilisation", "bookings_per_year",
-)  # fmt: skip
-
-
-#: Metrics where more is better; ones ending in ``_days`` and those of ``LOWER_IS_BETTER`` are
-#: better lower; for the rest the report names the highest and the lowest point.
-HIGHER_IS_BETTER = frozenset(
-    {
-        "share_won", "win_rate_decided", "win_rate_qualified", "purchase_likelihood",
-        "bookings_per_year", "throughput_per_year", "forecast_accuracy", "flow_efficiency",
-        "mean_won_value", "qualified_share",
-        "partner_share", "mean_start_health", "mean_health_end", "mean_lifetime_years",
-        "expansions_per_account_year", "expansion_win_rate", "bookings_new_per_year",
-        "bookings_expansion_per_year", "revenue_window", "revenue_per_year", "arr_end", "grr",
-        "nrr", "customer_lifetime_value", "strategic_share", "exit_reason_agreement",
-        "win_loss_reason_agreement",
-    }
-)  # fmt: skip
-LOWER_IS_BETTER = frozenset(
-    {
-        "share_no_decision", "share_lost", "no_decision_of_not_won",
-        "no_decision_of_not_won_qualified", "unworked_share", "wrong_activities_per_deal",
-        "seller_hours_per_win", "seller_wait_share", "share_pushed", "pushes_per_forecast_deal",
-        "mean_discount_won", "churn_rate_per_year", "logo_churn_last_year",
-        "largest_account_share", "onboarding_wait_days", "onboarding_days",
-    }
-)  # fmt: skip
 
 
 # --- numbers and units ---------------------------------------------------------------------------
 
 
 def metric_units(scenario: Scenario) -> dict[str, str]:
-    """Each metric's unit (share, days, count, currency, ...), from its description."""
-    names = tuple(stage.name for stage in scenario.stages)
-    # The unit ends each description: "..., days"; per-stage ones add " (stage name)".
-    return {
-        name: re.sub(r" \(.*\)$", "", text.rsplit(", ", 1)[-1])
-        for name, text in describe_metrics(
-            names, accounts=scenario.accounts is not None, win_loss=scenario.win_loss is not None
-        ).items()
-    }
+    """Each metric's unit (``share``, ``days``, ``count``, ...), from the catalogue."""
+    return {name: metric.unit for name, metric in catalogue_for(scenario).items()}
+
+
+def comparison_catalogue(comparison: Comparison) -> dict[str, Metric]:
+    """Every metric over all scenarios of a comparison (a variant may add metrics, such as the
+    account metrics of a variant with ``[accounts]``); the base's record wins."""
+    return catalogue_for(comparison.base, *comparison.variants)
 
 
 def comparison_units(comparison: Comparison) -> dict[str, str]:
-    """Every metric's unit over all scenarios of a comparison (a variant may add metrics, such
-    as the account metrics of a variant with ``[accounts]``); the base's unit wins."""
-    units: dict[str, str] = {}
-    for scenario in (comparison.base, *comparison.variants):
-        units = metric_units(scenario) | units
-    return units
+    """Every metric's unit over all scenarios of a comparison; the base's unit wins."""
+    return {name: m.unit for name, m in comparison_catalogue(comparison).items()}
 
 
 def shown_unit(unit: str, currency: str) -> str:
-    """A unit as a table shows it: ``%`` for a share, the currency code for money."""
-    return "%" if unit == "share" else currency if unit == "currency" else unit
+    """A unit as a figure's axis shows it: ``%`` for a share, the currency code for money."""
+    return "%" if unit == "share" else currency if unit == "currency" else unit.replace("_", " ")
 
 
 def decimals(mean: float, half: float) -> int:
@@ -196,36 +130,33 @@ def fmt_change(diff: PairedDifference, unit: str, currency: str, *, prose: bool 
 # --- a run ---------------------------------------------------------------------------------------
 
 
-def run_table(
-    scenario: Scenario, summaries: dict[str, MetricSummary], units: dict[str, str]
-) -> Table:
-    """The metrics of ``TABLE_GROUPS`` a run has, one row each, grouped."""
+def run_table(scenario: Scenario, summaries: dict[str, MetricSummary]) -> Table:
+    """The run's table: the catalogue's table metrics that can move in ``scenario``, grouped
+    (the pipeline first); every metric is in the JSON and CSV output."""
     table = Table(title="mean ± 95% confidence half-width over replications", title_justify="left")
     table.add_column("group")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
     table.add_column("unit")
-    for group, metrics in TABLE_GROUPS.items():
-        rows = [m for m in metrics if m in summaries]
+    for group, metrics in table_metrics(scenario).items():
+        rows = [m for m in metrics if m.name in summaries]
         for i, metric in enumerate(rows):
-            unit = units.get(metric, "")
             table.add_row(
                 group if i == 0 else "",
-                metric,
-                fmt_summary(summaries[metric], unit),
-                shown_unit(unit, scenario.currency),
+                metric.name,
+                fmt_summary(summaries[metric.name], metric.unit),
+                escape(metric.unit_label(scenario.currency)),
             )
         if rows:
             table.add_section()
     return table
 
 
-def stage_table(
-    scenario: Scenario, summaries: dict[str, MetricSummary], units: dict[str, str]
-) -> Table:
+def stage_table(scenario: Scenario, summaries: dict[str, MetricSummary]) -> Table:
     """One row per stage, the per-stage metrics of ``STAGE_COLUMNS`` as columns."""
     names = tuple(stage.name for stage in scenario.stages)
-    table = Table(title="stages", title_justify="left")
+    units = metric_units(scenario)
+    table = Table(title="stages (of the suspects a seller took on)", title_justify="left")
     table.add_column("stage")
     for column in STAGE_COLUMNS:
         unit = "%" if column in ("reach", "conversion") else "days" if column == "days_in" else ""
@@ -236,26 +167,49 @@ def stage_table(
             metric = f"{column}_{key}"
             found = summaries.get(metric)
             cells.append(fmt_summary(found, units.get(metric, "")) if found is not None else "")
-        table.add_row(name, *cells)
+        table.add_row(escape(name), *cells)
     return table
 
 
-def print_run(console: Console, scenario: Scenario, summaries: dict[str, MetricSummary]) -> None:
-    """A line saying what was run, then the metric table and the stage table."""
-    units = metric_units(scenario)
+def cohort_line(scenario: Scenario) -> str:
+    """Which records the metrics count: the arrival window and where an opportunity opens."""
     run = scenario.run
+    end = run.horizon_days - run.cohort_margin_days
+    opens = scenario.stages[scenario.opens_at_index].name
+    return (
+        f"counted: suspects arriving from day {run.warmup_days:g} to day {end:g} (warm-up "
+        f"{run.warmup_days:g} days, closing margin {run.cohort_margin_days:g} days); an "
+        f"opportunity opens at {opens}"
+    )
+
+
+def print_run(console: Console, scenario: Scenario, summaries: dict[str, MetricSummary]) -> None:
+    """What was run and which records count, then the metric table and the stage table.
+
+    When ``console`` is not a terminal (a file or a pipe) it is widened to the table's width, at
+    least 80 columns, so that no line of the table is broken.
+    """
+    run = scenario.run
+    table = run_table(scenario, summaries)
+    if not console.is_terminal:
+        unlimited = console.options.update_width(10_000)
+        console.width = max(80, console.measure(table, options=unlimited).maximum)
     console.print(
         f"[bold]{escape(scenario.name)}[/bold]: {run.replications} replications, seed {run.seed}, "
-        f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days"
+        f"horizon {run.horizon_days:g} days",
+        soft_wrap=True,
     )
-    console.print(run_table(scenario, summaries, units))
-    console.print(stage_table(scenario, summaries, units))
+    console.print(escape(cohort_line(scenario)), soft_wrap=True)
+    console.print(table)
+    console.print(stage_table(scenario, summaries))
 
 
 # --- a comparison --------------------------------------------------------------------------------
 
 
-def comparison_table(result: Comparison, shown: Sequence[str], units: dict[str, str]) -> Table:
+def comparison_table(
+    result: Comparison, shown: Sequence[str], catalogue: dict[str, Metric]
+) -> Table:
     """One row per metric of ``shown``; under each variant's value its change from the base."""
     base = result.base
     table = Table()
@@ -265,8 +219,8 @@ def comparison_table(result: Comparison, shown: Sequence[str], units: dict[str, 
         table.add_column(escape(name), justify="right")
     for metric in shown:
         found = result.metrics[metric]
-        unit = units.get(metric, "")
-        cells = [metric, shown_unit(unit, base.currency)]
+        unit = catalogue[metric].unit
+        cells = [metric, escape(catalogue[metric].unit_label(base.currency))]
         for name, summary in found.summaries.items():
             cell = fmt_summary(summary, unit)
             if name != base.name:
@@ -277,7 +231,7 @@ def comparison_table(result: Comparison, shown: Sequence[str], units: dict[str, 
 
 
 def findings(
-    result: Comparison, variant: str, shown: Sequence[str], units: dict[str, str]
+    result: Comparison, variant: str, shown: Sequence[str], units: Mapping[str, str]
 ) -> list[str]:
     """The detectable changes of ``variant``, then the metrics lost in noise, as lines."""
     changes, noise, unknown = [], [], []
@@ -298,13 +252,15 @@ def findings(
     return lines
 
 
-def best_lines(result: ExperimentResult, shown: Sequence[str], units: dict[str, str]) -> list[str]:
+def best_lines(
+    result: ExperimentResult, shown: Sequence[str], catalogue: dict[str, Metric]
+) -> list[str]:
     """Per metric, the sweep point where it is best (or highest and lowest), as lines."""
     comparison = result.comparison
     currency = comparison.base.currency
     lines = []
     for metric in shown:
-        found, unit = comparison.metrics[metric], units.get(metric, "")
+        found, unit = comparison.metrics[metric], catalogue[metric].unit
         means = {
             s: found.summaries[s].mean
             for s in comparison.variant_names
@@ -314,11 +270,10 @@ def best_lines(result: ExperimentResult, shown: Sequence[str], units: dict[str, 
             lines.append(f"{metric}: no value at any point")
             continue
         high, low = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
-        lower = metric in LOWER_IS_BETTER or (
-            metric.endswith("_days") and metric not in HIGHER_IS_BETTER
-        )
+        better = catalogue[metric].better
+        lower = better == "lower"
         unit_text = "" if unit == "count" else shown_unit(unit, currency)
-        if metric in HIGHER_IS_BETTER or lower:
+        if better != "neither":
             best = low if lower else high
             summary = f"{fmt_summary(found.summaries[best], unit)} {unit_text}".rstrip()
             change = fmt_change(found.differences[best], unit, currency, prose=True)
@@ -348,10 +303,9 @@ def print_comparison(console: Console, result: Comparison, shown: Sequence[str])
     least 80 columns, so that no line of the table is broken.
     """
     base, variants = result.base, result.variants
-    units: dict[str, str] = {}
-    for scenario in (base, *variants):
-        units = metric_units(scenario) | units
-    table = comparison_table(result, shown, units)
+    catalogue = comparison_catalogue(result)
+    units = {name: m.unit for name, m in catalogue.items()}
+    table = comparison_table(result, shown, catalogue)
     piped = not console.is_terminal
     if piped:
         unlimited = console.options.update_width(10_000)
@@ -360,10 +314,10 @@ def print_comparison(console: Console, result: Comparison, shown: Sequence[str])
     console.print(
         f"[bold]{escape(base.name)}[/bold] vs {escape(', '.join(result.variant_names))}: "
         f"{result.replications} replication{'s' if result.replications != 1 else ''} each, "
-        f"seed {result.seed}, horizon {run.horizon_days:g} days, "
-        f"warm-up {run.warmup_days:g} days",
+        f"seed {result.seed}, horizon {run.horizon_days:g} days",
         soft_wrap=piped,
     )
+    console.print(escape(cohort_line(base)), soft_wrap=piped)
     for v in variants:
         if (v.run.horizon_days, v.run.warmup_days) != (run.horizon_days, run.warmup_days):
             console.print(

@@ -99,6 +99,7 @@ _OUTCOME_WORDS = {
     "lost": "lost",
     "no_decision": "closed as no decision",
     "disqualified": "disqualified",
+    "no_response": "closed as no response",
     "unworked": "unworked",
     "open": "still open",
 }
@@ -183,12 +184,18 @@ def _sentence(story: DealStory, e: Episode) -> str:
     if kind == "assigned":
         waited = e.at - story.created_at
         after = f" after {waited:.1f} days in the pool" if waited >= 0.05 else ""
-        return f"Seller {e.seller} took it on{after}: an opportunity.{_momentum(e.momentum)}"
+        return f"Seller {e.seller} took it on{after}.{_momentum(e.momentum)}"
     if kind == "stage":
+        opened = (
+            " The CRM opened an opportunity."
+            if story.origin == "new_business" and e.stage == story.opens_stage + 1
+            else ""
+        )
         if math.isnan(e.momentum):  # entered within a call whose agenda ran on
-            return f"The call ran on into stage {e.stage}, {stage}."
+            return f"The call ran on into stage {e.stage}, {stage}.{opened}"
         return (
-            f"Stage {e.stage} of {len(story.stage_names)}, {stage}, began.{_momentum(e.momentum)}"
+            f"Stage {e.stage} of {len(story.stage_names)}, {stage}, began."
+            f"{opened}{_momentum(e.momentum)}"
         )
     if kind == "gap":
         days = f"{e.days:.1f}"
@@ -233,9 +240,11 @@ def _sentence(story: DealStory, e: Episode) -> str:
             f"{_momentum(e.momentum)}"
         )
     if kind == "closed":
-        if e.outcome == "no_decision":
+        if e.outcome in ("no_decision", "no_response"):
+            what = "no decision" if e.outcome == "no_decision" else "no response (a suspect "
+            what += "" if e.outcome == "no_decision" else "who never engaged)"
             return (
-                f"The seller closed it in the CRM as no decision, {e.at - story.dark_at:.1f} "
+                f"The seller closed it in the CRM as {what}, {e.at - story.dark_at:.1f} "
                 "days after the buyer went dark."
             )
         return f"The CRM recorded the end: {_OUTCOME_WORDS[e.outcome]}."
@@ -284,18 +293,18 @@ def _summary(story: DealStory) -> str:
         end = f"still open at the horizon (day {story.horizon_days:g})"
         if not math.isnan(story.dark_at):
             end += f", dark since day {story.dark_at:.1f} but not yet closed out"
-        start = story.assigned_at
+        start = story.opened_at
         cycle = (
             ""
             if math.isnan(start)
-            else f", {story.horizon_days - start:.1f} days after a seller took it"
+            else f", {story.horizon_days - start:.1f} days after the opportunity opened"
         )
     else:
         end = f"{_OUTCOME_WORDS[outcome]} on day {story.closed_at:.1f}"
         cycle = (
             ""
-            if math.isnan(story.assigned_at)
-            else f", {story.cycle_days:.1f} days after a seller took it"
+            if math.isnan(story.opened_at)
+            else f", {story.cycle_days:.1f} days after the opportunity opened"
         )
     if math.isnan(story.assigned_at):
         return f"In short: {end}; no seller ever took it."

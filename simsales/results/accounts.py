@@ -44,55 +44,6 @@ DAYS_PER_YEAR = 365.0
 _RESTART = ORIGINS.index("restart")
 _RENEGOTIATION = ORIGINS.index("renegotiation")
 
-#: Account metric name -> description with unit (only with ``[accounts]``).
-ACCOUNT_METRICS: dict[str, str] = {
-    "accounts_new": "accounts created (deals won) in the window, count",
-    "accounts_active_end": "accounts still customers at the horizon, count",
-    "partner_share": "accounts on-boarded in the window that became partners (on-boarded right "
-    "and on time), share",
-    "onboarding_wait_days": "mean days from the close to a member of the operations team "
-    "starting the on-boarding, for on-boardings started in the window, days",
-    "onboarding_days": "mean days from the close to on-boarding done, for on-boardings done in "
-    "the window, days",
-    "mean_start_health": "mean health at the close of accounts created in the window, 0 to 1",
-    "mean_health_end": "mean health at the horizon of active accounts, 0 to 1",
-    "churn_rate_per_year": "accounts that left in the window / account-years in the window "
-    "(from the close), per year",
-    "mean_lifetime_years": "account-years in the window / accounts that left in it: the mean "
-    "lifetime of an exponential law with censoring at the horizon, years",
-    "logo_churn_last_year": "accounts that were customers a year before the horizon and left "
-    "by the horizon, share",
-    "expansions_per_account_year": "expansion opportunities (upsell, cross-sell, referral) "
-    "created in the window / account-years, per year",
-    "expansion_win_rate": "won / ended expansion opportunities created in the window, share",
-    "bookings_new_per_year": "net value of new business won in the window per 365 days, currency",
-    "bookings_expansion_per_year": "net value of opportunities won inside accounts (expansions "
-    "and restarts at stage 7; not renegotiations, which renew what is there) in the window per "
-    "365 days, currency",
-    "expansion_share_of_bookings": "bookings inside accounts / all bookings in the window, share",
-    "revenue_window": "revenue recognised in the window [warmup, horizon], currency",
-    "revenue_per_year": "revenue recognised in the window per 365 days, currency",
-    "arr_end": "recurring revenue per year at the horizon, currency",
-    "grr": "gross revenue retention over the last year: recurring revenue kept by the cohort of "
-    "a year before, each account capped at its start value, share",
-    "nrr": "net revenue retention over the last year: the cohort's recurring revenue at the "
-    "horizon / a year before (above 1: expansion outgrows churn), share",
-    "customer_lifetime_value": "revenue in the window / accounts that left in it (revenue per "
-    "account-year × mean lifetime), currency",
-    "largest_account_share": "the largest account's share of revenue in the window (dependence "
-    "risk), share",
-    "strategic_share": "mature active accounts at the horizon that are strategic partners, share",
-    "exit_reason_agreement": "accounts that left in the window whose exit interview found the "
-    "real reason, share",
-    **{
-        f"exit_real_{reason}": f"accounts that left in the window whose real reason was "
-        f"{reason} (see END_REASONS), share"
-        for reason in END_REASONS[1:-1]
-    },
-    "exit_stated_price": "accounts that left in the window whose exit interview heard the "
-    "excuse, price, share",
-}
-
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class AccountTable:
@@ -198,7 +149,7 @@ def _write(
 
 
 def account_metrics(accounts: AccountTable, deals: DealTable) -> dict[str, float]:
-    """Every metric of ``ACCOUNT_METRICS`` for one replication, in that order."""
+    """Every account metric (``catalogue.ACCOUNT_METRIC_NAMES``) of one replication."""
     lo, hi = accounts.warmup_days, accounts.horizon_days
     years = (hi - lo) / DAYS_PER_YEAR
     created = accounts["created_at"]

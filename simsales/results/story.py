@@ -111,6 +111,7 @@ class DealStory:
     account_id: int = -1  # the account it was sold in (-1: none)
     horizon_days: float  # the run's end: a deal still open then is censored there
     episodes: tuple[Episode, ...]
+    opens_stage: int = 0  # 0-based stage whose entry opens an opportunity (``crm.opens_at``)
 
     def _first(self, *kinds: str) -> Episode | None:
         return next((e for e in self.episodes if e.kind in kinds), None)
@@ -168,9 +169,18 @@ class DealStory:
         return end.at if end else NAN
 
     @property
+    def opened_at(self) -> float:
+        """When the CRM opened an opportunity: the stage ``crm.opens_at`` (or a later one, for an
+        opportunity inside an account) was entered; NaN if it never was."""
+        first = next(
+            (e for e in self.episodes if e.kind == "stage" and e.stage > self.opens_stage), None
+        )
+        return first.at if first else NAN
+
+    @property
     def cycle_days(self) -> float:
-        """Days from assignment to the CRM close, as the deal table's cycle time."""
-        return self.closed_at - self.assigned_at
+        """Days from the opportunity's opening to the CRM close, as the deal table's cycle time."""
+        return self.closed_at - self.opened_at
 
     @property
     def stage_reached(self) -> int:
@@ -263,6 +273,7 @@ def deal_stories(
                 account_id=int(table["account_id"][i]),
                 horizon_days=table.horizon_days,
                 episodes=_episodes(rows),
+                opens_stage=table.opens_stage,
             )
         )
     return stories

@@ -37,6 +37,18 @@ from simsales.model.records import (
 CSV_CHUNK_ROWS = 4_096
 
 
+#: Columns ``deals.csv`` adds to ``DEAL_FIELDS``, worked out from them and the scenario's CRM
+#: settings: name -> meaning. ``counted`` marks the rows the metrics count, so that a metric
+#: recomputed from ``deals.csv`` gives the printed number.
+DERIVED_FIELDS: dict[str, str] = {
+    "opened_at": "day the CRM opened an opportunity: the record entered the stage "
+    "``crm.opens_at`` (an opportunity inside an account: its first stage); empty: never, the "
+    "record stayed a suspect",
+    "opportunity": "1 if the record became an opportunity (``opened_at`` set)",
+    "counted": "1 if the metrics count the record: a new-business suspect that arrived in the "
+    "counted cohort, from ``run.warmup_days`` to ``run.cohort_margin_days`` before the horizon",
+}
+
 #: Stage keys that would make a per-stage metric collide with an overall one (``wip_mean``).
 _RESERVED_KEYS = frozenset({"mean", "per_seller"})
 
@@ -76,6 +88,10 @@ class DealTable:
     horizon_days: float
     warmup_days: float
     cohort_margin_days: float = 0.0
+    #: 0-based index of the stage whose entry opens an opportunity (``crm.opens_at``)
+    opens_stage: int = 0
+    #: disqualified opportunities are booked as closed lost (``crm.disqualified_as_lost``)
+    disqualified_as_lost: bool = True
 
     @classmethod
     def from_records(cls, records: RunRecords) -> DealTable:
@@ -111,6 +127,8 @@ class DealTable:
             horizon_days=float(records.horizon_days),
             warmup_days=float(records.warmup_days),
             cohort_margin_days=float(records.cohort_margin_days),
+            opens_stage=int(records.opens_stage),
+            disqualified_as_lost=bool(records.disqualified_as_lost),
         )
 
     def __len__(self) -> int:
@@ -150,12 +168,35 @@ class DealTable:
         return counted if origin is None else counted & (origin == NEW_BUSINESS)
 
     @cached_property
-    def opportunities(self) -> np.ndarray:
-        """Counted deals a seller took: every outcome but unworked.
+    def opened_at(self) -> np.ndarray:
+        """Day the CRM opened an opportunity (``DERIVED_FIELDS``); NaN if it never did.
 
-        A suspect still waiting in the pool at the horizon (never assigned) is not an opportunity
-        either, whatever outcome code it carries: an opportunity starts when a seller takes it.
+        The first entry into the opening stage or a later one: a new-business deal enters every
+        stage it passes, and an opportunity inside an account starts at a later stage.
         """
+        entered = self.columns["stage_entered"][:, self.opens_stage :]
+        if entered.shape[0] == 0 or entered.shape[1] == 0:
+            return np.full(len(self), np.nan)
+        return np.fmin.reduce(entered, axis=1)
+
+    @cached_property
+    def opportunity(self) -> np.ndarray:
+        """Records that became an opportunity (counted or not)."""
+        return np.isfinite(self.opened_at)
+
+    @cached_property
+    def opportunities(self) -> np.ndarray:
+        """Counted records that became opportunities: the pipeline's cohort, as a CRM counts it.
+
+        The headline rates (win, loss, no decision) and cycle times are over these. A suspect
+        becomes one when it enters the stage ``crm.opens_at``.
+        """
+        return self.counted & self.opportunity
+
+    @cached_property
+    def worked(self) -> np.ndarray:
+        """Counted suspects a seller took (contacted): every counted record but the unworked and
+        those still waiting in the pool at the horizon."""
         return (
             self.counted
             & (self.columns["outcome"] != UNWORKED)
@@ -179,8 +220,9 @@ class DealTable:
 
     @cached_property
     def cycle_days(self) -> np.ndarray:
-        """Days from assignment to the CRM close, as a CRM measures it; NaN if open or unworked."""
-        return self.columns["closed_at"] - self.columns["assigned_at"]
+        """Days from the opportunity's opening to its recorded close, as a CRM measures it; NaN
+        if still open, or never an opportunity."""
+        return self.columns["closed_at"] - self.opened_at
 
     def to_csv(self, file: str | Path | IO[str]) -> None:
         """Write one row per deal with a header; outcome and segment by name, NaN as empty."""
@@ -190,6 +232,7 @@ class DealTable:
 def _csv_header(table: DealTable, replication_column: bool) -> list[str]:
     head = ["replication"] if replication_column else []
     head += list(DEAL_FIELDS)
+    head += list(DERIVED_FIELDS)
     head += [f"entered_{key}" for key in table.stage_keys]
     return head
 
@@ -253,6 +296,9 @@ def _cell_columns(
             cols.append(_day_cells(table.columns[name][lo:hi]))
         else:
             cols.append(_as_cells(table.columns[name][lo:hi]))
+    cols.append(_day_cells(table.opened_at[lo:hi]))
+    cols.append(table.opportunity[lo:hi].astype(np.int8).tolist())
+    cols.append(table.counted[lo:hi].astype(np.int8).tolist())
     entered = table.columns["stage_entered"][lo:hi]
     cols += [_day_cells(entered[:, k]) for k in range(entered.shape[1])]
     return cols

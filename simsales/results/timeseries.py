@@ -10,10 +10,10 @@ series over the counting window gives back the ``wip_*`` metrics of ``simsales.r
 rounding, not only approximately.
 
 States, in flow order: the suspect pool, each stage, then the end states by outcome (won, lost,
-no decision, disqualified, unworked). A deal moves only forward in that order, so the boundaries of
-a cumulative flow diagram (deals in a state or any later one) never fall. As in the WIP metrics,
-a deal leaves its last stage at the CRM close, not when it went dark: a dead deal nobody recorded
-still sits in the pipeline.
+no decision, disqualified, no response, unworked). A deal moves only forward in that order, so
+the boundaries of a cumulative flow diagram (deals in a state or any later one) never fall. As in
+the WIP metrics, a deal leaves its last stage at the CRM close, not when it went dark: a dead
+deal nobody recorded still sits in the pipeline.
 
 Seller utilisation over time comes from the calendars' hours booked per seller per week
 (``RunRecords.seller_week_hours``), so it exists on grids of whole weeks only.
@@ -31,6 +31,7 @@ from simsales.model.records import (
     DISQUALIFIED,
     LOST,
     NO_DECISION,
+    NO_RESPONSE,
     OUTCOMES,
     UNWORKED,
     WON,
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: The end states of the flow, in the order the diagram stacks them (bottom first).
-END_OUTCOMES: tuple[int, ...] = (WON, LOST, NO_DECISION, DISQUALIFIED, UNWORKED)
+END_OUTCOMES: tuple[int, ...] = (WON, LOST, NO_DECISION, DISQUALIFIED, NO_RESPONSE, UNWORKED)
 #: Name of the first state: suspects waiting for a seller (stage 0).
 POOL = "suspect pool"
 

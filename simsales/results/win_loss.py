@@ -26,31 +26,10 @@ from simsales.results.table import DealTable
 #: Causes a lost or no-decision deal can have: another supplier, or one of the dark causes.
 _LOSS_CAUSES: tuple[str, ...] = ("other_supplier", *DARK_CAUSES)
 
-#: Win/loss metrics (only with ``[win_loss]``): name -> meaning, ending with the unit.
-WIN_LOSS_METRICS: dict[str, str] = {
-    **{
-        f"loss_cause_{cause}_share": f"lost and no-decision opportunities whose real end cause "
-        f"was {cause} (see END_CAUSES), share"
-        for cause in _LOSS_CAUSES
-    },
-    **{
-        f"nd_cause_{cause}_share": f"no-decision opportunities whose dark cause was {cause} "
-        f"(see DARK_CAUSES), share"
-        for cause in DARK_CAUSES
-    },
-    "win_loss_interviewed_share": "lost and no-decision opportunities whose buyer was "
-    "interviewed (win_loss.interview_share), share",
-    "win_loss_reason_agreement": "interviewed lost and no-decision opportunities whose interview "
-    "heard the real end cause, share",
-    "win_loss_stated_price_share": "interviewed lost opportunities whose interview heard price "
-    "(the real share of price is 0: every one is the excuse), share",
-    "win_loss_stated_timing_share": "interviewed no-decision opportunities whose interview heard "
-    "timing, not a priority (the excuse), share",
-}
-
 
 def win_loss_metrics(table: DealTable) -> dict[str, float]:
-    """``WIN_LOSS_METRICS`` of one replication (NaN where nothing was there to count)."""
+    """The win/loss metrics (``catalogue.WIN_LOSS_METRIC_NAMES``) of one replication (NaN where
+    nothing was there to count)."""
     outcome = table["outcome"]
     real = table["end_cause"]
     stated = table["stated_cause"]

@@ -152,11 +152,6 @@ class NoDecision(_Frozen):
     shape: int = Field(
         2, ge=1, le=6, description="Exponent k: larger keeps high-momentum deals safer."
     )
-    close_out_delay_days: Duration = Field(
-        default_factory=lambda: LogNormal(median=21, p90=60),
-        description="Days from the deal going dark to the seller closing it as no decision "
-        "in the CRM (the deal holds a WIP place until then).",
-    )
 
 
 class Consensus(_Frozen):
@@ -389,6 +384,37 @@ class Forecast(_Frozen):
     push_days: float = Field(30.0, gt=0, description="Each missed close date is pushed this far.")
 
 
+class Crm(_Frozen):
+    """How the team's CRM counts: when a suspect becomes an opportunity, and how ends are booked.
+
+    Every CRM differs, and the headline rates (win, loss, no decision, cycle time) mean what they
+    mean in a CRM only if they count the same records from the same moment. A suspect becomes an
+    opportunity when it enters the stage ``opens_at``; before that it is prospecting, and a
+    suspect who stops answering then is ``no_response``, not a no decision.
+    """
+
+    opens_at: str | None = Field(
+        None,
+        min_length=1,
+        description="Name of the stage whose entry opens an opportunity in the CRM. Default: the "
+        "second stage (the buyer has committed to explore: the end of a successful outreach), "
+        "or the only stage. The first stage's name opens one as soon as a seller takes the "
+        "suspect.",
+    )
+    disqualified_as_lost: bool = Field(
+        True,
+        description="Disqualified opportunities are booked as closed lost, as most CRMs do: "
+        "closed_lost_rate then counts them with the lost ones (loss_rate and disqualified_rate "
+        "show each on its own either way).",
+    )
+    close_out_delay_days: Duration = Field(
+        default_factory=lambda: LogNormal(median=21, p90=60),
+        description="Days from a buyer going dark to the seller closing the record in the CRM "
+        "(as no decision, or no response before an opportunity opened); the record holds a WIP "
+        "place until then.",
+    )
+
+
 class WinLoss(_Frozen):
     """Win/loss analysis: interviews of lost and no-decision buyers, and what they hear."""
 
@@ -426,6 +452,7 @@ class Scenario(_Frozen):
     policies: Policies = Field(default_factory=Policies)
     stages: list[Stage] = Field(min_length=1, max_length=20)
     forecast: Forecast = Field(default_factory=Forecast)
+    crm: Crm = Field(default_factory=Crm)
     accounts: Accounts | None = Field(
         None,
         description="The account lifecycle after the close (on-boarding, expansion, change, "
@@ -448,6 +475,23 @@ class Scenario(_Frozen):
             if problems:
                 raise ValueError("; ".join(problems))
         return accounts
+
+    @field_validator("crm")
+    @classmethod
+    def _crm_stage_exists(cls, crm: Crm, info: ValidationInfo) -> Crm:
+        stages = info.data.get("stages")
+        if stages and crm.opens_at is not None and crm.opens_at not in [s.name for s in stages]:
+            names = ", ".join(repr(s.name) for s in stages)
+            raise ValueError(f"opens_at must name a stage ({names}), got {crm.opens_at!r}")
+        return crm
+
+    @property
+    def opens_at_index(self) -> int:
+        """0-based index of the stage whose entry opens an opportunity (``crm.opens_at``)."""
+        names = [s.name for s in self.stages]
+        if self.crm.opens_at is not None:
+            return names.index(self.crm.opens_at)
+        return min(1, len(names) - 1)
 
     @field_validator("stages")
     @classmethod
