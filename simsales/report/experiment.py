@@ -41,6 +41,7 @@ from simsales.report.text import (
     print_precision,
 )
 from simsales.report.text import shown_unit as _shown_unit
+from simsales.results.csvtext import csv_text
 
 if TYPE_CHECKING:
     from simsales.experiment import ExperimentResult
@@ -161,7 +162,8 @@ def write_cycles(fh: IO[str], result: ExperimentResult) -> None:
     """``cycles.csv``: scenario, cycle_days, outcome (by name), censored (1: open at horizon)."""
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(["scenario", "cycle_days", "outcome", "censored"])
-    for name, sample in result.cycles.items():
+    for scenario, sample in result.cycles.items():
+        name = csv_text(scenario)  # free text: kept from being read as a spreadsheet formula
         for days, code, censored in zip(
             sample.days.tolist(), sample.outcome.tolist(), sample.censored.tolist(), strict=True
         ):
