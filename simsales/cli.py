@@ -702,9 +702,12 @@ def _run_store(cache_dir: Path | None, no_cache: bool) -> RunStore | None:
         if cache_dir is not None:
             _fail("--cache-dir and --no-cache exclude each other", 2)
         return None
-    from simsales.experiment.store import RunStore, default_cache_dir
+    from simsales.experiment.store import RunStore, RunStoreError, default_cache_dir
 
-    return RunStore(cache_dir if cache_dir is not None else default_cache_dir())
+    try:
+        return RunStore(cache_dir if cache_dir is not None else default_cache_dir())
+    except RunStoreError as err:
+        _fail(f"{err}; or choose another folder (--cache-dir DIR), or none (--no-cache)", 2)
 
 
 def _say_reused(store: RunStore | None, total: int) -> None:
