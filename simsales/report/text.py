@@ -13,17 +13,20 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderHook, RenderResult
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from simsales.analysis import PairedDifference
 from simsales.experiment import Comparison
 from simsales.experiment.compare import CRN_NOTE
 from simsales.results import MetricSummary, describe_metrics, stage_keys
 from simsales.scenario import Scenario
+from simsales.scenario.text import CONTROL_CHARACTERS, printable
 
 if TYPE_CHECKING:
     from simsales.experiment import ExperimentResult
@@ -46,6 +49,7 @@ __all__ = [
     "run_table",
     "shown_unit",
     "stage_table",
+    "terminal_console",
 ]
 
 #: Rows of the text table, by group. Every metric (per stage too) is in the JSON and CSV output.
@@ -193,6 +197,50 @@ def fmt_change(diff: PairedDifference, unit: str, currency: str, *, prose: bool 
     return text + ("" if prose else f"\n{bounds}")
 
 
+# --- the terminal --------------------------------------------------------------------------------
+
+
+def terminal_console(**options: Any) -> Console:
+    """A ``Console`` that shows any control character in what it prints as an escape (``\\x1b``).
+
+    Names come from files that may not be the user's own, and a control character that reached
+    the terminal would act (set its title, clear it, open a link) instead of showing. Validation
+    refuses them in names, but a console is the last door: every table and line printed here
+    goes through ``printable`` after rich has laid it out (its own styling is added later, and
+    is not touched). ``options`` go to ``Console`` (``file``, ``force_terminal``, ...).
+    """
+    console = Console(**({"highlight": False} | options))
+    console.push_render_hook(_ShowControls())
+    return console
+
+
+class _ShowControls(RenderHook):
+    """Wraps each renderable so that its text segments go through ``printable``."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Printable(r) for r in renderables]
+
+
+class _Printable:
+    """A renderable rendered as it is, with control characters in its text escaped."""
+
+    def __init__(self, inner: ConsoleRenderable) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            if segment.control or not CONTROL_CHARACTERS.search(segment.text):
+                yield segment
+            else:
+                yield Segment(printable(segment.text), segment.style)
+
+
+def _plain(*cells: str) -> list[Text]:
+    """Table cells taken as text, never as rich markup: a stage named ``[link=...]`` stays
+    a name, not a hyperlink."""
+    return [Text(cell) for cell in cells]
+
+
 # --- a run ---------------------------------------------------------------------------------------
 
 
@@ -210,10 +258,12 @@ def run_table(
         for i, metric in enumerate(rows):
             unit = units.get(metric, "")
             table.add_row(
-                group if i == 0 else "",
-                metric,
-                fmt_summary(summaries[metric], unit),
-                shown_unit(unit, scenario.currency),
+                *_plain(
+                    group if i == 0 else "",
+                    metric,
+                    fmt_summary(summaries[metric], unit),
+                    shown_unit(unit, scenario.currency),
+                )
             )
         if rows:
             table.add_section()
@@ -236,7 +286,7 @@ def stage_table(
             metric = f"{column}_{key}"
             found = summaries.get(metric)
             cells.append(fmt_summary(found, units.get(metric, "")) if found is not None else "")
-        table.add_row(name, *cells)
+        table.add_row(*_plain(name, *cells))
     return table
 
 
@@ -272,7 +322,7 @@ def comparison_table(result: Comparison, shown: Sequence[str], units: dict[str, 
             if name != base.name:
                 cell += "\n" + fmt_change(found.differences[name], unit, base.currency)
             cells.append(cell)
-        table.add_row(*cells, end_section=True)
+        table.add_row(*_plain(*cells), end_section=True)
     return table
 
 
