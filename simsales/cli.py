@@ -29,6 +29,7 @@ from simsales.output import (
     prepare_out_dir,
 )
 from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
+from simsales.scenario.text import printable
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -39,12 +40,12 @@ if TYPE_CHECKING:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {printable(message)}", err=True)  # it may quote a file's content
     sys.exit(code)
 
 
 def _print_problems(head: str, err: ScenarioError) -> None:
-    click.echo(head, err=True)
+    click.echo(printable(head), err=True)
     for problem in err.problems:
         click.echo(f"  {problem}", err=True)
 
@@ -147,9 +148,11 @@ def validate(files: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
             _print_problems(f"FAIL {path}", err)
             continue
         click.echo(
-            f"ok  {path} ({s.name}: {len(s.stages)} stages, {len(s.market.segments)} segments, "
-            f"{s.team.sellers} sellers; horizon {s.run.horizon_days:g} days, "
-            f"warm-up {s.run.warmup_days:g})"
+            printable(
+                f"ok  {path} ({s.name}: {len(s.stages)} stages, "
+                f"{len(s.market.segments)} segments, {s.team.sellers} sellers; "
+                f"horizon {s.run.horizon_days:g} days, warm-up {s.run.warmup_days:g})"
+            )
         )
     if bad:
         sys.exit(2)
@@ -225,7 +228,8 @@ def explain(
             _fail(str(err), 2)
     (scenario,) = _load(scenario_file, overrides=overrides)
     pm = process_map(scenario)
-    click.echo(render_text(pm, min(100, shutil.get_terminal_size((100, 24)).columns)), nl=False)
+    text = render_text(pm, min(100, shutil.get_terminal_size((100, 24)).columns))
+    click.echo(printable(text), nl=False)
     if figure is not None:
         from simsales.plots.process_map import process_map_figure
 
@@ -289,8 +293,6 @@ def run(
     no_figures: bool,
 ) -> None:
     """Run SCENARIO's replications and print its metrics with 95% confidence intervals."""
-    from rich.console import Console
-
     from simsales import report
     from simsales.experiment import run_replications
     from simsales.results import summarise
@@ -347,7 +349,7 @@ def run(
     if fmt == "json":
         click.echo(report.to_json(report.run_summary(scenario, summaries)))
         return
-    console = Console(highlight=False)
+    console = report.terminal_console()
     report.print_run(console, scenario, summaries)
     if out is not None:
         skip = {"events.csv"}
@@ -355,9 +357,9 @@ def run(
         files = [name for name in report.RUN_FILES if name not in skip]
         files += [] if no_figures else ["figures/ (PNG and SVG)"]
         files += [events_file.name] if events_file and events_file.parent == out else []
-        console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True)
+        console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True, markup=False)
     if events_file is not None and events_file.parent != out:
-        console.print(f"event log written to {events_file}", soft_wrap=True)
+        console.print(f"event log written to {events_file}", soft_wrap=True, markup=False)
 
 
 @main.command(short_help="Compare variants with a base scenario, on common random numbers.")
@@ -411,8 +413,6 @@ def compare(
     separate runs would give. Where the interval includes 0 the difference is reported as not
     detectable.
     """
-    from rich.console import Console
-
     from simsales import report
     from simsales.experiment import PrecisionTargets, compare_scenarios
 
@@ -460,10 +460,10 @@ def compare(
     if fmt == "json":
         click.echo(report.to_json(result.to_dict()))
         return
-    console = Console(highlight=False)
+    console = report.terminal_console()
     report.print_comparison(console, result, shown)
     if out is not None:
-        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True)
+        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True, markup=False)
 
 
 @main.command(short_help="Run an experiment file: variants or a sweep against a base.")
@@ -510,8 +510,6 @@ def experiment(
     Every scenario runs the same replications on the same seed (common random numbers), so each
     variant's or point's difference from the base is paired replication by replication.
     """
-    from rich.console import Console
-
     from simsales import report
     from simsales.experiment import load_experiment, run_experiment
 
@@ -552,10 +550,10 @@ def experiment(
     if fmt == "json":
         click.echo(report.to_json(result.to_dict()))
         return
-    console = Console(highlight=False)
+    console = report.terminal_console()
     report.print_experiment(console, result)
     if out is not None:
-        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True)
+        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True, markup=False)
 
 
 @main.command(short_help="Tell the story of individual deals, day by day.")
@@ -643,7 +641,7 @@ def trace(
             )
         except TraceError as err:
             _fail(str(err), 2)
-    click.echo(text, nl=False)
+    click.echo(printable(text), nl=False)
     if drawn is not None:
         click.echo(f"timeline written to {drawn}")
 
@@ -702,9 +700,12 @@ def _run_store(cache_dir: Path | None, no_cache: bool) -> RunStore | None:
         if cache_dir is not None:
             _fail("--cache-dir and --no-cache exclude each other", 2)
         return None
-    from simsales.experiment.store import RunStore, default_cache_dir
+    from simsales.experiment.store import RunStore, RunStoreError, default_cache_dir
 
-    return RunStore(cache_dir if cache_dir is not None else default_cache_dir())
+    try:
+        return RunStore(cache_dir if cache_dir is not None else default_cache_dir())
+    except RunStoreError as err:
+        _fail(f"{err}; or choose another folder (--cache-dir DIR), or none (--no-cache)", 2)
 
 
 def _say_reused(store: RunStore | None, total: int) -> None:
@@ -713,11 +714,13 @@ def _say_reused(store: RunStore | None, total: int) -> None:
         return
     if store.reused:
         click.echo(
-            f"{store.reused} of {total} replications reused from the run store {store.folder}",
+            printable(
+                f"{store.reused} of {total} replications reused from the run store {store.folder}"
+            ),
             err=True,
         )
     if store.problem is not None:
-        click.echo(f"warning: {store.problem}; the results are complete", err=True)
+        click.echo(f"warning: {printable(store.problem)}; the results are complete", err=True)
 
 
 def _events_file(events: str | None, out: Path | None, force: bool) -> Path | None:

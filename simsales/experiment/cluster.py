@@ -54,6 +54,7 @@ def dask_executor(address: str, *, timeout: float | None = None) -> Iterator[Exe
         get_backend(parse_address(address)[0])
     except ValueError as err:
         raise ClusterError(f"{address!r} is not a Dask scheduler address: {err}") from err
+    _check_tls(address)
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
@@ -65,6 +66,23 @@ def dask_executor(address: str, *, timeout: float | None = None) -> Iterator[Exe
         yield _executor(client)
     finally:
         client.close()
+
+
+def _check_tls(address: str) -> None:
+    """Raise ``ClusterError`` for a ``tls://`` address without this client's certificates in
+    Dask's configuration (Dask itself fails with a ``TypeError`` deep in its connection code)."""
+    if not address.startswith("tls://"):
+        return
+    from distributed.security import Security
+
+    security = Security()  # (its attributes are set from the configuration, untyped)
+    if not (getattr(security, "tls_ca_file", None) and getattr(security, "tls_client_cert", None)):
+        raise ClusterError(
+            f"{address} is a TLS scheduler: give this client its certificates (PEM files) in "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY, or in Dask's configuration "
+            "(distributed.comm.tls)"
+        )
 
 
 def _executor(client: Any) -> Executor:

@@ -25,6 +25,7 @@ from simsales.results.catalogue import HEADLINE_METRICS
 from simsales.scenario import Scenario
 from simsales.scenario.errors import format_value
 from simsales.scenario.loading import _list_index, _parse_steps
+from simsales.scenario.text import PlainText
 
 if TYPE_CHECKING:
     from simsales.experiment.sweep import ExperimentResult
@@ -53,7 +54,7 @@ class _Frozen(BaseModel):
 class Lever(_Frozen):
     """One lever: a scenario key and its low and high settings, given or around the base."""
 
-    key: str = Field(min_length=1, description="A scenario key path, as given to --set.")
+    key: PlainText = Field(min_length=1, description="A scenario key path, as given to --set.")
     low: Number | None = Field(None, description="Value one step down.")
     high: Number | None = Field(None, description="Value one step up.")
     step: Number | None = Field(None, gt=0, description="Low = base − step, high = base + step.")

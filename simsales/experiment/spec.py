@@ -39,7 +39,8 @@ from simsales.experiment.sensitivity import (
 from simsales.results import catalogue_for
 from simsales.scenario import Problem, Scenario, ScenarioError, load_scenario
 from simsales.scenario.errors import format_value, render_path
-from simsales.scenario.loading import read_toml
+from simsales.scenario.loading import not_toml, read_toml
+from simsales.scenario.text import PlainText
 
 __all__ = [
     "Experiment",
@@ -63,8 +64,8 @@ class _Frozen(BaseModel):
 class Variant(_Frozen):
     """A named change of the base: ``set`` maps scenario key paths to values, as ``--set``."""
 
-    name: str = Field(min_length=1, description="Labels the variant's results.")
-    set: dict[str, Any] = Field(
+    name: PlainText = Field(min_length=1, description="Labels the variant's results.")
+    set: dict[PlainText, Any] = Field(
         min_length=1, description='Key path -> value, e.g. { "policies.activities_per_call" = 4 }.'
     )
 
@@ -72,8 +73,8 @@ class Variant(_Frozen):
 class SweepKey(_Frozen):
     """One swept scenario key and the values it takes, in the order they are reported."""
 
-    key: str = Field(min_length=1, description="A scenario key path, as given to --set.")
-    values: list[int | float | str | bool] = Field(min_length=1, description="Values to run.")
+    key: PlainText = Field(min_length=1, description="A scenario key path, as given to --set.")
+    values: list[int | float | PlainText | bool] = Field(min_length=1, description="Values to run.")
 
     @model_validator(mode="after")
     def _distinct(self) -> SweepKey:
@@ -103,7 +104,7 @@ class Precision(_Frozen):
     relative: float | None = Field(
         None, gt=0, description="Half-width at most this share of |mean|, e.g. 0.05."
     )
-    absolute: dict[str, float] = Field(
+    absolute: dict[PlainText, float] = Field(
         default_factory=dict,
         description="Metric -> largest half-width in its unit, e.g. "
         "{ cycle_median_won_days = 3.0 }.",
@@ -137,17 +138,17 @@ class Precision(_Frozen):
 class ExperimentSpec(_Frozen):
     """An experiment file, validated: what to run (base and variants or sweep), and how."""
 
-    name: str = Field(min_length=1, description="Names the experiment.")
-    description: str = Field("", description="What the experiment asks.")
-    base: str = Field(min_length=1, description="Base scenario file, relative to this file.")
+    name: PlainText = Field(min_length=1, description="Names the experiment.")
+    description: PlainText = Field("", description="What the experiment asks.")
+    base: PlainText = Field(min_length=1, description="Base scenario file, relative to this file.")
     replications: int | None = Field(None, ge=1, description="Default: the base's.")
     seed: int | None = Field(None, ge=0, description="Root seed. Default: the base's.")
-    metrics: list[str] = Field(
+    metrics: list[PlainText] = Field(
         min_length=1,
         description="Metrics to report (`simsales reference` lists them). Default with "
         "[sensitivity] only: " + ", ".join(DEFAULT_METRICS) + ".",
     )
-    set: dict[str, Any] = Field(
+    set: dict[PlainText, Any] = Field(
         default_factory=dict, description="Overrides applied to the base and to every variant."
     )
     variants: list[Variant] | None = Field(None, min_length=1, description="[[variants]].")
@@ -253,6 +254,8 @@ def load_experiment(
         raise ScenarioError(both + problems) from None
     base_path = Path(path).parent / spec.base
     base_display = os.path.normpath(os.path.join(os.path.dirname(display), spec.base))
+    if (why := not_toml(base_path, base_display)) is not None:
+        raise ScenarioError([Problem(display, "base", spec.base, why)])
     if not base_path.is_file():
         msg = f"no such scenario file: {base_display} (relative to the experiment's folder)"
         raise ScenarioError([Problem(display, "base", spec.base, msg)])

@@ -19,17 +19,28 @@ the payload's layout), written to a temporary file in the same folder, synced, t
 kill never leaves half an entry under a real name. An entry that cannot be read is treated as
 missing, recomputed and overwritten. Loading never unpickles: payloads are rebuilt from plain
 arrays and JSON, and only into ``simsales`` dataclasses.
+
+An entry is trusted as it is: whoever can write into the store can make a run report numbers it
+never computed. So the store is private to its user. A missing folder is made with mode 0700
+(its missing parents too); an existing one must belong to the user and be writable by no one
+else, or ``RunStore`` refuses it with a ``RunStoreError`` saying how to fix it. Group- or
+world-writable is refused even with the sticky bit set (as on ``/tmp``): the sticky bit keeps
+others from deleting or renaming the user's entries, not from adding entries of their own under
+keys not yet computed. An entry file that belongs to someone else or that others may write is
+ignored (computed again and replaced).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import hashlib
 import importlib
 import inspect
 import json
 import os
+import stat
 from array import array
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +52,7 @@ from simsales import __version__
 from simsales.output import atomic_open
 from simsales.scenario import Scenario
 
-__all__ = ["ENV_VAR", "RunStore", "StoredRun", "default_cache_dir"]
+__all__ = ["ENV_VAR", "RunStore", "RunStoreError", "StoredRun", "default_cache_dir"]
 
 #: Environment variable naming the store's folder (else the XDG cache folder).
 ENV_VAR = "SIMSALES_CACHE_DIR"
@@ -66,12 +77,19 @@ def default_cache_dir() -> Path:
     return base / "simsales" / "runs"
 
 
+class RunStoreError(Exception):
+    """The store's folder is not private to the user; the message names it and the fix."""
+
+
 class RunStore:
     """Finished replications on disk, keyed by what determines them.
 
     ``reused`` and ``computed`` count, since the store was made, the replications served from it
     and those computed and saved; ``problem`` holds the first error met while writing (after
     which the store stops writing: a full disk must not fail the run it only helps).
+
+    Making a store makes its folder (mode 0700) if it is missing, and raises ``RunStoreError``
+    if it exists and another user owns it or may write to it (see the module's notes).
     """
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
@@ -79,6 +97,12 @@ class RunStore:
         self.reused = 0
         self.computed = 0
         self.problem: str | None = None
+        try:
+            _make_private(self.folder)
+        except OSError as err:  # written to nothing: the run goes on without the store
+            self.problem = f"cannot write to the run store {self.folder}: {err.strerror or err}"
+            return
+        _check_private(self.folder)
 
     def key(
         self,
@@ -110,6 +134,8 @@ class RunStore:
         """The entry's metrics and payload, or None if it is missing or cannot be read."""
         try:
             with open(self.path(key), "rb") as fh, np.load(fh, allow_pickle=False) as npz:
+                if not _own_private(os.fstat(fh.fileno())):
+                    return None  # planted by someone else: computed again, and replaced
                 header = json.loads(npz["__header__"].tobytes().decode("utf-8"))
                 if header.get("key") != key:
                     return None
@@ -137,7 +163,7 @@ class RunStore:
         savez: Any = np.savez  # (its stubs mistype **arrays)
         target = self.path(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(mode=0o700, exist_ok=True)
             with atomic_open(target, "wb") as fh:  # straight to the file: no copy in memory
                 savez(fh, allow_pickle=False, **arrays)
         except OSError as err:
@@ -145,6 +171,49 @@ class RunStore:
             return False
         self.computed += 1
         return True
+
+
+def _make_private(folder: Path) -> None:
+    """Make ``folder`` and its missing parents, each with mode 0700 (less by the umask)."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder")
+
+
+def _check_private(folder: Path) -> None:
+    """Raise ``RunStoreError`` unless the user owns ``folder`` and no one else may write to it.
+
+    The folder is checked where a link leads (``os.stat`` follows it). Where the platform has
+    no owners and permission bits (Windows), nothing is checked.
+    """
+    if not hasattr(os, "geteuid"):
+        return
+    info = os.stat(folder)
+    if info.st_uid != os.geteuid():
+        raise RunStoreError(
+            f"the run store {folder} belongs to another user (uid {info.st_uid}), who could put "
+            "results in it that simsales would then report as its own; use a folder of your own"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "everyone" if info.st_mode & stat.S_IWOTH else "its group"
+        raise RunStoreError(
+            f"the run store {folder} can be written by {who} (mode "
+            f"{stat.filemode(info.st_mode)}), who could put results in it that simsales would "
+            f"then report as its own; make it private with: chmod 700 {folder}"
+        )
+
+
+def _own_private(info: os.stat_result) -> bool:
+    """A file the user owns and no one else may write (always true without owners: Windows)."""
+    if not hasattr(os, "geteuid"):
+        return True
+    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _module_file(fn: Callable[..., Any] | None) -> str | None:

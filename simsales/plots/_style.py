@@ -13,10 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from simsales.results import MetricSummary
+from simsales.scenario.text import CONTROL_CHARACTERS, printable
 
 #: Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -50,6 +53,42 @@ def new_figure(width: float, height: float, *, ncols: int = 1, sharey: bool = Fa
     fig = Figure(figsize=(width, height), layout="constrained")
     fig.subplots(1, ncols, sharey=sharey, squeeze=False)
     return fig
+
+
+def printable_figure(fig: Figure) -> Figure:
+    """``fig`` with every control character in its text shown as an escape (``\\x1b``).
+
+    Called just before a figure is saved: labels come from names in scenario files, and a
+    control character makes an SVG file malformed XML (and prints as a missing glyph). Titles,
+    legends, annotations and tick labels are all covered; text without control characters,
+    and so any ordinary figure, is left exactly as it was.
+    """
+    for text in fig.findobj(Text):
+        shown = text.get_text()
+        if CONTROL_CHARACTERS.search(shown):
+            text.set_text(printable(shown))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            _printable_ticks(axis, minor=False)
+            _printable_ticks(axis, minor=True)
+    return fig
+
+
+def _printable_ticks(axis: Axis, *, minor: bool) -> None:
+    """Tick labels are made again from the axis' formatter at each draw: if any holds a control
+    character, the formatter is replaced by the printable labels at the same places."""
+    labels = axis.get_ticklabels(minor=minor)
+    if not any(CONTROL_CHARACTERS.search(label.get_text()) for label in labels):
+        return
+    shown = {
+        float(loc): printable(label.get_text())
+        for loc, label in zip(axis.get_ticklocs(minor=minor), labels, strict=False)
+    }
+    formatter = FuncFormatter(lambda x, pos: shown.get(float(x), ""))
+    if minor:
+        axis.set_minor_formatter(formatter)
+    else:
+        axis.set_major_formatter(formatter)
 
 
 def percent_axis(ax: Axes, which: str = "y") -> None:

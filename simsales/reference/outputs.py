@@ -34,6 +34,7 @@ from simsales.report.files import write_scenario_replications
 from simsales.report.serialize import comparison_document
 from simsales.results import metrics as metrics_module
 from simsales.results.catalogue import ACCOUNT_METRIC_NAMES, CATALOGUE, WIN_LOSS_METRIC_NAMES
+from simsales.results.csvtext import FORMULA_START, csv_text
 from simsales.results.eventlog import EPOCH, EXPORT_COLUMNS, EventLogExport
 from simsales.results.summary import MetricSummary
 from simsales.results.table import DERIVED_FIELDS, DealTable, write_deals_csv
@@ -406,6 +407,25 @@ def _comparison_section() -> list[str]:
     ]
 
 
+def _csv_text_section() -> list[str]:
+    """How text cells are written: the rule ``csv_text`` applies, shown on examples it makes."""
+    starts = ", ".join(f"`{c}`" for c in FORMULA_START if c.isprintable())
+    examples = ("=HYPERLINK(...)", "-west", "'=x")
+    shown = "; ".join(f"`{text}` is written `{csv_text(text)}`" for text in examples)
+    return [
+        "## Text cells in CSV files",
+        "",
+        "Names from the scenario (segments, stages, change events, scenarios) are free text, and "
+        f"a spreadsheet reads a cell that starts with {starts}, a tab or a carriage return as a "
+        "formula. So every CSV file simsales writes puts a single quote in front of such a text "
+        "cell (as OWASP recommends against CSV injection), and one more in front of a text cell "
+        f"that is quotes before such a start, so that the rule can be undone exactly: {shown}. "
+        "Numbers are never changed (`-3.5` stays a number). "
+        "`simsales.results.csvtext.read_csv_text` undoes the rule for one cell; "
+        "`simsales.results.eventlog.read_event_log` does it as it reads.",
+    ]
+
+
 def outputs_reference_markdown() -> str:
     """The reference of every output field, as Markdown (``docs/reference/outputs.md``)."""
     lines = [
@@ -430,6 +450,8 @@ def outputs_reference_markdown() -> str:
         "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json`, a "
         "`replications.csv` of every scenario, `report.md`, `report.html` and `figures/`: see "
         "[Comparisons](#comparisons).",
+        "",
+        *_csv_text_section(),
         "",
         *_deal_section(),
         "",

@@ -175,7 +175,10 @@ def _variants_section() -> list[str]:
         "",
         '**`extends = "FILE"`** (top level) makes this file a variant of another: it inherits '
         "every key of `FILE` and overrides the ones it writes. `FILE` is relative to this file's "
-        "folder and may extend another file in turn (a cycle is an error). Tables merge key by "
+        "folder and may extend another file in turn (a cycle is an error); it must be a `.toml` "
+        "file (also where a link leads), and any other file is refused without being read; a "
+        "problem with a key it inherits shows the value only if it is a number. "
+        "Tables merge key by "
         "key, this file winning; arrays are replaced whole, `stages` and `market.segments` "
         "included, because merging arrays item by item would quietly pair up the wrong items. A "
         "file that extends another need not repeat its required keys.",
@@ -233,6 +236,9 @@ def scenario_reference_markdown() -> str:
         '- **Types are strict.** `0.8` is a number but `"0.8"` is text, and an integer key '
         "does not take `2.0` (a number key does take `2`). A misspelt or unknown key is an error, "
         "never ignored.",
+        "- **Plain text.** Names, labels and descriptions may hold any character but a control "
+        "character (U+0000 to U+001F, U+007F to U+009F), which would act on a terminal instead of "
+        "showing; tab and newline are allowed. Error messages show such characters escaped.",
         "- **Defaults.** A key with a default may be left out; so may a whole table whose keys "
         "all have defaults. A required key must be given (or inherited through `extends`).",
         "- **Distributions.** A key of type *distribution* takes a random quantity, written "

@@ -40,6 +40,7 @@ from simsales.report.text import (
     metric_units,
     print_comparison,
     print_run,
+    terminal_console,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "run_summary",
     "save_figures",
     "summary_document",
+    "terminal_console",
     "to_json",
     "write_metric_rows",
     "write_replications",

@@ -42,6 +42,7 @@ from simsales.report.text import (
 )
 from simsales.report.text import shown_unit as _shown_unit
 from simsales.results import catalogue_for
+from simsales.results.csvtext import csv_text
 
 if TYPE_CHECKING:
     from simsales.experiment import ExperimentResult
@@ -162,7 +163,8 @@ def write_cycles(fh: IO[str], result: ExperimentResult) -> None:
     """``cycles.csv``: scenario, cycle_days, outcome (by name), censored (1: open at horizon)."""
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(["scenario", "cycle_days", "outcome", "censored"])
-    for name, sample in result.cycles.items():
+    for scenario, sample in result.cycles.items():
+        name = csv_text(scenario)  # free text: kept from being read as a spreadsheet formula
         for days, code, censored in zip(
             sample.days.tolist(), sample.outcome.tolist(), sample.censored.tolist(), strict=True
         ):

@@ -67,7 +67,10 @@ def check_figure_path(path: Path, force: bool) -> str:
 def save_figure(fig: Figure, path: Path, force: bool) -> None:
     """Write ``fig`` to ``path`` atomically (a crash leaves no half-written file), reproducibly
     (no dates in the file)."""
+    from simsales.plots._style import printable_figure
+
     fmt = check_figure_path(path, force)
+    printable_figure(fig)  # names as labels: no control character in an SVG file
     meta: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}.get(
         fmt, {"CreationDate": None, "Creator": None, "Producer": None}
     )

@@ -32,6 +32,7 @@ from simsales.plots import (
     time_in_stage,
     tornado,
 )
+from simsales.plots._style import printable_figure
 from simsales.plots.differences import Interval
 from simsales.report.text import metric_units, shown_unit
 from simsales.results.table import DealTable
@@ -295,6 +296,7 @@ def save_figures(staged: StagedFiles, figures: Mapping[str, Figure]) -> list[str
     svg_meta: dict[str, Any] = {"Date": None, "Creator": None}
     with rc_context({"svg.hashsalt": "simsales", "svg.fonttype": "path"}):
         for stem, fig in figures.items():
+            printable_figure(fig)  # names as labels: no control character in an SVG file
             for ext in FIGURE_FORMATS:
                 name = f"{FIGURE_DIR}/{stem}.{ext}"
                 fh = staged.open(name, binary=True)

@@ -16,6 +16,7 @@ from simsales.report.figures import FIGURE_DIR, comparison_figures
 from simsales.report.html import comparison_html, read_input, stage_figures
 from simsales.report.markdown import comparison_markdown
 from simsales.report.serialize import to_json
+from simsales.results.csvtext import csv_text
 
 if TYPE_CHECKING:
     from simsales.experiment import Comparison
@@ -50,14 +51,15 @@ def write_metric_rows(
 
     Each row is its ``keys`` values and its metrics; metric columns are in the order the metrics
     first appear, a metric a row lacks is an empty cell, and numbers are written with ``repr``
-    so that they read back exactly.
+    so that they read back exactly. Text cells (a scenario's name) go through ``csv_text``.
     """
     names = list(dict.fromkeys(name for _, rep in rows for name in rep))
     writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow([*keys, *names])
+    writer.writerow([csv_text(name) for name in (*keys, *names)])
     for key_values, rep in rows:
         values = (rep.get(name, math.nan) for name in names)
-        writer.writerow([*key_values, *("" if math.isnan(v) else repr(v) for v in values)])
+        keyed = (csv_text(v) if isinstance(v, str) else v for v in key_values)
+        writer.writerow([*keyed, *("" if math.isnan(v) else repr(v) for v in values)])
 
 
 def write_replications(fh: IO[str], per_rep: Sequence[dict[str, float]]) -> None:

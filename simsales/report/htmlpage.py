@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from simsales.output import StagedFiles
 from simsales.report.figures import FIGURE_DIR, save_figures
+from simsales.scenario.text import printable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -171,8 +172,9 @@ def page(title: str, body: Sequence[str], document: Mapping[str, Any]) -> str:
 
 
 def esc(text: Any) -> str:
-    """Text from anywhere, safe between tags and in attribute values."""
-    return html.escape(str(text), quote=True)
+    """Text from anywhere, safe between tags and in attribute values (control characters, not
+    allowed in HTML, shown as escapes)."""
+    return html.escape(printable(str(text)), quote=True)
 
 
 def code(text: str) -> str:

@@ -26,6 +26,7 @@ from simsales.report.text import (
     fmt_change,
     fmt_summary,
 )
+from simsales.scenario.text import printable
 
 if TYPE_CHECKING:
     from simsales.experiment import Comparison, ExperimentResult
@@ -39,8 +40,8 @@ _SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
 
 def escape_md(text: str) -> str:
     """``text`` safe in Markdown prose and table cells: specials backslash-escaped, ``<`` and
-    ``&`` as entities, line breaks as spaces."""
-    text = " ".join(str(text).splitlines())
+    ``&`` as entities, line breaks as spaces, other control characters as escapes."""
+    text = printable(" ".join(str(text).splitlines()), one_line=True)
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _SPECIAL.sub(r"\\\1", text)
 
@@ -221,7 +222,7 @@ def _row(cells: Sequence[str]) -> str:
 
 def _code(text: str) -> str:
     """Text for an inline code span: a backtick or line break could end it."""
-    return " ".join(str(text).splitlines()).replace("`", "'")
+    return printable(" ".join(str(text).splitlines()), one_line=True).replace("`", "'")
 
 
 def _inline(text: str) -> str:

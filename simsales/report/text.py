@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderHook, RenderResult
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from simsales.analysis import PairedDifference
 from simsales.experiment import Comparison
@@ -24,6 +26,7 @@ from simsales.experiment.compare import CRN_NOTE
 from simsales.results import Metric, MetricSummary, catalogue_for, stage_keys, table_metrics
 from simsales.results.catalogue import COMPARE_METRICS
 from simsales.scenario import Scenario
+from simsales.scenario.text import CONTROL_CHARACTERS, printable
 
 if TYPE_CHECKING:
     from simsales.experiment import ExperimentResult
@@ -44,6 +47,7 @@ __all__ = [
     "run_table",
     "shown_unit",
     "stage_table",
+    "terminal_console",
 ]
 
 #: Per-stage metrics, shown as the columns of the stage table.
@@ -127,6 +131,50 @@ def fmt_change(diff: PairedDifference, unit: str, currency: str, *, prose: bool 
     return text + ("" if prose else f"\n{bounds}")
 
 
+# --- the terminal --------------------------------------------------------------------------------
+
+
+def terminal_console(**options: Any) -> Console:
+    """A ``Console`` that shows any control character in what it prints as an escape (``\\x1b``).
+
+    Names come from files that may not be the user's own, and a control character that reached
+    the terminal would act (set its title, clear it, open a link) instead of showing. Validation
+    refuses them in names, but a console is the last door: every table and line printed here
+    goes through ``printable`` after rich has laid it out (its own styling is added later, and
+    is not touched). ``options`` go to ``Console`` (``file``, ``force_terminal``, ...).
+    """
+    console = Console(**({"highlight": False} | options))
+    console.push_render_hook(_ShowControls())
+    return console
+
+
+class _ShowControls(RenderHook):
+    """Wraps each renderable so that its text segments go through ``printable``."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Printable(r) for r in renderables]
+
+
+class _Printable:
+    """A renderable rendered as it is, with control characters in its text escaped."""
+
+    def __init__(self, inner: ConsoleRenderable) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            if segment.control or not CONTROL_CHARACTERS.search(segment.text):
+                yield segment
+            else:
+                yield Segment(printable(segment.text), segment.style)
+
+
+def _plain(*cells: str) -> list[Text]:
+    """Table cells taken as text, never as rich markup: a stage named ``[link=...]`` stays
+    a name, not a hyperlink."""
+    return [Text(cell) for cell in cells]
+
+
 # --- a run ---------------------------------------------------------------------------------------
 
 
@@ -142,10 +190,12 @@ def run_table(scenario: Scenario, summaries: dict[str, MetricSummary]) -> Table:
         rows = [m for m in metrics if m.name in summaries]
         for i, metric in enumerate(rows):
             table.add_row(
-                group if i == 0 else "",
-                metric.name,
-                fmt_summary(summaries[metric.name], metric.unit),
-                escape(metric.unit_label(scenario.currency)),
+                *_plain(
+                    group if i == 0 else "",
+                    metric.name,
+                    fmt_summary(summaries[metric.name], metric.unit),
+                    metric.unit_label(scenario.currency),
+                )
             )
         if rows:
             table.add_section()
@@ -167,7 +217,7 @@ def stage_table(scenario: Scenario, summaries: dict[str, MetricSummary]) -> Tabl
             metric = f"{column}_{key}"
             found = summaries.get(metric)
             cells.append(fmt_summary(found, units.get(metric, "")) if found is not None else "")
-        table.add_row(escape(name), *cells)
+        table.add_row(*_plain(name, *cells))
     return table
 
 
@@ -220,13 +270,13 @@ def comparison_table(
     for metric in shown:
         found = result.metrics[metric]
         unit = catalogue[metric].unit
-        cells = [metric, escape(catalogue[metric].unit_label(base.currency))]
+        cells = [metric, catalogue[metric].unit_label(base.currency)]
         for name, summary in found.summaries.items():
             cell = fmt_summary(summary, unit)
             if name != base.name:
                 cell += "\n" + fmt_change(found.differences[name], unit, base.currency)
             cells.append(cell)
-        table.add_row(*cells, end_section=True)
+        table.add_row(*_plain(*cells), end_section=True)
     return table
 
 

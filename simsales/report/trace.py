@@ -84,9 +84,10 @@ def trace_deals(
     except KeyError as err:
         raise TraceError(f"{where}: {err.args[0]}") from None
     if figure is not None:
+        from simsales.plots._style import printable_figure
         from simsales.plots.timeline import deal_timelines
 
-        fig = deal_timelines(stories)
+        fig = printable_figure(deal_timelines(stories))
         with atomic_open(figure, "wb") as fh:
             fig.savefig(fh, format=figure.suffix.lower()[1:], dpi=150)
     return traces_text(stories), figure

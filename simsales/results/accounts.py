@@ -38,6 +38,7 @@ from simsales.model.records import (
     RunRecords,
 )
 from simsales.results._numeric import mean, ratio
+from simsales.results.csvtext import csv_text
 from simsales.results.table import DealTable, _as_cells, to_text_file
 
 DAYS_PER_YEAR = 365.0
@@ -132,6 +133,9 @@ def _write(
     if header:
         writer.writerow((["replication"] if replication_column else []) + list(ACCOUNT_FIELDS))
     for table in tables:
+        # free text (segments, change kinds): kept from being read as a spreadsheet formula
+        segments = [csv_text(name) for name in table.segment_names]
+        kinds = [csv_text(name) for name in table.change_kinds]
         cols: list[list[object]] = []
         if replication_column:
             cols.append([table.replication] * len(table))
@@ -140,9 +144,9 @@ def _write(
             if name in ("real_reason", "stated_reason"):
                 cols.append([END_REASONS[int(v)] for v in values])
             elif name == "segment":
-                cols.append([table.segment_names[int(v)] for v in values])
+                cols.append([segments[int(v)] for v in values])
             elif name == "change_kind":
-                cols.append(["" if v < 0 else table.change_kinds[int(v)] for v in values])
+                cols.append(["" if v < 0 else kinds[int(v)] for v in values])
             else:
                 cols.append(_as_cells(values))
         writer.writerows(zip(*cols, strict=True))

@@ -28,6 +28,7 @@ deal table.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from simsales.model.records import EV, EVENTS, UNWORKED, EventLog, RunRecords
+from simsales.results.csvtext import csv_text, read_csv_text
 from simsales.results.table import DealTable
 
 __all__ = [
@@ -239,6 +241,10 @@ def _num(x: float) -> str:
     return "" if math.isnan(x) else repr(x)
 
 
+#: ``csv_text`` of the few names a log repeats on every row (stages, segments), worked out once.
+_name_cell = functools.lru_cache(maxsize=1024)(csv_text)
+
+
 def _csv_row(case: Mapping[str, Any], row: tuple[Any, ...]) -> list[Any]:
     name, day, resource, lifecycle, stage, stage_name, value, momentum, seller = row
     return [
@@ -251,12 +257,12 @@ def _csv_row(case: Mapping[str, Any], row: tuple[Any, ...]) -> list[Any]:
         case["deal_id"],
         repr(day),
         stage,
-        stage_name,
+        _name_cell(stage_name),
         _num(value),
         _num(momentum),
         seller,
         case["outcome"],
-        case["segment"],
+        _name_cell(case["segment"]),
     ]
 
 
@@ -369,12 +375,13 @@ def _float(text: str) -> float:
 def _read_csv(path: Path) -> Iterator[Row]:
     with path.open(newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            if _keep(r["activity"], r["lifecycle"]):
+            activity = read_csv_text(r["activity"])
+            if _keep(activity, read_csv_text(r["lifecycle"])):
                 yield (
                     int(r["replication"]),
                     int(r["deal_id"]),
                     float(r["time"]),
-                    EV[r["activity"]],
+                    EV[activity],
                     int(r["stage"]),
                     _float(r["value"]),
                     int(r["seller"]),

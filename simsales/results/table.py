@@ -31,6 +31,7 @@ from simsales.model.records import (
     UNWORKED,
     RunRecords,
 )
+from simsales.results.csvtext import csv_text
 
 #: Rows formatted per chunk when writing CSV: bounds the memory of the string rows (a row of
 #: cells costs about 2 kB of Python objects while it is formatted: 8 MB a chunk).
@@ -234,7 +235,7 @@ def _csv_header(table: DealTable, replication_column: bool) -> list[str]:
     head += list(DEAL_FIELDS)
     head += list(DERIVED_FIELDS)
     head += [f"entered_{key}" for key in table.stage_keys]
-    return head
+    return [csv_text(name) for name in head]
 
 
 def _as_cells(values: np.ndarray) -> list[object]:
@@ -288,8 +289,9 @@ def _cell_columns(
     if replication_column:
         cols.append([table.replication] * (hi - lo))
     for name in DEAL_FIELDS:
-        if name == "segment":
-            cols.append(_named(table.segment_names, table.columns[name][lo:hi]))
+        if name == "segment":  # free text: kept from being read as a spreadsheet formula
+            segments = [csv_text(segment) for segment in table.segment_names]
+            cols.append(_named(segments, table.columns[name][lo:hi]))
         elif name in _NAMED_CODES:
             cols.append(_named(_NAMED_CODES[name], table.columns[name][lo:hi]))
         elif name in _DAYS:

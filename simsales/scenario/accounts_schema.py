@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simsales.scenario.distributions import Constant, LogNormal
 from simsales.scenario.quantities import Duration, Factor
+from simsales.scenario.text import PlainText
 
 
 class _Frozen(BaseModel):
@@ -133,7 +134,7 @@ class ExpansionKind(_Frozen):
         default_factory=lambda: Constant(value=0.5),
         description="List value as a multiple of the account's first deal's list value.",
     )
-    start_stage: str = Field(
+    start_stage: PlainText = Field(
         min_length=1,
         description="Name of the stage the opportunity starts in (a warm account skips the "
         "first stages).",
@@ -176,7 +177,7 @@ class Expansion(_Frozen):
 class ChangeKind(_Frozen):
     """One kind of event at the customer (a re-organisation, a new executive, a budget cut)."""
 
-    name: str = Field(min_length=1, description="Label of the event, as in accounts.csv.")
+    name: PlainText = Field(min_length=1, description="Label of the event, as in accounts.csv.")
     share: float = Field(gt=0, description="Relative share of change events.")
     health_hit: float = Field(
         0.1, ge=0, le=1, description="Health the event costs, whatever follows."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from simsales.scenario.distributions import DIST_NAMES
 from simsales.scenario.schema import Scenario
+from simsales.scenario.text import printable
 
 #: A key path in a scenario document: table keys and array indices.
 Steps = tuple[str | int, ...]
@@ -31,6 +33,8 @@ EXTENDS = "extends"
 BY_NAME = "stages_by_name"
 
 _MAX_VALUE_CHARS = 60
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_TOML_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class Problem:
         text = ": ".join(parts) + f": {self.message}"
         if self.value is not None:
             text += f" (got {format_value(self.value)})"
-        return text
+        # the file name, a key or a message may hold what the file held: shown, never acted on
+        return printable(text, one_line=True)
 
 
 class ScenarioError(Exception):
@@ -105,13 +110,20 @@ def _toml_repr(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + _ANY_CONTROL.sub(_toml_escape, text) + '"'
     if isinstance(value, dict):
         inner = ", ".join(f"{_key_repr(k)} = {_toml_repr(v)}" for k, v in value.items())
         return "{ " + inner + " }" if inner else "{}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_repr(v) for v in value) + "]"
     return str(value)
+
+
+def _toml_escape(found: re.Match[str]) -> str:
+    """A control character as TOML writes it in a basic string (``\\n``, ``\\u001B``)."""
+    char = found[0]
+    return _TOML_ESCAPES.get(char) or f"\\u{ord(char):04X}"
 
 
 def _key_repr(key: Any) -> str:
@@ -162,6 +174,8 @@ def validation_problems(
         ):
             value = None
         chain = _origin(origins, steps) or (root,)
+        if value is not None and not _may_show(value, steps, chain, origins):
+            value = None
         via = " extending ".join(chain) if len(chain) > 1 else None
         problems.append(
             Problem(
@@ -173,6 +187,20 @@ def validation_problems(
             )
         )
     return problems
+
+
+def _may_show(value: Any, steps: Steps, chain: Chain, origins: dict[Steps, Chain]) -> bool:
+    """Whether a problem may echo the value it is about.
+
+    A file can extend any ``.toml`` file, so a problem's value must not become a way to read
+    another file: a value is shown in full only if it was written by the file that was run (or
+    a ``--set``) and every key inside it too; a value inherited through ``extends`` only if it
+    is a number or a boolean (the file and the key path say where to look for the rest).
+    """
+    if len(chain) > 1:
+        return isinstance(value, int | float)
+    n = len(steps)
+    return all(writer == chain for path, writer in origins.items() if path[:n] == steps)
 
 
 def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[Steps, dict[int, str]]:

@@ -107,6 +107,8 @@ def _resolve_base(path: Path, display: str, extends: Any, stack: tuple[Path, ...
         raise ScenarioError([Problem(display, EXTENDS, extends, msg)])
     target = path.parent / extends
     target_display = os.path.normpath(os.path.join(os.path.dirname(display), extends))
+    if (why := not_toml(target, target_display)) is not None:
+        raise ScenarioError([Problem(display, EXTENDS, extends, why)])
     if target.resolve() in stack:
         cycle = " → ".join([*(p.name for p in stack), target.resolve().name])
         raise ScenarioError([Problem(display, EXTENDS, extends, f"extends cycle: {cycle}")])
@@ -116,6 +118,22 @@ def _resolve_base(path: Path, display: str, extends: Any, stack: tuple[Path, ...
     base = _resolve(target, target_display, stack)
     base.origins = {steps: (display, *chain) for steps, chain in base.origins.items()}
     return base
+
+
+def not_toml(target: Path, shown: str) -> str | None:
+    """Why a file that another file names (``extends``, an experiment's ``base``) is not read,
+    or ``None`` if it may be.
+
+    A file can name any path, and the problems reported on the file it names echo that file's
+    keys and values; so only ``.toml`` files are read this way, also when reached through a
+    link, and a refused one is not opened at all: ``extends = "/etc/shadow"`` shows nothing.
+    """
+    if target.suffix.lower() != ".toml":
+        return f"only .toml files can be named here, and {shown} is not one (it was not read)"
+    real = target.resolve()
+    if real.suffix.lower() != ".toml":
+        return f"{shown} links to {real}, which is not a .toml file (it was not read)"
+    return None
 
 
 def read_toml(path: Path, display: str, *, kind: str = "scenario file") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from simsales.scenario.accounts_schema import Accounts
 from simsales.scenario.distributions import Constant, LogNormal
 from simsales.scenario.quantities import Count, Duration, Factor, Money, Share
+from simsales.scenario.text import PlainText
 
 
 class _Frozen(BaseModel):
@@ -55,7 +56,7 @@ class RunSettings(_Frozen):
 class Segment(_Frozen):
     """A kind of buyer: its share of arriving suspects, its fit to the ideal customer, its value."""
 
-    name: str = Field(
+    name: PlainText = Field(
         min_length=1,
         description="Name of the segment, as written in the segment column of deals.csv.",
     )
@@ -326,7 +327,9 @@ class WrongStep(_Frozen):
 class BuyerTask(_Frozen):
     """Work the buyer does on its own after the stage's calls; the next call waits for it."""
 
-    name: str = Field(min_length=1, description="Name of the task (a label, such as a review).")
+    name: PlainText = Field(
+        min_length=1, description="Name of the task (a label, such as a review)."
+    )
     duration: Duration = Field(description="Days, before the deal's pace factor.")
 
 
@@ -340,7 +343,7 @@ class Qualification(_Frozen):
 class Stage(_Frozen):
     """One stage of the sale: its calls, the seller's and the buyer's own work, and its risks."""
 
-    name: str = Field(
+    name: PlainText = Field(
         min_length=1,
         description="Name of the stage; the stage's column in deals.csv and its metrics are "
         "named after it.",
@@ -436,15 +439,15 @@ class WinLoss(_Frozen):
 class Scenario(_Frozen):
     """A market, a sales team and a sales process: one file, validated."""
 
-    name: str = Field(
+    name: PlainText = Field(
         "scenario",
         min_length=1,
         description="Name of the scenario, shown with its results and in summary.json.",
     )
-    description: str = Field(
+    description: PlainText = Field(
         "", description="Free text on what the scenario models; the model does not read it."
     )
-    currency: str = Field("EUR", description="Label of the currency unit; all money uses it.")
+    currency: PlainText = Field("EUR", description="Label of the currency unit; all money uses it.")
     run: RunSettings = Field(default_factory=RunSettings)
     market: Market
     buyers: Buyers
