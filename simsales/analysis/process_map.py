@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from simsales.model import rules
 from simsales.model.momentum import LN2, cumulative_hazard
 from simsales.scenario.distributions import (
     Beta,
@@ -151,7 +152,7 @@ def process_map(scenario: Scenario) -> ProcessMap:
     mean_group = b.group_size.mean
     group = max(1, round(mean_group))
     skill = scenario.team.skill.mean
-    overload = b.overload_factor ** max(0, apc - b.comfortable_activities_per_call)
+    overload = rules.overload_factor(b.overload_factor, b.comfortable_activities_per_call, apc)
     m_start = b.momentum.initial + (1.0 - b.momentum.initial) * b.momentum.call_restore_right
     stages = tuple(
         _stage_step(scenario, i, stage, group=group, skill=skill, overload=overload, m0=m_start)
@@ -187,8 +188,9 @@ def process_map(scenario: Scenario) -> ProcessMap:
 def calls_if_all_right(stages: list[Stage], apc: int) -> int:
     """Calls of a deal whose every activity goes right the first time.
 
-    As the model plans them: a call's agenda holds up to ``apc`` activities and runs on into the
-    next stage when nothing blocks (no buyer task, no seller work, and the next stage has calls).
+    As the model plans them (``rules.call_agenda``): a call's agenda holds up to ``apc``
+    activities and runs on into the next stage when nothing blocks (no buyer task, no seller
+    work, and the next stage has calls).
     """
     calls, i, remaining = 0, 0, stages[0].activities
     while True:
@@ -199,22 +201,14 @@ def calls_if_all_right(stages: list[Stage], apc: int) -> int:
             remaining = stages[i].activities
             continue
         calls += 1
-        left = apc
-        while True:
+        left = rules.call_agenda(stages, i, remaining, apc)
+        while left:  # the agenda is covered stage by stage, all of it right
             k = min(left, remaining)
             remaining -= k
             left -= k
-            last = i == len(stages) - 1
-            if remaining or not left or last or not _flows_on(stages[i]):
-                break
-            if not stages[i + 1].activities:
-                break
-            i += 1
-            remaining = stages[i].activities
-
-
-def _flows_on(stage: Stage) -> bool:
-    return not stage.buyer_tasks and stage.seller_work_hours == 0.0
+            if left:
+                i += 1
+                remaining = stages[i].activities
 
 
 def levers(scenario: Scenario) -> tuple[Lever, ...]:
@@ -295,7 +289,7 @@ def fmt_pct(p: float) -> str:
 def _consensus(scenario: Scenario, n: float) -> float:
     """P(n) = p_one · q^(n−1), as the model uses it (average fit, full momentum)."""
     c = scenario.buyers.consensus
-    return c.p_one * c.q_per_extra ** (n - 1)
+    return rules.consensus(c.p_one, c.q_per_extra, n, 0.5, c.fit_weight)
 
 
 def dark_risk(scenario: Scenario, half_life: float, days: float, m0: float) -> float:
@@ -336,9 +330,10 @@ def _stage_step(
     apc = scenario.policies.activities_per_call
     b = scenario.buyers
     agenda = min(apc, stage.activities) if stage.activities else 0
-    share = stage.attendee_share + b.attendees_per_extra_activity * max(0, agenda - 1)
-    attendees = group if share >= 1.0 else max(1, min(group, round(group * share)))
-    p_typical = min(1.0, stage.p_right * skill) * overload
+    attendees = rules.attendees(
+        group, stage.attendee_share, b.attendees_per_extra_activity, max(agenda, 1)
+    )
+    p_typical = rules.chance_right(stage.p_right, skill, overload)
     half_life = b.momentum.half_life_days * stage.half_life_factor
     wrong = _wrong(scenario, stage, key)
     tasks = tuple(
@@ -363,7 +358,7 @@ def _stage_step(
         qualification=_qualification(scenario, stage, key),
         strictness=scenario.policies.qualification_strictness,
         sets_forecast=stage.sets_forecast,
-        flows_on=_flows_on(stage),
+        flows_on=stage.flows_on,
         half_life_days=half_life,
         consensus_share=stage.consensus_share,
         dark_risk=tuple(dark_risk(scenario, half_life, d, m0) for d in DARK_GAP_DAYS),
@@ -544,7 +539,7 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
 def _chosen(scenario: Scenario, fit: float) -> float:
     """Chance we are chosen once the group decides to buy: win_base · (1 + w · (2 fit − 1))."""
     ch = scenario.buyers.choice
-    return min(1.0, ch.win_base * (1.0 + ch.fit_weight * (2.0 * fit - 1.0)))
+    return min(1.0, rules.win_chance(ch.win_base, ch.fit_weight, fit))
 
 
 def _accounts(scenario: Scenario) -> tuple[str, ...]:
@@ -562,14 +557,17 @@ def _accounts(scenario: Scenario) -> tuple[str, ...]:
 
 
 def _outcomes(scenario: Scenario) -> tuple[str, ...]:
+    opens = scenario.stages[scenario.opens_at_index].name
     out = [
+        f"the CRM opens an opportunity when the deal enters {opens} [crm.opens_at]",
         "won: the group agrees and chooses us",
         "lost (No Go): the group buys elsewhere or builds in house",
-        "no decision: the deal goes dark (silence, a stalled group, raised defences) or the group "
-        "never decides",
+        "no decision: an opportunity goes dark (silence, a stalled group, raised defences) or "
+        "the group never decides",
+        f"no response: a suspect goes dark before {opens} (never engaged; not an opportunity)",
     ]
     if any(s.qualification is not None for s in scenario.stages):
         out.append("disqualified: a poor fit read at the qualifying stage (a cheap No Go)")
     if scenario.market.patience_days > 0:
-        out.append("unworked: a suspect no seller took in time (not an opportunity)")
+        out.append("unworked: a suspect no seller took in time (never contacted)")
     return tuple(out)

@@ -63,7 +63,7 @@ class StagePlan:
             read_sd_right=q.read_error_sd_right if q else 0.0,
             read_sd_wrong=q.read_error_sd_wrong if q else 0.0,
             sets_forecast=stage.sets_forecast,
-            flows_on=not stage.buyer_tasks and stage.seller_work_hours == 0.0,
+            flows_on=stage.flows_on,
             wrong_momentum_keep=1.0 - w.momentum_loss,
             wrong_end_chance=w.end_chance,
             wrong_lag_factor=w.lag_factor,

@@ -1,15 +1,18 @@
-"""One opportunity, buyer and seller together, from the suspect pool to its end (a SimPy process).
+"""One record, buyer and seller together, from the suspect pool to its end (a SimPy process).
 
-The deal waits in the suspect pool for a seller with room (the WIP cap), then moves through the
-stages. Each stage's joint activities are covered in calls of up to ``activities_per_call``, and a
-call's agenda runs on into the next stage when nothing (a buyer task, seller work) blocks it;
-between two calls lies a gap — the buyer's own tasks, the buyer's next free slot (slower for a
+``run_opportunity`` tells the story of a deal in named steps: wait for a seller, then stage by
+stage plan a call, wait for it, hold it, and finish the stage, then decide. ``Sale`` holds where
+the deal stands and carries out each step; the rules each step applies (a call's agenda, who
+comes, the lag, the chance of doing an activity right, consensus, the supplier's choice) are the
+pure functions of ``simsales.model.rules``, which ``simsales explain`` reads too. What is fixed
+for the run comes precomputed (``RunContext``, ``StagePlan``) and each deal draws from its own
+random source (``DealRandom``): the speed lives there, beneath the story.
+
+Between two calls lies a gap — the buyer's own tasks, the buyer's next free slot (slower for a
 larger part of the buying group) and the seller's calendar — during which momentum decays and the
-deal may go dark. Each activity in a call is done right or wrong; a wrong one is redone (rework) and
-costs the stage's consequence. After its calls a stage may qualify the buyer, set the forecast, and
-hand the buyer its tasks and the seller its offline work; once those are done, the buying group pays
-the stage's share of the consensus penalty. After the last stage the group decides, then chooses a
-supplier. Every deal ends exactly once.
+deal may go dark. Each activity in a call is done right or wrong; a wrong one is redone (rework)
+and costs the stage's consequence. A call's agenda runs on into the next stage when nothing (a
+buyer task, seller work) blocks it. Every record ends exactly once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 from collections.abc import Generator
 from typing import Any, cast
 
+from simsales.model import rules
 from simsales.model.context import RunContext, StagePlan
 from simsales.model.dealrandom import DealRandom
 from simsales.model.market import DealDraw
@@ -223,16 +227,44 @@ def flush_open_deals(ctx: RunContext) -> None:
 
 
 def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
-    """The life of one opportunity; see the module docstring for the flow."""
-    env = ctx.env
-    log = ctx.log
-    team = ctx.team
-    draw = deal.draw
-    ctx.live[deal.id] = deal
-    if log is not None:
-        log.add(deal.id, env.now, _EV_CREATED, 0, draw.value, -1, NAN)
+    """The life of one record, from the suspect pool to its end: the story of a deal.
 
-    # Stage 0: the suspect pool, until a seller has room.
+    A seller takes the suspect on (or it gives up waiting). Then, stage by stage, the seller and
+    the buyer hold calls until the stage's activities are done, each call booked after a gap in
+    which the buyer may go dark; then the stage is finished: the buyer qualified, its tasks and
+    the seller's work handed out, and the group agrees to go on, or stalls. After the last stage
+    the buying group decides.
+    """
+    ctx.live[deal.id] = deal
+    if ctx.log is not None:
+        ctx.log.add(deal.id, ctx.env.now, _EV_CREATED, 0, deal.draw.value, -1, NAN)
+    seller = yield from wait_for_seller(ctx, deal)
+    if seller < 0:
+        return  # unworked: it gave up waiting
+    sale = Sale(ctx, deal, seller)
+    while True:
+        while sale.remaining:
+            call = sale.plan_call()
+            yield from sale.wait_for(call)
+            if sale.ended:
+                return
+            sale.hold(call)
+            if sale.ended:
+                return
+        yield from sale.finish_stage()
+        if sale.ended:
+            return
+        if sale.at_last_stage:
+            yield from sale.decide()
+            return
+        sale.enter_next_stage(sale.ready, sale.clock.momentum)
+
+
+def wait_for_seller(ctx: RunContext, deal: Deal) -> Generator[Any, Any, int]:
+    """Stage 0, the suspect pool: wait until a seller has room (the WIP cap), or give up after
+    the market's patience (unworked: -1). An opportunity inside an account has its seller."""
+    team = ctx.team
+    env = ctx.env
     seller = team.try_assign() if deal.origin == NEW_BUSINESS else deal.seller
     if seller < 0:
         ev = team.wait()
@@ -240,198 +272,297 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
             yield ev | env.timeout(ctx.patience)
             if not ev.triggered:
                 team.give_up(ev)
-                if log is not None:
-                    log.add(deal.id, env.now, _EV_UNWORKED, 0, 0.0, -1, NAN)
+                if ctx.log is not None:
+                    ctx.log.add(deal.id, env.now, _EV_UNWORKED, 0, 0.0, -1, NAN)
                 record_deal(ctx, deal, UNWORKED, env.now, env.now)
-                return
+                return -1
         else:
             yield ev
         seller = cast(int, ev.value)  # Team.release succeeds the event with a seller index
-    start = env.now
-    deal.assigned_at = start
+    deal.assigned_at = env.now
     deal.seller = seller
     if not ctx.qualifies_somewhere:
         deal.qualified = 1  # no stage qualifies: every opportunity counts as qualified
-    if log is not None:
-        log.add(deal.id, start, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
+    if ctx.log is not None:
+        ctx.log.add(deal.id, env.now, _EV_ASSIGNED, 0, 0.0, seller, ctx.m0)
+    return seller
 
-    r = DealRandom(draw.nums, draw.behaviour_seed, draw.rest, draw.row, draw.uniforms_at)
-    draw.rest = None  # the deal's random source holds it now
-    clock = ctx.buyer_clock(start, draw.budget, deal.m0)
-    cal = ctx.calendars
-    stages = ctx.stages
-    last_stage = len(stages) - 1
-    pace = draw.pace
-    group = draw.group_size
-    skill = ctx.skills[seller]
-    overload = ctx.overload
-    apc = ctx.apc
-    book_within = ctx.book_within
-    # per-run constants, loaded once per deal rather than once per call
-    meeting_lag = ctx.meeting_lag
-    lag_per_attendee = ctx.lag_per_attendee
-    attendees_per_extra = ctx.attendees_per_extra
-    call_hours = ctx.call_hours
-    call_hours_extra = ctx.call_hours_extra
-    prep_hours = ctx.prep_hours
-    restore_right = ctx.restore_right
-    restore_wrong = ctx.restore_wrong
-    book_call = cal.book_call
-    advance = clock.advance
-    touch_times = clock.touch_times  # never rebound: _send_touches clears it in place
-    rand = r.random
 
-    fit_factor = 1.0 + ctx.consensus_fit_weight * (2.0 * draw.fit - 1.0)
-    consensus = min(1.0, max(0.0, ctx.p_one * ctx.q_extra ** (group - 1) * fit_factor))
-    lag_mult = 1.0  # grows with wrong steps that lengthen every later gap
-    decision_mult = 1.0  # shrinks with wrong steps that make the final decision less likely
+class Call:
+    """The next call as planned: how many activities it covers, when, and at what cost."""
 
-    t = start  # when the latest thing happened: a call, or the start of a stage without calls
-    last_call = -1.0
-    ready = start  # the buyer's tasks and the seller's offline work are done by then
-    work_end = start
-    i = deal.first_stage
-    sp: StagePlan = stages[i]
-    remaining = sp.activities
-    _enter(deal, sp, start, log, seller, clock.momentum)
+    __slots__ = ("agenda", "at", "free_at", "hours")
 
-    while True:
-        if remaining == 0:
-            # Stage i has had all its calls (or has none): qualify, set the forecast, hand out
-            # the buyer's tasks and the seller's work; once they are done the group either
-            # agrees to go on (consensus) or stalls.
-            if t < ready:  # a stage without calls starts when the previous one's work is done
-                t = ready
-                yield env.timeout(t - env.now)
-            if not _qualifies(ctx, deal, sp, t, log):
-                _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
-                return
-            busy_until, work_end = _hand_out_work(ctx, deal, sp, t, r, pace, log)
-            clock.busy_until = busy_until
-            ready = busy_until if busy_until > work_end else work_end
-            dark = advance(ready, sp.half_life)
-            if touch_times:
-                _send_touches(ctx, deal, clock)
-            if dark >= 0.0:
-                _go_dark(ctx, deal, clock, dark)
-                return
-            if not _consensus_holds(ctx, draw, sp, consensus, clock.momentum):
-                _go_dark(ctx, deal, clock, ready, _DARK_STALLED)  # the group stalls
-                return
-            if i == last_stage:
-                yield from _decide(ctx, deal, clock, ready, decision_mult)
-                return
-            i += 1
-            sp = stages[i]
-            remaining = sp.activities
-            _enter(deal, sp, ready, log, seller, clock.momentum)
-            continue
+    def __init__(self, agenda: int, at: float, free_at: float, hours: float) -> None:
+        self.agenda = agenda  # activities on its agenda
+        self.at = at  # when it is held
+        self.free_at = free_at  # when a seller with a free calendar would have held it
+        self.hours = hours  # seller hours, with preparation
 
-        # The next call: its agenda runs on into the next stages while nothing blocks it.
-        agenda = remaining
-        j = i
-        while agenda < apc and j < last_stage and stages[j].flows_on and stages[j + 1].activities:
-            j += 1
-            agenda += stages[j].activities
-        if agenda > apc:
-            agenda = apc
-        share = sp.attendee_share + attendees_per_extra * (agenda - 1)
-        if share < 1.0:  # max(1, min(group, round(group * share))), without the calls
-            attendees = round(group * share)
-            if attendees > group:
-                attendees = group
-            if attendees < 1:
-                attendees = 1
-        else:
-            attendees = group
-        lag = meeting_lag(r) * pace * (1.0 + lag_per_attendee * (attendees - 1))
-        lag *= lag_mult
-        if book_within > 0.0 and t == last_call:
-            earliest = t + (lag if lag < book_within else book_within)
-            if not earliest > ready:  # max(ready, earliest), without the call
-                earliest = ready
-        else:
-            earliest = (ready if ready > t else t) + lag
-        hours = call_hours + call_hours_extra * (agenda - 1) + prep_hours
-        call_at, free_at = book_call(seller, earliest, hours)
-        dark = advance(call_at, sp.half_life)
-        if touch_times:
-            _send_touches(ctx, deal, clock)
+
+class Sale:
+    """One opportunity under way: where it stands, and each step of its story.
+
+    The steps are ``plan_call`` (the agenda, who must come, when they can meet and when the
+    seller can), ``wait_for`` (the gap, in which the buyer may go dark), ``hold`` (each activity
+    done right or wrong), ``finish_stage`` (qualify, hand out the work, the group agrees) and
+    ``decide``. The rules they apply are ``simsales.model.rules``; what is fixed for the run comes
+    precomputed from ``RunContext`` and its ``StagePlan``s. A step that ends the deal sets
+    ``ended``.
+    """
+
+    __slots__ = (
+        "clock",
+        "consensus",
+        "ctx",
+        "deal",
+        "decision_mult",
+        "ended",
+        "lag_mult",
+        "last_call",
+        "r",
+        "ready",
+        "remaining",
+        "seller",
+        "skill",
+        "sp",
+        "stage",
+        "t",
+        "work_end",
+    )
+
+    def __init__(self, ctx: RunContext, deal: Deal, seller: int) -> None:
+        draw = deal.draw
+        start = ctx.env.now
+        self.ctx = ctx
+        self.deal = deal
+        self.seller = seller
+        self.skill = ctx.skills[seller]
+        self.r = DealRandom(draw.nums, draw.behaviour_seed, draw.rest, draw.row, draw.uniforms_at)
+        draw.rest = None  # the deal's random source holds it now
+        self.clock = ctx.buyer_clock(start, draw.budget, deal.m0)
+        self.consensus = rules.consensus(
+            ctx.p_one, ctx.q_extra, draw.group_size, draw.fit, ctx.consensus_fit_weight
+        )
+        self.lag_mult = 1.0  # grows with wrong steps that lengthen every later gap
+        self.decision_mult = 1.0  # shrinks with wrong steps that make the decision less likely
+        self.t = start  # when the latest thing happened: a call, or a stage's start
+        self.last_call = -1.0
+        self.ready = start  # the buyer's tasks and the seller's offline work are done by then
+        self.work_end = start
+        self.ended = False
+        self.stage = deal.first_stage - 1
+        self.enter_next_stage(start, self.clock.momentum)
+
+    @property
+    def at_last_stage(self) -> bool:
+        return self.stage == len(self.ctx.stages) - 1
+
+    def enter_next_stage(self, at: float, momentum: float) -> None:
+        """The deal enters its next stage at ``at`` (``momentum`` NaN: within a call)."""
+        self.stage += 1
+        sp = self.sp = self.ctx.stages[self.stage]
+        self.remaining = sp.activities
+        deal = self.deal
+        deal.entered[sp.number - 1] = at
+        deal.stage_reached = sp.number
+        if self.ctx.log is not None:
+            self.ctx.log.add(deal.id, at, _EV_STAGE, sp.number, 0.0, self.seller, momentum)
+
+    # --- a call -------------------------------------------------------------------------------
+
+    def plan_call(self) -> Call:
+        """The next call: its agenda, the members it needs, the group's lag, the seller's slot."""
+        ctx = self.ctx
+        sp = self.sp
+        draw = self.deal.draw
+        agenda = rules.call_agenda(ctx.stages, self.stage, self.remaining, ctx.apc)
+        present = rules.attendees(
+            draw.group_size, sp.attendee_share, ctx.attendees_per_extra, agenda
+        )
+        lag = rules.meeting_lag(
+            ctx.meeting_lag(self.r), draw.pace, present, ctx.lag_per_attendee, self.lag_mult
+        )
+        earliest = rules.earliest_call(self.t, self.last_call, self.ready, lag, ctx.book_within)
+        hours = rules.call_hours(ctx.call_hours, ctx.call_hours_extra, ctx.prep_hours, agenda)
+        at, free_at = ctx.calendars.book_call(self.seller, earliest, hours)
+        return Call(agenda, at, free_at, hours)
+
+    def wait_for(self, call: Call) -> Generator[Any, Any, None]:
+        """The gap up to the call: momentum fades (touches slow it) and the buyer may go dark."""
+        clock = self.clock
+        dark = clock.advance(call.at, self.sp.half_life)
+        if clock.touch_times:
+            _send_touches(self.ctx, self.deal, clock)
         if dark >= 0.0:
-            _go_dark(ctx, deal, clock, dark)
+            self.go_dark(dark)
             return
-        yield env.timeout(call_at - env.now)
-        # the gap, split into what we waited for: the buyer, or the seller
-        gap = call_at - t
-        work_part = work_end - (clock.busy_until if clock.busy_until > t else t)
+        yield self.ctx.env.timeout(call.at - self.ctx.env.now)
+        self._book_the_wait(call)
+
+    def _book_the_wait(self, call: Call) -> None:
+        """Add the gap to the deal's waits, split into the buyer's part and the seller's."""
+        deal = self.deal
+        t = self.t
+        busy_until = self.clock.busy_until
+        gap = call.at - t
+        work_part = self.work_end - (busy_until if busy_until > t else t)
         work_part = work_part if work_part > 0.0 else 0.0
         deal.gap_days += gap
         if gap > deal.max_gap:
             deal.max_gap = gap
-        deal.seller_wait += call_at - free_at + work_part
-        deal.buyer_wait += free_at - t - work_part
-        if log is not None:
-            _log_waits(deal, sp.number, t, clock.busy_until, work_part, free_at, call_at, log)
-        t = last_call = call_at
+        deal.seller_wait += call.at - call.free_at + work_part
+        deal.buyer_wait += call.free_at - t - work_part
+        if self.ctx.log is not None:
+            _log_waits(
+                deal, self.sp.number, t, busy_until, work_part, call.free_at, call.at, self.ctx.log
+            )
+
+    def hold(self, call: Call) -> None:
+        """The call: each activity on its agenda is done right or wrong (and then redone); a
+        stage finished inside the call is settled and the call runs on into the next one."""
+        ctx = self.ctx
+        deal = self.deal
+        clock = self.clock
+        log = ctx.log
+        t = self.t = self.last_call = call.at
         deal.calls += 1
-        deal.call_hours += hours
+        deal.call_hours += call.hours
         if log is not None:
             call_row = len(log)
-            log.add(deal.id, t, _EV_CALL, sp.number, agenda, seller, NAN)
-
-        # the call: each activity on the agenda is done right or wrong (and then redone)
-        left = agenda
-        load = overload[agenda]
-        restore = restore_right
+            log.add(deal.id, t, _EV_CALL, self.sp.number, call.agenda, self.seller, NAN)
+        left = call.agenda
+        overload = ctx.overload[call.agenda]
+        restore = ctx.restore_right
+        rand = self.r.random
         while True:
-            k = left if left < remaining else remaining
-            p = sp.p_right * skill
-            p = (1.0 if p > 1.0 else p) * load
+            sp = self.sp
+            k = left if left < self.remaining else self.remaining
+            p = rules.chance_right(sp.p_right, self.skill, overload)
             wrong = 0
             for _ in range(k):
                 if rand() >= p:
                     wrong += 1
-            remaining -= k - wrong
+            self.remaining -= k - wrong
             left -= k
             if wrong:
-                restore = restore_wrong
-                deal.wrong_activities += wrong
-                if not deal.wrong_stages & sp.bit:  # the stage's consequence, once per stage
-                    deal.wrong_stages |= sp.bit
-                    lag_mult *= sp.wrong_lag_factor
-                    decision_mult *= sp.wrong_decision_factor
-                    if sp.wrong_discount is not None:
-                        cut = sp.wrong_discount(r)
-                        deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - cut)
-                if log is not None:
-                    log.add(deal.id, t, _EV_WRONG, sp.number, wrong, seller, NAN)
-                if sp.wrong_end_chance > 0.0 and rand() < sp.wrong_end_chance:
-                    clock.contact(t, restore)
-                    clock.momentum *= sp.wrong_momentum_keep
-                    _go_dark(ctx, deal, clock, t, _DARK_DEFENCES)  # raised defences
-                    return
-                clock.momentum *= sp.wrong_momentum_keep
-            if remaining or not left or not sp.flows_on or not stages[i + 1].activities:
+                restore = ctx.restore_wrong
+                if self._wrong_steps(wrong, t, restore):
+                    return  # the buyer's defences are up
+            if self.remaining or not left or not sp.flows_on:
                 break
-            # stage i is done inside this call and nothing blocks: settle it, go on to the next
-            if not _qualifies(ctx, deal, sp, t, log):
-                _close(ctx, deal, DISQUALIFIED, t, t, clock.momentum)
+            if not ctx.stages[self.stage + 1].activities:
+                break
+            # the stage is done inside this call and nothing blocks: settle it, go on
+            if not self._qualifies(t):
+                self.close(DISQUALIFIED, t)
                 return
-            _hand_out_work(ctx, deal, sp, t, r, pace, log)
-            momentum_now = clock.momentum + (1.0 - clock.momentum) * restore
-            if not _consensus_holds(ctx, draw, sp, consensus, momentum_now):
+            _hand_out_work(ctx, deal, sp, t, self.r, deal.draw.pace, log)
+            if not self._agrees(rules.restored(clock.momentum, restore)):
                 clock.contact(t, restore)
-                _go_dark(ctx, deal, clock, t, _DARK_STALLED)
+                self.go_dark(t, _DARK_STALLED)
                 return
-            i += 1
-            sp = stages[i]
-            remaining = sp.activities
-            _enter(deal, sp, t, log, seller, NAN)
-        m = clock.momentum  # clock.contact(t, restore), inlined on this once-a-call path
-        clock.momentum = m + (1.0 - m) * restore
+            self.enter_next_stage(t, NAN)
+        clock.momentum = rules.restored(clock.momentum, restore)
         clock.last_contact = t
         if log is not None:
             log.momentum[call_row] = clock.momentum  # the momentum the call left
+
+    def _wrong_steps(self, wrong: int, t: float, restore: float) -> bool:
+        """Activities done wrong in a call: rework, the stage's consequence (once), and maybe
+        raised defences; True if the buyer went dark."""
+        ctx = self.ctx
+        deal = self.deal
+        sp = self.sp
+        clock = self.clock
+        deal.wrong_activities += wrong
+        if not deal.wrong_stages & sp.bit:  # the stage's consequence, once per stage
+            deal.wrong_stages |= sp.bit
+            self.lag_mult *= sp.wrong_lag_factor
+            self.decision_mult *= sp.wrong_decision_factor
+            if sp.wrong_discount is not None:
+                cut = sp.wrong_discount(self.r)
+                deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - cut)
+        if ctx.log is not None:
+            ctx.log.add(deal.id, t, _EV_WRONG, sp.number, wrong, self.seller, NAN)
+        if sp.wrong_end_chance > 0.0 and self.r.random() < sp.wrong_end_chance:
+            clock.contact(t, restore)
+            clock.momentum *= sp.wrong_momentum_keep
+            self.go_dark(t, _DARK_DEFENCES)
+            return True
+        clock.momentum *= sp.wrong_momentum_keep
+        return False
+
+    # --- the end of a stage, and the decision -----------------------------------------------------
+
+    def finish_stage(self) -> Generator[Any, Any, None]:
+        """After the stage's calls: qualify the buyer, hand out the buyer's tasks and the seller's
+        work, wait while they are done (the buyer may go dark), and the group agrees to go on."""
+        ctx = self.ctx
+        if self.t < self.ready:  # a stage without calls starts when the one before is done
+            self.t = self.ready
+            yield ctx.env.timeout(self.t - ctx.env.now)
+        t = self.t
+        if not self._qualifies(t):
+            self.close(DISQUALIFIED, t)
+            return
+        busy_until, self.work_end = _hand_out_work(
+            ctx, self.deal, self.sp, t, self.r, self.deal.draw.pace, ctx.log
+        )
+        clock = self.clock
+        clock.busy_until = busy_until
+        self.ready = busy_until if busy_until > self.work_end else self.work_end
+        dark = clock.advance(self.ready, self.sp.half_life)
+        if clock.touch_times:
+            _send_touches(ctx, self.deal, clock)
+        if dark >= 0.0:
+            self.go_dark(dark)
+            return
+        if not self._agrees(clock.momentum):
+            self.go_dark(self.ready, _DARK_STALLED)  # the group stalls
+
+    def decide(self) -> Generator[Any, Any, None]:
+        """After the last stage: the group decides (or never does), then chooses a supplier."""
+        ctx = self.ctx
+        env = ctx.env
+        deal = self.deal
+        draw = deal.draw
+        at = self.ready
+        if at > env.now:
+            yield env.timeout(at - env.now)
+        n = len(ctx.stages)
+        if draw.die(n) >= self.decision_mult:  # "we'll get back to you": never decides
+            self.go_dark(at, _DARK_UNDECIDED)
+            return
+        chance = rules.win_chance(ctx.win_base, ctx.choice_fit_weight, draw.fit)
+        outcome = WON if draw.die(n + 1) < chance else LOST
+        if ctx.log is not None:
+            ctx.log.add(deal.id, at, _EV_DECIDED, n, outcome, self.seller, self.clock.momentum)
+        self.close(outcome, at)
+        if outcome == WON and ctx.on_won is not None:
+            ctx.on_won(deal)  # the account lifecycle takes it from here
+
+    def _qualifies(self, t: float) -> bool:
+        return _qualifies(self.ctx, self.deal, self.sp, t, self.ctx.log)
+
+    def _agrees(self, momentum: float) -> bool:
+        """The buying group agrees to go on after the stage (its share of consensus)."""
+        sp = self.sp
+        die = self.deal.draw.die(sp.number - 1)
+        weight = self.ctx.consensus_momentum_weight
+        return rules.stage_agrees(die, self.consensus, sp.consensus_share, momentum, weight)
+
+    # --- the end ----------------------------------------------------------------------------------
+
+    def close(self, outcome: int, at: float) -> None:
+        """The deal ends at ``at`` with ``outcome`` (decided or disqualified)."""
+        self.ended = True
+        _close(self.ctx, self.deal, outcome, at, at, self.clock.momentum)
+
+    def go_dark(self, at: float, cause: int = 0) -> None:
+        """The buyer goes dark at ``at``; the seller closes it some weeks later."""
+        self.ended = True
+        _go_dark(self.ctx, self.deal, self.clock, at, cause)
 
 
 def _log_waits(
@@ -542,49 +673,6 @@ def _hand_out_work(
         if log is not None:
             log.add(deal.id, t, _EV_WORK, sp.number, hours, deal.seller, NAN)
     return busy_until, work_end
-
-
-def _consensus_holds(
-    ctx: RunContext, draw: DealDraw, sp: StagePlan, consensus: float, momentum: float
-) -> bool:
-    """The buying group pays this stage's share of the consensus penalty.
-
-    An engaged group (momentum 1) passes with P(n) ** share, so the stages together reproduce the
-    purchase likelihood P(n) of the cited research; a group whose interest has faded agrees less
-    readily: the exponent grows by ``momentum_weight * (1 - momentum)``.
-    """
-    if sp.consensus_share <= 0.0:
-        return True
-    exponent = sp.consensus_share * (1.0 + ctx.consensus_momentum_weight * (1.0 - momentum))
-    return draw.die(sp.number - 1) < consensus**exponent
-
-
-def _decide(
-    ctx: RunContext, deal: Deal, clock: BuyerClock, at: float, decision_mult: float
-) -> Generator[Any, Any, None]:
-    """After the last stage: the group decides (or never does), then chooses a supplier."""
-    env = ctx.env
-    draw = deal.draw
-    if at > env.now:
-        yield env.timeout(at - env.now)
-    n = len(ctx.stages)
-    if draw.die(n) >= decision_mult:  # "we'll get back to you": the group never decides
-        _go_dark(ctx, deal, clock, at, _DARK_UNDECIDED)
-        return
-    choice = ctx.win_base * (1.0 + ctx.choice_fit_weight * (2.0 * draw.fit - 1.0))
-    outcome = WON if draw.die(n + 1) < choice else LOST
-    if ctx.log is not None:
-        ctx.log.add(deal.id, at, _EV_DECIDED, n, outcome, deal.seller, clock.momentum)
-    _close(ctx, deal, outcome, at, at, clock.momentum)
-    if outcome == WON and ctx.on_won is not None:
-        ctx.on_won(deal)  # the account lifecycle takes it from here
-
-
-def _enter(deal: Deal, sp: StagePlan, at: float, log: Any, seller: int, momentum: float) -> None:
-    deal.entered[sp.number - 1] = at
-    deal.stage_reached = sp.number
-    if log is not None:
-        log.add(deal.id, at, _EV_STAGE, sp.number, 0.0, seller, momentum)
 
 
 def _log_started_tasks(ctx: RunContext, deal: Deal, until: float) -> None:

@@ -376,6 +376,12 @@ class Stage(_Frozen):
     sets_forecast: bool = Field(False, description="The forecast close date is set after it.")
     wrong: WrongStep = Field(default_factory=WrongStep)
 
+    @property
+    def flows_on(self) -> bool:
+        """No buyer task and no seller work after the stage: a call's agenda may run on into the
+        next stage."""
+        return not self.buyer_tasks and self.seller_work_hours == 0.0
+
 
 class Forecast(_Frozen):
     """Forecast close dates, and how they slip."""
