@@ -160,7 +160,12 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
 
     is_open = out == OPEN
     unworked = out == UNWORKED
-    decided = (out == WON) | (out == LOST)
+    # a lost deal was lost at the decision, or along the way to competition (then the seller
+    # learned of it at the next contact: closed after it ended)
+    midway = (out == LOST) & (c["closed_at"] > c["ended_at"])
+    if sc.buyers.competition.hazard_per_day == 0:
+        assert not midway.any(), "lost along the way without competition"
+    decided = ((out == WON) | (out == LOST)) & ~midway
     closed = ~is_open
     worked = closed & ~unworked
     assigned = ~np.isnan(c["assigned_at"])
@@ -211,6 +216,7 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
         assert not np.any(st > horizon), "a stage entered after the horizon"
     np.testing.assert_array_equal(st[assigned, 0], assigned_at[assigned])
     assert np.all(reached[decided] == n_stages), "won or lost before the last stage"
+    assert np.all(reached[midway] > sc.opens_at_index), "lost to competition before the opening"
     # the CRM opens an opportunity on entering stage crm.opens_at: going dark before it is no
     # response (prospecting), after it no decision
     opens = sc.opens_at_index
@@ -348,12 +354,13 @@ def _check_log(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> None:
         ("unworked", (UNWORKED,)),
     ):
         mask = np.isin(out, outcomes)
-        if name == "went_dark":  # an open deal may have gone dark, not yet closed out
+        if name in ("went_dark", "decided"):  # an open deal may have gone dark (or been lost
+            # along the way), and not yet been closed out
             mask |= (out == OPEN) & (per_deal(name) == 1)
             np.testing.assert_array_equal(only_time(name, mask)[closed[mask]], ended[mask & closed])
         else:
             np.testing.assert_array_equal(only_time(name, mask), ended[mask])
-    sel = code == EV["decided"]
+    sel = (code == EV["decided"]) & (out[case] != OPEN)  # a loss not yet learned is open
     np.testing.assert_array_equal(value[sel], out[case[sel]])
     with_close = closed & (out != UNWORKED)
     np.testing.assert_array_equal(only_time("closed", with_close), c["closed_at"][with_close])

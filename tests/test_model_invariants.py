@@ -39,6 +39,13 @@ VARIANTS: dict[str, dict[str, object]] = {
     "round_robin": {"team.assignment": "round_robin", "team.sellers": 3},
     "strict": {"policies.qualification_strictness": 0.6},
     "weekdays_6": {"team.workdays_per_week": 6, "team.meeting_slots_per_day": 1},
+    "competition_and_stale_dates": {
+        "buyers.competition.hazard_per_day": 0.01,
+        "buyers.competition.wrong_step_factor": 2.0,
+        "forecast.stale_half_life_factor": 0.5,
+        "forecast.stale_competition_factor": 3.0,
+        "buyers.choice.momentum_weight": 0.5,
+    },
 }
 
 

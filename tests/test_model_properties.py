@@ -230,7 +230,16 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
             },
             "no_decision": no_decision,
             "consensus": consensus,
-            "choice": {"win_base": draw(floats(0.0, 1.0)), "fit_weight": draw(floats(0.0, 1.0))},
+            "choice": {
+                "win_base": draw(floats(0.0, 1.0)),
+                "fit_weight": draw(floats(0.0, 1.0)),
+                "momentum_weight": draw(floats(0.0, 1.0)),
+            },
+            "competition": {
+                "hazard_per_day": draw(st.sampled_from([0.0, 0.0, 0.005, 0.03])),
+                "fit_weight": draw(floats(0.0, 1.0)),
+                "wrong_step_factor": draw(floats(1.0, 3.0)),
+            },
         },
         "team": {
             "sellers": draw(st.integers(1, 5)),
@@ -255,6 +264,8 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "forecast": {
             "first_forecast_days": draw(durations(90.0)),
             "push_days": draw(floats(5.0, 60.0)),
+            "stale_half_life_factor": draw(floats(0.2, 1.0)),
+            "stale_competition_factor": draw(floats(1.0, 5.0)),
         },
     }
 

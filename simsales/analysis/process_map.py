@@ -523,7 +523,7 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
         f"{s.name} (fit {fmt_num(s.fit.mean)}) {fmt_pct(_chosen(scenario, s.fit.mean))}"
         for s in scenario.market.segments
     )
-    return (
+    out: tuple[str, ...] = (
         f"consensus: P(n) = {fmt_num(c.p_one)} [buyers.consensus.p_one] × "
         f"{fmt_num(c.q_per_extra)}^(n−1) [buyers.consensus.q_per_extra] for a buying group of n "
         "at average fit and full momentum, "
@@ -534,6 +534,31 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
         f"[buyers.choice.win_base]; by segment's mean fit: {per_segment} "
         "[buyers.choice.fit_weight]",
     )
+    comp = b.competition
+    if comp.hazard_per_day > 0:
+        days = 1.0 / comp.hazard_per_day
+        out += (
+            f"competition: from the opening on, the buyer may commit elsewhere at any stage, "
+            f"{fmt_num(comp.hazard_per_day)} a day (one in {fmt_num(days)} days) at average fit "
+            "[buyers.competition.hazard_per_day], more for a poor fit "
+            "[buyers.competition.fit_weight] and × "
+            f"{fmt_num(comp.wrong_step_factor)} for each stage with a wrong step "
+            "[buyers.competition.wrong_step_factor]; the seller learns it at the next contact",
+        )
+    fc = scenario.forecast
+    if fc.stale_half_life_factor != 1 or fc.stale_competition_factor != 1:
+        out += (
+            "once the buyer's own date (the first forecast close date) passes undecided, "
+            f"momentum fades {fmt_num(1 / fc.stale_half_life_factor)}× as fast "
+            f"[forecast.stale_half_life_factor] and alternatives weigh "
+            f"{fmt_num(fc.stale_competition_factor)}× more [forecast.stale_competition_factor]",
+        )
+    if ch.momentum_weight > 0:
+        out += (
+            f"a buyer whose interest has faded chooses us less: × (1 − "
+            f"{fmt_num(ch.momentum_weight)} × (1 − momentum)) [buyers.choice.momentum_weight]",
+        )
+    return out
 
 
 def _chosen(scenario: Scenario, fit: float) -> float:

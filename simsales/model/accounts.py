@@ -352,6 +352,7 @@ class Lifecycle:
             read_error=g.gauss(0.0, 1.0),
             close_out_delay=self.close_out(g),
             forecast_days=self.forecast(g),
+            loss_budget=g.expovariate(1.0),  # drawn last: the draws before it keep their values
             dice=dice,
             uniforms=uniforms,
         )

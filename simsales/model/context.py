@@ -44,6 +44,7 @@ class StagePlan:
     wrong_decision_factor: float
     wrong_discount: Sampler | None  # None when there is no discount
     bit: int
+    competition_weight: float  # factor on the competition hazard while in this stage
 
     @classmethod
     def from_stage(cls, index: int, stage: Stage, base_half_life: float) -> StagePlan:
@@ -70,6 +71,7 @@ class StagePlan:
             wrong_decision_factor=w.decision_factor,
             wrong_discount=None if no_discount else w.discount.sampler(),
             bit=1 << index,
+            competition_weight=stage.competition_weight,
         )
 
 
@@ -113,6 +115,12 @@ class RunContext:
     consensus_momentum_weight: float
     win_base: float
     choice_fit_weight: float
+    choice_momentum_weight: float
+    competition: float  # per day, at average fit, no wrong step (0: lost only at the decision)
+    competition_fit_weight: float
+    competition_wrong_factor: float
+    stale_half_life: float  # factor on the half-life after the buyer's own date has passed
+    stale_competition: float  # factor on the competition hazard after it
     push_days: float
     patience: float
     qualifies_somewhere: bool
@@ -126,8 +134,15 @@ class RunContext:
     #: With ``[win_loss]``: (outcome, end cause) -> what the interview heard (``STATED_CAUSES``).
     interview: Callable[[int, int], int] | None = None
 
-    def buyer_clock(self, start: float, budget: float, momentum: float | None = None) -> BuyerClock:
-        """A new buyer's momentum and dark-hazard clock, with this run's parameters.
+    def buyer_clock(
+        self,
+        start: float,
+        budget: float,
+        momentum: float | None = None,
+        loss_budget: float = math.inf,
+    ) -> BuyerClock:
+        """A new buyer's momentum and hazard clock (going dark, competition), with this run's
+        parameters.
 
         ``momentum`` overrides the scenario's initial momentum (a warm account's opportunity).
         """
@@ -141,6 +156,9 @@ class RunContext:
             lam=self.lam,
             k=self.k,
             base=self.base_hazard,
+            loss_budget=loss_budget,
+            stale_half_life=self.stale_half_life,
+            stale_loss=self.stale_competition,
         )
 
     @classmethod
@@ -205,6 +223,12 @@ class RunContext:
             consensus_momentum_weight=b.consensus.momentum_weight,
             win_base=b.choice.win_base,
             choice_fit_weight=b.choice.fit_weight,
+            choice_momentum_weight=b.choice.momentum_weight,
+            competition=b.competition.hazard_per_day,
+            competition_fit_weight=b.competition.fit_weight,
+            competition_wrong_factor=b.competition.wrong_step_factor,
+            stale_half_life=scenario.forecast.stale_half_life_factor,
+            stale_competition=scenario.forecast.stale_competition_factor,
             push_days=scenario.forecast.push_days,
             patience=scenario.market.patience_days,
             qualifies_somewhere=any(s.qualification is not None for s in scenario.stages),

@@ -55,8 +55,8 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator, horizon: float) 
 
 
 #: Where each fixed-count draw sits in ``DealDraw.nums``; the dice and the uniforms follow.
-_FIT, _VALUE, _PACE, _BUDGET, _READ_ERROR, _CLOSE_OUT, _FORECAST = range(7)
-_DICE = 7
+_FIT, _VALUE, _PACE, _BUDGET, _READ_ERROR, _CLOSE_OUT, _FORECAST, _LOSS_BUDGET = range(8)
+_DICE = 8
 
 
 class DealDraw:
@@ -99,12 +99,13 @@ class DealDraw:
         read_error: float,
         close_out_delay: float,
         forecast_days: float,
+        loss_budget: float,
         dice: list[float],
         uniforms: list[float],
     ) -> array:
         """The ``nums`` of one deal: its draws, its dice (one per stage for consensus, then the
         final decision, then the supplier), then its uniforms."""
-        head = [fit, value, pace, budget, read_error, close_out_delay, forecast_days]
+        head = [fit, value, pace, budget, read_error, close_out_delay, forecast_days, loss_budget]
         return array("d", head + dice + uniforms)
 
     @property
@@ -141,6 +142,11 @@ class DealDraw:
     def forecast_days(self) -> float:
         """Days from the forecast stage to the first forecast close date."""
         return self.nums[_FORECAST]
+
+    @property
+    def loss_budget(self) -> float:
+        """The buyer's Exp(1) budget of cumulative competition hazard."""
+        return self.nums[_LOSS_BUDGET]
 
     def die(self, k: int) -> float:
         """Uniform die k: stage k+1's consensus (k < stages), the decision, the supplier."""
@@ -210,6 +216,7 @@ class DealDraws:
         crm = self.streams["crm"]
         close_out = sc.crm.close_out_delay_days.sample(crm, n)
         forecast = sc.forecast.first_forecast_days.sample(crm, n)
+        loss_budget = self.streams["competition"].exponential(1.0, n)
         behaviour = self.streams["behaviour"]
         seeds = behaviour.integers(0, 2**63 - 1, n)
         rest = None
@@ -217,7 +224,9 @@ class DealDraws:
             rest = BatchRest(behaviour.bit_generator.state)
         uniforms = behaviour.random((n, BLOCK))
         keep = PREFIX if rest is not None else BLOCK
-        head = np.column_stack([fit, value, pace, budget, read_error, close_out, forecast])
+        head = np.column_stack(
+            [fit, value, pace, budget, read_error, close_out, forecast, loss_budget]
+        )
         packed = np.concatenate([head, dice, uniforms[:, :keep]], axis=1)  # DealDraw.pack's order
         n_dice = dice.shape[1]
         return [

@@ -64,11 +64,16 @@ def time_to_budget(
 
 
 class BuyerClock:
-    """One buyer's momentum and dark-hazard budget, advanced piecewise along the deal's time line.
+    """One buyer's momentum and its two competing risks, advanced piecewise along the deal's time.
 
-    ``clock`` is the time up to which the hazard has been integrated; ``momentum`` is the momentum
-    at ``clock``; ``budget`` the cumulative hazard still to go before the deal goes dark. The
-    hazard and touch parameters are fixed for the deal.
+    ``clock`` is the time up to which the hazards have been integrated; ``momentum`` is the
+    momentum at ``clock``; ``budget`` the cumulative dark hazard still to go before the deal goes
+    dark, ``loss_budget`` the cumulative competition hazard before the buyer commits elsewhere.
+    The competition hazard is constant between the deal's changes of stage (``loss_rate``, per
+    day, set by the deal). After ``stale_at`` (the buyer's own decision date, passed undecided)
+    momentum fades faster (``stale_half_life``, a factor on the half-life) and alternatives look
+    better (``stale_loss``, a factor on the competition hazard). The hazard and touch parameters
+    are fixed for the deal.
     """
 
     __slots__ = (
@@ -80,7 +85,13 @@ class BuyerClock:
         "k",
         "lam",
         "last_contact",
+        "loss_budget",
+        "loss_rate",
+        "lost",
         "momentum",
+        "stale_at",
+        "stale_half_life",
+        "stale_loss",
         "touch_boost",
         "touch_every",
         "touch_times",
@@ -98,6 +109,9 @@ class BuyerClock:
         lam: float = 0.0,
         k: int = 1,
         base: float = 0.0,
+        loss_budget: float = math.inf,
+        stale_half_life: float = 1.0,
+        stale_loss: float = 1.0,
     ) -> None:
         self.clock = start
         self.momentum = momentum
@@ -111,6 +125,12 @@ class BuyerClock:
         self.lam = lam
         self.k = k
         self.base = base
+        self.loss_budget = loss_budget
+        self.loss_rate = 0.0  # per day; 0 until the opportunity opens
+        self.lost = False  # True once the competition hazard, not going dark, ended the deal
+        self.stale_at = math.inf
+        self.stale_half_life = stale_half_life
+        self.stale_loss = stale_loss
 
     def contact(self, t: float, restore: float) -> None:
         """A call at t (the clock must already stand at t): momentum moves ``restore`` towards 1."""
@@ -118,11 +138,13 @@ class BuyerClock:
         self.last_contact = t
 
     def advance(self, target: float, half_life: float) -> float:
-        """Integrate from ``clock`` to ``target``; return the dark time, or -1.0 if still alive.
+        """Integrate from ``clock`` to ``target``; return when the deal ended, or -1.0 if alive.
 
-        ``half_life`` (days) is the stage's, lengthened by ``busy_factor`` while the buyer is busy
-        (until ``busy_until``). Touches fall every ``touch_every`` days after the last contact (a
-        call or a touch; 0 means never) and are appended to ``touch_times``.
+        The deal ends at the first of the two risks to spend its budget: going dark, or (``lost``
+        set) the buyer committing elsewhere. ``half_life`` (days) is the stage's, lengthened by
+        ``busy_factor`` while the buyer is busy (until ``busy_until``). Touches fall every
+        ``touch_every`` days after the last contact (a call or a touch; 0 means never) and are
+        appended to ``touch_times``.
         """
         busy_factor = self.busy_factor
         touch_every = self.touch_every
@@ -134,6 +156,8 @@ class BuyerClock:
         m = self.momentum
         budget = self.budget
         busy_until = self.busy_until
+        loss_rate = self.loss_rate
+        stale_at = self.stale_at
         next_touch = self.last_contact + touch_every if touch_every > 0.0 else math.inf
         if next_touch <= t:
             # due exactly now: the previous advance ended at this touch's time without a call
@@ -155,8 +179,21 @@ class BuyerClock:
             if busy and busy_until < end:
                 end = busy_until
                 touching = False
+            stale = t >= stale_at
+            if not stale and stale_at < end:
+                end = stale_at
+                touching = False
             c = c_busy if busy else c_free
+            rate = loss_rate
+            if stale:
+                c /= self.stale_half_life
+                rate *= self.stale_loss
             tau = end - t
+            lost_at = math.inf
+            if rate > 0.0:
+                exposure = rate * tau
+                if exposure >= self.loss_budget:
+                    lost_at = t + self.loss_budget / rate
             if hazardous:
                 # cumulative_hazard(m, tau, c, lam, k, base), inlined with the same operations
                 total = tau
@@ -167,11 +204,20 @@ class BuyerClock:
                 spent = lam * total + base * tau
                 if spent >= budget:
                     dark = t + time_to_budget(m, tau, c, lam, k, budget, base)
-                    self.momentum = m * math.exp(-c * (dark - t))
-                    self.clock = dark
-                    self.budget = 0.0
-                    return dark
+                    if dark <= lost_at:
+                        self.momentum = m * math.exp(-c * (dark - t))
+                        self.clock = dark
+                        self.budget = 0.0
+                        return dark
                 budget -= spent
+            if lost_at < math.inf:
+                self.momentum = m * math.exp(-c * (lost_at - t))
+                self.clock = lost_at
+                self.loss_budget = 0.0
+                self.lost = True
+                return lost_at
+            if rate > 0.0:
+                self.loss_budget -= rate * tau
             m *= math.exp(-c * tau)
             t = end
             if touching:

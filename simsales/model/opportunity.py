@@ -340,7 +340,7 @@ class Sale:
         self.skill = ctx.skills[seller]
         self.r = DealRandom(draw.nums, draw.behaviour_seed, draw.rest, draw.row, draw.uniforms_at)
         draw.rest = None  # the deal's random source holds it now
-        self.clock = ctx.buyer_clock(start, draw.budget, deal.m0)
+        self.clock = ctx.buyer_clock(start, draw.budget, deal.m0, draw.loss_budget)
         self.consensus = rules.consensus(
             ctx.p_one, ctx.q_extra, draw.group_size, draw.fit, ctx.consensus_fit_weight
         )
@@ -368,6 +368,25 @@ class Sale:
         deal.stage_reached = sp.number
         if self.ctx.log is not None:
             self.ctx.log.add(deal.id, at, _EV_STAGE, sp.number, 0.0, self.seller, momentum)
+        if self.ctx.competition > 0.0:
+            self._weigh_alternatives()
+
+    def _weigh_alternatives(self) -> None:
+        """Set the daily hazard that the buyer commits elsewhere, for the stage as it stands now:
+        none before the opportunity opens, more for a poor fit and after wrong steps."""
+        ctx = self.ctx
+        deal = self.deal
+        if self.stage < ctx.opens_stage and deal.origin == NEW_BUSINESS:
+            self.clock.loss_rate = 0.0
+            return
+        self.clock.loss_rate = rules.competition_rate(
+            ctx.competition,
+            self.sp.competition_weight,
+            deal.draw.fit,
+            ctx.competition_fit_weight,
+            deal.wrong_stages.bit_count(),
+            ctx.competition_wrong_factor,
+        )
 
     # --- a call -------------------------------------------------------------------------------
 
@@ -391,11 +410,11 @@ class Sale:
     def wait_for(self, call: Call) -> Generator[Any, Any, None]:
         """The gap up to the call: momentum fades (touches slow it) and the buyer may go dark."""
         clock = self.clock
-        dark = clock.advance(call.at, self.sp.half_life)
+        end = clock.advance(call.at, self.sp.half_life)
         if clock.touch_times:
             _send_touches(self.ctx, self.deal, clock)
-        if dark >= 0.0:
-            self.go_dark(dark)
+        if end >= 0.0:
+            self._ends_in_gap(end, learned_at=call.at)
             return
         yield self.ctx.env.timeout(call.at - self.ctx.env.now)
         self._book_the_wait(call)
@@ -458,6 +477,7 @@ class Sale:
                 self.close(DISQUALIFIED, t)
                 return
             _hand_out_work(ctx, deal, sp, t, self.r, deal.draw.pace, log)
+            self._note_the_buyers_date()
             if not self._agrees(rules.restored(clock.momentum, restore)):
                 clock.contact(t, restore)
                 self.go_dark(t, _DARK_STALLED)
@@ -483,6 +503,8 @@ class Sale:
             if sp.wrong_discount is not None:
                 cut = sp.wrong_discount(self.r)
                 deal.discount = 1.0 - (1.0 - deal.discount) * (1.0 - cut)
+            if ctx.competition > 0.0:
+                self._weigh_alternatives()
         if ctx.log is not None:
             ctx.log.add(deal.id, t, _EV_WRONG, sp.number, wrong, self.seller, NAN)
         if sp.wrong_end_chance > 0.0 and self.r.random() < sp.wrong_end_chance:
@@ -509,14 +531,15 @@ class Sale:
         busy_until, self.work_end = _hand_out_work(
             ctx, self.deal, self.sp, t, self.r, self.deal.draw.pace, ctx.log
         )
+        self._note_the_buyers_date()
         clock = self.clock
         clock.busy_until = busy_until
         self.ready = busy_until if busy_until > self.work_end else self.work_end
-        dark = clock.advance(self.ready, self.sp.half_life)
+        end = clock.advance(self.ready, self.sp.half_life)
         if clock.touch_times:
             _send_touches(ctx, self.deal, clock)
-        if dark >= 0.0:
-            self.go_dark(dark)
+        if end >= 0.0:
+            self._ends_in_gap(end, learned_at=self.ready)
             return
         if not self._agrees(clock.momentum):
             self.go_dark(self.ready, _DARK_STALLED)  # the group stalls
@@ -534,13 +557,26 @@ class Sale:
         if draw.die(n) >= self.decision_mult:  # "we'll get back to you": never decides
             self.go_dark(at, _DARK_UNDECIDED)
             return
-        chance = rules.win_chance(ctx.win_base, ctx.choice_fit_weight, draw.fit)
+        chance = rules.win_chance(
+            ctx.win_base,
+            ctx.choice_fit_weight,
+            draw.fit,
+            self.clock.momentum,
+            ctx.choice_momentum_weight,
+        )
         outcome = WON if draw.die(n + 1) < chance else LOST
         if ctx.log is not None:
             ctx.log.add(deal.id, at, _EV_DECIDED, n, outcome, self.seller, self.clock.momentum)
         self.close(outcome, at)
         if outcome == WON and ctx.on_won is not None:
             ctx.on_won(deal)  # the account lifecycle takes it from here
+
+    def _note_the_buyers_date(self) -> None:
+        """The forecast close date just set is the buyer's own date for a decision: once it has
+        passed undecided, urgency is gone (``forecast.stale_*``)."""
+        ctx = self.ctx
+        if self.sp.sets_forecast and (ctx.stale_half_life != 1.0 or ctx.stale_competition != 1.0):
+            self.clock.stale_at = self.deal.first_forecast
 
     def _qualifies(self, t: float) -> bool:
         return _qualifies(self.ctx, self.deal, self.sp, t, self.ctx.log)
@@ -563,6 +599,22 @@ class Sale:
         """The buyer goes dark at ``at``; the seller closes it some weeks later."""
         self.ended = True
         _go_dark(self.ctx, self.deal, self.clock, at, cause)
+
+    def _ends_in_gap(self, at: float, *, learned_at: float) -> None:
+        """The deal ended in a gap: the buyer went dark, or (``clock.lost``) committed to
+        another supplier, which the seller learns at the next contact (``learned_at``)."""
+        if not self.clock.lost:
+            self.go_dark(at)
+            return
+        self.ended = True
+        ctx = self.ctx
+        deal = self.deal
+        momentum = self.clock.momentum
+        if ctx.log is not None:
+            n = len(ctx.stages)
+            ctx.log.add(deal.id, at, _EV_DECIDED, n, LOST, self.seller, momentum)
+        learn = ctx.env.timeout(learned_at - ctx.env.now)
+        learn.callbacks.append(lambda _: _close(ctx, deal, LOST, at, learned_at, momentum))
 
 
 def _log_waits(

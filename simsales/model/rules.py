@@ -17,6 +17,7 @@ __all__ = [
     "call_agenda",
     "call_hours",
     "chance_right",
+    "competition_rate",
     "consensus",
     "earliest_call",
     "meeting_lag",
@@ -137,6 +138,32 @@ def stage_agrees(
     return die < consensus ** (share * (1.0 + momentum_weight * (1.0 - momentum)))
 
 
-def win_chance(win_base: float, fit_weight: float, fit: float) -> float:
-    """Once the group decides to buy: the chance it chooses us, moved by the buyer's fit."""
-    return win_base * (1.0 + fit_weight * (2.0 * fit - 1.0))
+def win_chance(
+    win_base: float,
+    fit_weight: float,
+    fit: float,
+    momentum: float = 1.0,
+    momentum_weight: float = 0.0,
+) -> float:
+    """Once the group decides to buy: the chance it chooses us, moved by the buyer's fit and,
+    with ``momentum_weight``, by how much of its interest is left at the decision."""
+    chance = win_base * (1.0 + fit_weight * (2.0 * fit - 1.0))
+    if momentum_weight > 0.0:
+        chance *= 1.0 - momentum_weight * (1.0 - momentum)
+    return chance
+
+
+def competition_rate(
+    hazard: float,
+    stage_weight: float,
+    fit: float,
+    fit_weight: float,
+    wrong_stages: int,
+    wrong_factor: float,
+) -> float:
+    """The daily hazard that the buyer commits elsewhere while in a stage: the base ``hazard``,
+    the stage's weight, higher for a poor fit and after each stage with a wrong step."""
+    rate = hazard * stage_weight * (1.0 + fit_weight * (1.0 - 2.0 * fit))
+    if wrong_stages:
+        rate *= wrong_factor**wrong_stages
+    return rate if rate > 0.0 else 0.0

@@ -183,6 +183,44 @@ class SupplierChoice(_Frozen):
     fit_weight: float = Field(
         0.5, ge=0, le=1, description="How much fit moves it: factor 1 + w * (2 * fit - 1)."
     )
+    momentum_weight: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="A buyer whose interest has faded by the decision chooses us less often: "
+        "factor 1 - w * (1 - momentum at the decision) (0: momentum does not matter).",
+    )
+
+
+class Competition(_Frozen):
+    """Buyers weigh alternatives once an opportunity is open: another supplier, building in
+    house or another approach can win at any stage, not only at the final decision.
+
+    A competing risk with a hazard per day (as going dark is): higher for a buyer of poor fit,
+    after wrong steps, and once the buyer's own decision date has passed (``[forecast]``). A slow
+    deal spends more days exposed to it. The seller learns of the loss at the next contact.
+    """
+
+    hazard_per_day: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Daily hazard that the buyer commits elsewhere, from the opening of the "
+        "opportunity on, at average fit and with no wrong step (0: lost only at the decision).",
+    )
+    fit_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A poor fit weighs alternatives more: factor 1 + w * (1 - 2 * fit).",
+    )
+    wrong_step_factor: float = Field(
+        1.0,
+        ge=1,
+        le=10,
+        description="Each stage with a step done wrong multiplies the hazard by this: a buyer "
+        "who sees a sloppy sale looks elsewhere.",
+    )
 
 
 class Buyers(_Frozen):
@@ -219,6 +257,7 @@ class Buyers(_Frozen):
     no_decision: NoDecision = Field(default_factory=NoDecision)
     consensus: Consensus = Field(default_factory=Consensus)
     choice: SupplierChoice = Field(default_factory=SupplierChoice)
+    competition: Competition = Field(default_factory=Competition)
 
 
 class Team(_Frozen):
@@ -374,6 +413,14 @@ class Stage(_Frozen):
         None, description="Present if this stage may disqualify the buyer."
     )
     sets_forecast: bool = Field(False, description="The forecast close date is set after it.")
+    competition_weight: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="How much the buyer weighs alternatives while in this stage: a factor on "
+        "buyers.competition.hazard_per_day (stages before the opportunity opens never lose to "
+        "competition: the suspect has not engaged yet).",
+    )
     wrong: WrongStep = Field(default_factory=WrongStep)
 
     @property
@@ -384,13 +431,33 @@ class Stage(_Frozen):
 
 
 class Forecast(_Frozen):
-    """Forecast close dates, and how they slip."""
+    """Forecast close dates, how they slip, and what a slipped date says about the buyer.
+
+    The first forecast close date is the buyer's own stated date for a decision (its compelling
+    event: a budget, a project start). Once it passes undecided the buyer's urgency is gone: its
+    interest fades faster and alternatives look better. Time kills deals, and a deal that slips
+    month after month shows it.
+    """
 
     first_forecast_days: Duration = Field(
         default_factory=lambda: LogNormal(median=45, p90=90),
         description="Days from the forecast-setting stage to the first forecast close date.",
     )
     push_days: float = Field(30.0, gt=0, description="Each missed close date is pushed this far.")
+    stale_half_life_factor: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="After the first forecast date passes undecided, the momentum half-life is "
+        "multiplied by this: the buyer's interest fades faster (1: no change).",
+    )
+    stale_competition_factor: float = Field(
+        1.0,
+        ge=1,
+        le=20,
+        description="After the first forecast date passes undecided, the competition hazard "
+        "(buyers.competition) is multiplied by this (1: no change).",
+    )
 
 
 class Crm(_Frozen):
