@@ -155,9 +155,10 @@ class _Main(click.Group):
         try:
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
         except ValueError:  # not the main thread (simsales called from another program)
-            previous = None
-        else:
-            ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+            pass
+        else:  # put back for a program that calls simsales in its own process (tests do)
+            restore = signal.SIG_DFL if previous is None else previous
+            ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, restore))
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:

@@ -142,9 +142,9 @@ def _remove_if_stale(path: Path) -> bool:
         except OSError:
             return False
         return True
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:  # gone already (published or removed), or not ours to read
+    try:  # for writing: NFS emulates flock with write locks, which need it
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:  # gone already (published or removed), or not ours to write
         return False
     try:
         try:

@@ -236,6 +236,23 @@ def test_a_forked_child_does_not_keep_the_temporaries_locked(tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["fork.py"]
 
 
+def test_a_run_store_entry_killed_while_written_is_tidied_when_written_again(
+    tmp_path: Path,
+) -> None:
+    from simsales.experiment import run_replications
+    from simsales.experiment.store import RunStore
+    from simsales.scenario import load_scenario
+
+    tiny = load_scenario(write_inputs(tmp_path) / "tiny.toml")
+    store = RunStore(tmp_path / "store")
+    entry = store.path(store.key(tiny, seed=7, replication=0, kind="metrics"))
+    entry.parent.mkdir(parents=True)
+    stale = entry.parent / f".{entry.name}.0123abcd.tmp"
+    stale.write_bytes(b"half an entry")  # as a kill in the middle of saving leaves it
+    run_replications(tiny, replications=1, seed=7, store=store)
+    assert store.computed == 1 and entry.exists() and not stale.exists()
+
+
 # --- the same command after a kill, at any moment ----------------------------------------------
 
 RUN = ["run", "tiny.toml", "-r", "4", "--out", "out"]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from simsales.experiment.store import RunStore
-from simsales.experiment.workers import start_worker
+from simsales.experiment.workers import forgive_cancelled_futures, start_worker
 from simsales.model import RunRecords, simulate
 from simsales.results import metrics_from_records
 from simsales.scenario import Scenario
@@ -192,6 +192,7 @@ def run_scenarios(
         # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
         # for the replications in progress either.
         workers = _workers(pool)
+        forgive_cancelled_futures(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         if isinstance(exc, KeyboardInterrupt):
             for process in workers:

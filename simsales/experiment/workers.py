@@ -17,6 +17,9 @@ that output waited for ever. ``start_worker``, the pool's initializer, prevents 
 Workers also leave Ctrl-C to the parent (which cancels the run and prints no tracebacks), and
 take SIGTERM's default action: a forked worker would otherwise inherit the parent's handler.
 A Dask cluster's workers are the cluster's business and untouched by this.
+
+When the parent stops a run (Ctrl-C, SIGTERM) it ends the workers at once, and
+``forgive_cancelled_futures`` keeps the pool's own thread from printing a traceback about it.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import Executor, InvalidStateError
 
-__all__ = ["WATCH_SECONDS", "start_worker"]
+__all__ = ["WATCH_SECONDS", "forgive_cancelled_futures", "start_worker"]
 
 #: How often a worker looks whether its parent is still alive (seconds).
 WATCH_SECONDS = 0.5
@@ -101,3 +105,24 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # pragma: no cover - exists, under another user
         return True
     return True
+
+
+def forgive_cancelled_futures(pool: Executor) -> None:
+    """Keep ``pool``'s manager thread from printing a traceback when its workers are ended
+    while some of its futures are cancelled, as a stopped run does.
+
+    On finding its workers gone, that thread marks every pending future failed, and one
+    cancelled meanwhile raises ``InvalidStateError`` there (CPython gh-107219, fixed in 3.12):
+    harmless, but a traceback on stderr. Only that error of that one thread is silenced.
+    """
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is None:
+        return
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread is manager and issubclass(args.exc_type, InvalidStateError):
+            return
+        previous(args)
+
+    threading.excepthook = hook
