@@ -2,15 +2,17 @@
 
 Thin by design: each command parses its options, calls one library function and prints or
 writes; the tables, JSON and files are ``simsales.report``'s. Bad input exits with code 2 and a
-list of problems, never a traceback; a failed run exits 1; Ctrl-C exits 130 without leaving
-partial files. The model, results and report packages are imported only by the commands that
-need them, so that ``validate`` and ``schema`` stay quick and work on their own.
+list of problems, never a traceback; a failed run exits 1; Ctrl-C exits 130 and SIGTERM 143,
+both without leaving partial files. The model, results and report packages are imported only by
+the commands that need them, so that ``validate`` and ``schema`` stay quick and work on their
+own.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -22,10 +24,12 @@ from click.core import ParameterSource
 
 from simsales import __version__
 from simsales.output import (
+    HOLD_VAR,
     OutputError,
     StagedFiles,
     atomic_open,
     atomic_write_text,
+    hold_for_test,
     prepare_out_dir,
 )
 from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
@@ -128,7 +132,41 @@ _NO_CACHE = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a run stops as on Ctrl-C: staged files
+    removed, finished replications kept in the run store, the workers stopped, a message."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated
+
+
+def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """What to say and the exit code (128 + the signal) for Ctrl-C or SIGTERM."""
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM)", 128 + signal.SIGTERM
+    return "interrupted", 128 + signal.SIGINT
+
+
+class _Main(click.Group):
+    """The command group: SIGTERM stops a command as Ctrl-C does, with 143 rather than 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread (simsales called from another program)
+            pass
+        else:  # put back for a program that calls simsales in its own process (tests do)
+            restore = signal.SIG_DFL if previous is None else previous
+            ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, restore))
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            _fail(*_stopped(exc))
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simsales")
 def main() -> None:
     """simsales: simulate B2B sales processes, buyer and seller as joint actors."""
@@ -309,10 +347,12 @@ def run(
     command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
     command += [f"--events={events_file}"] if events_file is not None else []
+    command += ["--no-figures"] if no_figures and out is not None else []
     store = _run_store(cache_dir, no_cache)
+    request = report.run_request(scenario, command=command)
     with (
         _cluster(scheduler) as executor,
-        _staged_output(out, force, store) as staged,
+        _staged_output(out, force, store, record="summary.json", request=request) as staged,
         _event_log_export(events_file, staged, scenario.name) as export,
     ):
         writer = report.deal_writer(staged, events=False) if staged is not None else None
@@ -430,8 +470,13 @@ def compare(
     command += [f"--replications={'auto' if auto else reps}", f"--seed={seed}"]
     command += [_where(jobs, scheduler)] + [f"--metric={m}" for m in metrics]
     command += [f"--out={out}"] if out is not None else []
+    command += ["--no-figures"] if no_figures and out is not None else []
     store = _run_store(cache_dir, no_cache)
-    with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
+    request = report.scenarios_request(scenarios, seed=seed, command=command)
+    with (
+        _cluster(scheduler) as executor,
+        _staged_output(out, force, store, record="comparison.json", request=request) as staged,
+    ):
         total = (targets.max_replications if targets else reps) * len(scenarios)
         with _failing("comparison", store), _progress_bar(total) as progress:
             result = compare_scenarios(
@@ -527,10 +572,15 @@ def experiment(
     command += [_where(jobs, scheduler)]
     command += [f"--set={o}" for o in overrides]
     command += [f"--out={out}"] if out is not None else []
+    command += ["--no-figures"] if no_figures and out is not None else []
     per_scenario = spec.precision_targets().max_replications if auto else spec.replications
     total = per_scenario * (1 + len(spec.scenarios))
     store = _run_store(cache_dir, no_cache)
-    with _cluster(scheduler) as executor, _staged_output(out, force, store) as staged:
+    request = report.experiment_request(spec, command=command)
+    with (
+        _cluster(scheduler) as executor,
+        _staged_output(out, force, store, record="experiment.json", request=request) as staged,
+    ):
         with _failing("experiment", store), _progress_bar(total) as progress:
             result = run_experiment(
                 spec,
@@ -789,18 +839,41 @@ def _then(
 
 @contextmanager
 def _staged_output(
-    out: Path | None, force: bool, store: RunStore | None = None
+    out: Path | None,
+    force: bool,
+    store: RunStore | None = None,
+    *,
+    record: str | None = None,
+    request: dict[str, Any] | None = None,
 ) -> Iterator[StagedFiles | None]:
-    """The files of ``--out DIR``, discarded unless published; exit 130 on Ctrl-C."""
+    """The files of ``--out DIR``, discarded unless published; exit 130 on Ctrl-C, 143 on
+    SIGTERM. A folder whose ``record`` (``summary.json``, ...) says it was written for this
+    same ``request`` is rewritten without ``--force``: the same command, run again after it
+    was killed, resumes whenever the kill came."""
+
+    def rewritable(folder: Path) -> bool:
+        from simsales.report import holds_request
+
+        return record is not None and request is not None and holds_request(folder, record, request)
+
     try:
-        folder = prepare_out_dir(out, force) if out is not None else None
+        folder = prepare_out_dir(out, force, rewritable=rewritable) if out is not None else None
     except OutputError as err:
         _fail(str(err), 2)
+    staged = None if folder is None else StagedFiles(folder, record=record)
     try:
-        with StagedFiles(folder) if folder is not None else nullcontext() as staged:
+        with staged if staged is not None else nullcontext():
             yield staged
-    except KeyboardInterrupt:
-        _fail(f"interrupted; no output files were written{_kept(store)}", 130)
+    except KeyboardInterrupt as exc:
+        what, code = _stopped(exc)
+        if staged is not None and staged.published:
+            _fail(
+                f"{what} while publishing; {staged.folder} holds part of the files: "
+                f"run the same command again to complete it{_kept(store)}",
+                code,
+            )
+        _fail(f"{what}; no output files were written{_kept(store)}", code)
+    hold_for_test("published")
 
 
 @contextmanager
@@ -837,6 +910,9 @@ def _writing(staged: StagedFiles) -> Iterator[None]:
 @contextmanager
 def _progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on stderr if it is a terminal; nothing in pipes, logs and tests."""
+    if os.environ.get(HOLD_VAR):  # test-only: hold once a replication is done (and stored)
+        yield lambda done: hold_for_test("computing")
+        return
     if not sys.stderr.isatty():
         yield None
         return

@@ -244,10 +244,14 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
     assert {c["scenario"] for c in cycles} == set(saved["scenarios"])
     assert {c["censored"] for c in cycles} <= {"0", "1"}
 
-    again = invoke("experiment", path, "--out", out)
+    # the same command again (as after a kill) may rewrite its own folder; another may not
+    before = (out / "experiment.json").read_bytes()
+    assert invoke("experiment", path, "--out", out).exit_code == 0
+    assert (out / "experiment.json").read_bytes() == before
+    again = invoke("experiment", path, "-r", "3", "--out", out)
     assert again.exit_code == 2
     assert "--force" in again.output
-    assert invoke("experiment", path, "--out", out, "--force").exit_code == 0
+    assert invoke("experiment", path, "-r", "3", "--out", out, "--force").exit_code == 0
 
 
 def test_cli_variants_print_the_comparison(folder: Path) -> None:

@@ -16,7 +16,7 @@ work runs out, so the end is not left to one worker).
 
 from __future__ import annotations
 
-import signal
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from simsales.experiment.store import RunStore
+from simsales.experiment.workers import forgive_cancelled_futures, start_worker
 from simsales.model import RunRecords, simulate
 from simsales.results import metrics_from_records
 from simsales.scenario import Scenario
@@ -183,13 +184,15 @@ def run_scenarios(
         chunk = 1 if local or whole else MAX_CHUNK
         run.on(executor, slots=slots, max_chunk=chunk, depth=depth)
         return run.results
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    # workers end with this process, however it ends (simsales.experiment.workers)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=start_worker, initargs=(os.getpid(),))
     try:
         run.on(pool, slots=jobs, max_chunk=1, depth=depth)
     except BaseException as exc:
         # A failed replication or Ctrl-C: drop the queued work, and on Ctrl-C do not wait
         # for the replications in progress either.
         workers = _workers(pool)
+        forgive_cancelled_futures(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         if isinstance(exc, KeyboardInterrupt):
             for process in workers:
@@ -253,11 +256,6 @@ class _Source:
         if self.store is not None:
             r, metrics, payload = outcome
             self.store.save(self.key(r), metrics, payload)
-
-
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which cancels the run (and prints no tracebacks)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _workers(pool: ProcessPoolExecutor) -> list[Any]:

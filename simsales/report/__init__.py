@@ -12,6 +12,7 @@ Reports read results, analyses and experiments; they never run a simulation.
 from simsales.report.experiment import (
     EXPERIMENT_FILES,
     experiment_document,
+    experiment_request,
     print_experiment,
     publish_experiment,
 )
@@ -28,8 +29,11 @@ from simsales.report.files import (
 )
 from simsales.report.serialize import (
     comparison_document,
+    holds_request,
     jsonable,
+    run_request,
     run_summary,
+    scenarios_request,
     summary_document,
     to_json,
 )
@@ -52,8 +56,10 @@ __all__ = [
     "comparison_document",
     "deal_writer",
     "experiment_document",
+    "experiment_request",
     "fmt_change",
     "fmt_summary",
+    "holds_request",
     "jsonable",
     "metric_units",
     "print_comparison",
@@ -62,8 +68,10 @@ __all__ = [
     "publish_comparison",
     "publish_experiment",
     "publish_run",
+    "run_request",
     "run_summary",
     "save_figures",
+    "scenarios_request",
     "summary_document",
     "terminal_console",
     "to_json",

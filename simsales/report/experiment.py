@@ -31,7 +31,7 @@ from simsales.report.files import commit_with_figures, write_scenario_replicatio
 from simsales.report.html import experiment_html, read_input, stage_figures
 from simsales.report.markdown import experiment_markdown
 from simsales.report.sensitivity import print_sensitivity
-from simsales.report.serialize import to_json
+from simsales.report.serialize import scenarios_request, to_json
 from simsales.report.text import (
     best_lines,
     decimals,
@@ -45,12 +45,13 @@ from simsales.results import catalogue_for
 from simsales.results.csvtext import csv_text
 
 if TYPE_CHECKING:
-    from simsales.experiment import ExperimentResult
+    from simsales.experiment import Experiment, ExperimentResult
     from simsales.output import StagedFiles
 
 __all__ = [
     "EXPERIMENT_FILES",
     "experiment_document",
+    "experiment_request",
     "fmt_delta",
     "print_experiment",
     "publish_experiment",
@@ -157,6 +158,17 @@ def experiment_document(result: ExperimentResult, *, command: Sequence[str]) -> 
         "simsales_version": __version__,
         "versions": _versions(),
     }
+
+
+def experiment_request(experiment: Experiment, *, command: Sequence[str]) -> dict[str, Any]:
+    """The request of ``simsales experiment`` before it runs: what ``request_of`` reads from the
+    ``experiment.json`` it will write (see ``simsales.report.serialize``)."""
+    return scenarios_request(
+        [experiment.base, *experiment.scenarios],
+        seed=experiment.seed,
+        command=command,
+        spec=experiment.spec.model_dump(mode="json", exclude_none=True),
+    )
 
 
 def write_cycles(fh: IO[str], result: ExperimentResult) -> None:
