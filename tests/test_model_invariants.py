@@ -46,6 +46,13 @@ VARIANTS: dict[str, dict[str, object]] = {
         "forecast.stale_competition_factor": 3.0,
         "buyers.choice.momentum_weight": 0.5,
     },
+    "group_as_people": {
+        "buyers.group": {"initial_alignment": 0.4, "drift_half_life_days": 15.0},
+        "stages.0.gate": 0.2,
+        "stages.1.gate": 0.1,
+        "stages.4.gate": 0.3,
+        "policies.touch_every_days": 5.0,
+    },
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from model_helpers import t_interval
 
 from simsales.model import simulate
@@ -141,4 +142,65 @@ def test_deals_that_slip_past_the_buyers_date_win_less() -> None:
 def test_a_buyer_whose_interest_faded_chooses_us_less_often() -> None:
     faded = {"buyers.choice.momentum_weight": 1.0}
     lo, hi = _paired({}, faded, _metric("win_rate"))
+    assert hi < 0, (lo, hi)
+
+
+# --- the buying group as people ------------------------------------------------------------------
+
+
+GROUP: dict[str, Any] = {
+    "buyers.group.initial_alignment": 0.4,
+    "buyers.group.champion_alignment": 0.7,
+    "buyers.group.align_right": 0.25,
+    "buyers.group.align_wrong": 0.05,
+    "buyers.group.drift_half_life_days": 20,
+    "stages.outreach.gate": 0.1,
+    "stages.commitment.gate": 0.1,
+    "stages.discovery.gate": 0.08,
+    "stages.diagnosis.gate": 0.08,
+    "stages.close.gate": 0.15,
+}
+
+
+def _stalled(table: DealTable, _m: dict) -> float:
+    """Share of worked suspects whose buying group stalled at a stage's gate."""
+    from simsales.model.records import DARK_CAUSE_BASE, DARK_CAUSES
+
+    stalled = DARK_CAUSE_BASE + DARK_CAUSES.index("stalled")
+    return float(np.mean(table["end_cause"][table.worked] == stalled))
+
+
+def test_a_call_aligns_those_present_and_the_others_drift() -> None:
+    from simsales.model.group import BuyingGroup
+
+    group = BuyingGroup(4, champion=0.6, rest=0.2, half_life=10.0, at=0.0)
+    group.meet(2, 0.0, 0.5)  # the champion and the member met least recently
+    assert group.alignment == pytest.approx([0.8, 0.6, 0.2, 0.2])
+    group.meet(2, 10.0, 0.0)  # a call that aligns no one: ten days of drift for those met
+    assert group.alignment[0] == pytest.approx(0.2 + 0.6 / 2)
+    assert group.alignment[1] == pytest.approx(0.6)  # not met: its drift waits until it matters
+    assert group.alignment[2] == 0.2  # met now; it had nowhere to drift
+    group.touch(10.0, 0.5)
+    assert group.alignment[3] == pytest.approx(0.6)  # a touch reaches everyone
+    # nobody blocks a gate of 0; a fully aligned group never blocks
+    assert group.passes(10.0, 0.0) == 1.0
+    full = BuyingGroup(6, champion=1.0, rest=1.0, half_life=10.0, at=0.0)
+    assert full.passes(50.0, 1.0) == 1.0
+
+
+def test_a_larger_group_buys_less_because_more_people_must_be_aligned() -> None:
+    small = {**GROUP, "buyers.group_size": 2}
+    large = {**GROUP, "buyers.group_size": 6}
+    lo, hi = _paired(small, large, _metric("purchase_likelihood_from_arrival"))
+    assert hi < 0, (lo, hi)
+    # a group aligned from the start never stalls, however large: the effect is alignment
+    aligned = {"buyers.group.initial_alignment": 1.0, "buyers.group.champion_alignment": 1.0}
+    lo, hi = _within({**large, **aligned}, _stalled)
+    assert hi == 0.0 and lo == 0.0
+
+
+def test_touches_keep_the_whole_group_aligned() -> None:
+    touching = {**GROUP, "policies.touch_every_days": 4}
+    nudging = {**touching, "buyers.group.touch_align": 0.2}
+    lo, hi = _paired(touching, nudging, _stalled)
     assert hi < 0, (lo, hi)

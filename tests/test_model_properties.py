@@ -136,6 +136,8 @@ def stages(draw: st.DrawFn) -> list[dict[str, Any]]:
             "attendee_share": draw(floats(0.0, 1.0)),
             "half_life_factor": draw(floats(0.3, 3.0)),
             "consensus_share": max(consensus[i], 0.0),
+            "gate": draw(floats(0.0, 0.5)),
+            "competition_weight": draw(floats(0.0, 2.0)),
             "sets_forecast": i == forecasting,
             "wrong": {
                 "momentum_loss": draw(floats(0.0, 1.0)),
@@ -235,6 +237,20 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
                 "fit_weight": draw(floats(0.0, 1.0)),
                 "momentum_weight": draw(floats(0.0, 1.0)),
             },
+            **(
+                {
+                    "group": {
+                        "initial_alignment": draw(floats(0.0, 1.0)),
+                        "champion_alignment": draw(floats(0.0, 1.0)),
+                        "align_right": draw(floats(0.0, 1.0)),
+                        "align_wrong": draw(floats(0.0, 1.0)),
+                        "drift_half_life_days": draw(floats(1.0, 100.0)),
+                        "touch_align": draw(floats(0.0, 0.5)),
+                    }
+                }
+                if draw(st.booleans())
+                else {}
+            ),
             "competition": {
                 "hazard_per_day": draw(st.sampled_from([0.0, 0.0, 0.005, 0.03])),
                 "fit_weight": draw(floats(0.0, 1.0)),

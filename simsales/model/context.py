@@ -18,7 +18,7 @@ from simsales.model.momentum import BuyerClock
 from simsales.model.records import DealRecords, EventLog
 from simsales.model.team import Team
 from simsales.scenario.distributions import Constant, Sampler
-from simsales.scenario.schema import Scenario, Stage
+from simsales.scenario.schema import Group, Scenario, Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class StagePlan:
     wrong_discount: Sampler | None  # None when there is no discount
     bit: int
     competition_weight: float  # factor on the competition hazard while in this stage
+    gate: float  # with [buyers.group]: each member blocks at the end with gate × (1 - alignment)
 
     @classmethod
     def from_stage(cls, index: int, stage: Stage, base_half_life: float) -> StagePlan:
@@ -72,6 +73,30 @@ class StagePlan:
             wrong_discount=None if no_discount else w.discount.sampler(),
             bit=1 << index,
             competition_weight=stage.competition_weight,
+            gate=stage.gate,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettings:
+    """``[buyers.group]``, flattened: how stakeholders are aligned, drift and are nudged."""
+
+    champion: float
+    rest: float
+    half_life: float
+    align_right: float
+    align_wrong: float
+    touch_align: float
+
+    @classmethod
+    def of(cls, group: Group) -> GroupSettings:
+        return cls(
+            champion=group.champion_alignment,
+            rest=group.initial_alignment,
+            half_life=group.drift_half_life_days,
+            align_right=group.align_right,
+            align_wrong=group.align_wrong,
+            touch_align=group.touch_align,
         )
 
 
@@ -121,6 +146,8 @@ class RunContext:
     competition_wrong_factor: float
     stale_half_life: float  # factor on the half-life after the buyer's own date has passed
     stale_competition: float  # factor on the competition hazard after it
+    #: [buyers.group]: the buying group as people (None: the consensus formula)
+    group: GroupSettings | None
     push_days: float
     patience: float
     qualifies_somewhere: bool
@@ -229,6 +256,7 @@ class RunContext:
             competition_wrong_factor=b.competition.wrong_step_factor,
             stale_half_life=scenario.forecast.stale_half_life_factor,
             stale_competition=scenario.forecast.stale_competition_factor,
+            group=GroupSettings.of(b.group) if b.group is not None else None,
             push_days=scenario.forecast.push_days,
             patience=scenario.market.patience_days,
             qualifies_somewhere=any(s.qualification is not None for s in scenario.stages),

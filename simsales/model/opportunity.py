@@ -24,6 +24,7 @@ from typing import Any, cast
 from simsales.model import rules
 from simsales.model.context import RunContext, StagePlan
 from simsales.model.dealrandom import DealRandom
+from simsales.model.group import BuyingGroup
 from simsales.model.market import DealDraw
 from simsales.model.momentum import BuyerClock
 from simsales.model.records import (
@@ -289,12 +290,15 @@ def wait_for_seller(ctx: RunContext, deal: Deal) -> Generator[Any, Any, int]:
 
 
 class Call:
-    """The next call as planned: how many activities it covers, when, and at what cost."""
+    """The next call as planned: how many activities it covers, who comes, when, at what cost."""
 
-    __slots__ = ("agenda", "at", "free_at", "hours")
+    __slots__ = ("agenda", "at", "attendees", "free_at", "hours")
 
-    def __init__(self, agenda: int, at: float, free_at: float, hours: float) -> None:
+    def __init__(
+        self, agenda: int, attendees: int, at: float, free_at: float, hours: float
+    ) -> None:
         self.agenda = agenda  # activities on its agenda
+        self.attendees = attendees  # members of the buying group it needs
         self.at = at  # when it is held
         self.free_at = free_at  # when a seller with a free calendar would have held it
         self.hours = hours  # seller hours, with preparation
@@ -318,6 +322,7 @@ class Sale:
         "deal",
         "decision_mult",
         "ended",
+        "group",
         "lag_mult",
         "last_call",
         "r",
@@ -343,6 +348,18 @@ class Sale:
         self.clock = ctx.buyer_clock(start, draw.budget, deal.m0, draw.loss_budget)
         self.consensus = rules.consensus(
             ctx.p_one, ctx.q_extra, draw.group_size, draw.fit, ctx.consensus_fit_weight
+        )
+        settings = ctx.group
+        self.group = (
+            None
+            if settings is None
+            else BuyingGroup(
+                draw.group_size,
+                champion=settings.champion,
+                rest=settings.rest,
+                half_life=settings.half_life,
+                at=start,
+            )
         )
         self.lag_mult = 1.0  # grows with wrong steps that lengthen every later gap
         self.decision_mult = 1.0  # shrinks with wrong steps that make the decision less likely
@@ -405,14 +422,14 @@ class Sale:
         earliest = rules.earliest_call(self.t, self.last_call, self.ready, lag, ctx.book_within)
         hours = rules.call_hours(ctx.call_hours, ctx.call_hours_extra, ctx.prep_hours, agenda)
         at, free_at = ctx.calendars.book_call(self.seller, earliest, hours)
-        return Call(agenda, at, free_at, hours)
+        return Call(agenda, present, at, free_at, hours)
 
     def wait_for(self, call: Call) -> Generator[Any, Any, None]:
         """The gap up to the call: momentum fades (touches slow it) and the buyer may go dark."""
         clock = self.clock
         end = clock.advance(call.at, self.sp.half_life)
         if clock.touch_times:
-            _send_touches(self.ctx, self.deal, clock)
+            _send_touches(self.ctx, self.deal, clock, self.group)
         if end >= 0.0:
             self._ends_in_gap(end, learned_at=call.at)
             return
@@ -454,6 +471,8 @@ class Sale:
         overload = ctx.overload[call.agenda]
         restore = ctx.restore_right
         rand = self.r.random
+        met = False  # the buying group has heard the call (it hears it once, by its end)
+        seen_right = seen_wrong = 0  # activities the members present saw done right, wrong
         while True:
             sp = self.sp
             k = left if left < self.remaining else self.remaining
@@ -464,6 +483,8 @@ class Sale:
                     wrong += 1
             self.remaining -= k - wrong
             left -= k
+            seen_right += k - wrong
+            seen_wrong += wrong
             if wrong:
                 restore = ctx.restore_wrong
                 if self._wrong_steps(wrong, t, restore):
@@ -478,15 +499,32 @@ class Sale:
                 return
             _hand_out_work(ctx, deal, sp, t, self.r, deal.draw.pace, log)
             self._note_the_buyers_date()
-            if not self._agrees(rules.restored(clock.momentum, restore)):
+            if not met:
+                met = self._align(call, t, seen_right, seen_wrong)
+            if not self._agrees(rules.restored(clock.momentum, restore), t):
                 clock.contact(t, restore)
                 self.go_dark(t, _DARK_STALLED)
                 return
             self.enter_next_stage(t, NAN)
+        if not met:
+            self._align(call, t, seen_right, seen_wrong)
         clock.momentum = rules.restored(clock.momentum, restore)
         clock.last_contact = t
         if log is not None:
             log.momentum[call_row] = clock.momentum  # the momentum the call left
+
+    def _align(self, call: Call, t: float, right: int, wrong: int) -> bool:
+        """The members present align with the purchase by what they saw done right and wrong
+        (with the buying group as people; a no-op otherwise). True: the group has heard it."""
+        group = self.group
+        if group is not None:
+            settings = self.ctx.group
+            assert settings is not None
+            gain = rules.call_alignment_gain(
+                right, wrong, settings.align_right, settings.align_wrong
+            )
+            group.meet(call.attendees, t, gain)
+        return True
 
     def _wrong_steps(self, wrong: int, t: float, restore: float) -> bool:
         """Activities done wrong in a call: rework, the stage's consequence (once), and maybe
@@ -537,11 +575,11 @@ class Sale:
         self.ready = busy_until if busy_until > self.work_end else self.work_end
         end = clock.advance(self.ready, self.sp.half_life)
         if clock.touch_times:
-            _send_touches(ctx, self.deal, clock)
+            _send_touches(ctx, self.deal, clock, self.group)
         if end >= 0.0:
             self._ends_in_gap(end, learned_at=self.ready)
             return
-        if not self._agrees(clock.momentum):
+        if not self._agrees(clock.momentum, self.ready):
             self.go_dark(self.ready, _DARK_STALLED)  # the group stalls
 
     def decide(self) -> Generator[Any, Any, None]:
@@ -581,10 +619,13 @@ class Sale:
     def _qualifies(self, t: float) -> bool:
         return _qualifies(self.ctx, self.deal, self.sp, t, self.ctx.log)
 
-    def _agrees(self, momentum: float) -> bool:
-        """The buying group agrees to go on after the stage (its share of consensus)."""
+    def _agrees(self, momentum: float, t: float) -> bool:
+        """The buying group agrees to go on after the stage at ``t``: no stakeholder blocks it
+        (the buying group as people), or it pays the stage's share of the consensus formula."""
         sp = self.sp
         die = self.deal.draw.die(sp.number - 1)
+        if self.group is not None:
+            return sp.gate <= 0.0 or die < self.group.passes(t, sp.gate)
         weight = self.ctx.consensus_momentum_weight
         return rules.stage_agrees(die, self.consensus, sp.consensus_share, momentum, weight)
 
@@ -655,9 +696,16 @@ def _log_pushes(ctx: RunContext, deal: Deal, pushes: int) -> None:
         ctx.log.add(deal.id, at, _EV_PUSHED, stage, at + step, deal.seller, NAN)
 
 
-def _send_touches(ctx: RunContext, deal: Deal, clock: BuyerClock) -> None:
-    """Book the touches the clock sent: seller time on their days, and the deal's count."""
+def _send_touches(
+    ctx: RunContext, deal: Deal, clock: BuyerClock, group: BuyingGroup | None = None
+) -> None:
+    """Book the touches the clock sent: seller time on their days, the deal's count, and (with
+    the buying group as people) the nudge each gives every stakeholder."""
     times = clock.touch_times
+    if group is not None:
+        assert ctx.group is not None
+        for tt in times:
+            group.touch(tt, ctx.group.touch_align)
     deal.touches += len(times)
     # sent ahead of the clock (up to the next call): may lie beyond the horizon
     now = ctx.env.now

@@ -13,14 +13,18 @@ from typing import Protocol
 
 __all__ = [
     "AgendaStage",
+    "aligned",
     "attendees",
     "call_agenda",
+    "call_alignment_gain",
     "call_hours",
     "chance_right",
     "competition_rate",
     "consensus",
+    "drifted",
     "earliest_call",
     "meeting_lag",
+    "member_blocks",
     "overload_factor",
     "restored",
     "stage_agrees",
@@ -167,3 +171,27 @@ def competition_rate(
     if wrong_stages:
         rate *= wrong_factor**wrong_stages
     return rate if rate > 0.0 else 0.0
+
+
+def aligned(alignment: float, gain: float) -> float:
+    """A stakeholder's alignment after something that closes ``gain`` of its gap to 1."""
+    return alignment + (1.0 - alignment) * gain
+
+
+def call_alignment_gain(right: int, wrong: int, align_right: float, align_wrong: float) -> float:
+    """The share of a present member's gap to full alignment a call closes: each activity the
+    member sees done right closes ``align_right`` of what is left, each done wrong
+    ``align_wrong``. A bigger agenda aligns everyone present more."""
+    return 1.0 - (1.0 - align_right) ** right * (1.0 - align_wrong) ** wrong
+
+
+def drifted(alignment: float, rest: float, days: float, half_life: float) -> float:
+    """A stakeholder's alignment after ``days`` without being met: back towards ``rest``, half
+    the distance every ``half_life`` days."""
+    return rest + (alignment - rest) * 0.5 ** (days / half_life)
+
+
+def member_blocks(gate: float, alignment: float) -> float:
+    """Chance a stakeholder blocks the deal at a stage's gate: ``gate`` times how far the member
+    is from full alignment."""
+    return gate * (1.0 - alignment)

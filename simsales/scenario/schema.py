@@ -176,6 +176,60 @@ class Consensus(_Frozen):
     )
 
 
+class Group(_Frozen):
+    """The buying group as people: each stakeholder is aligned with the purchase, or not.
+
+    A call aligns the members present (more if it was done right); members not met drift back;
+    a touch (content sent to the whole group) nudges everyone. At the end of each stage every
+    member may block the deal, the more likely the less aligned (the stage's ``gate``): a larger
+    group is harder because more people must be met and kept aligned, not by a factor per
+    member. With this table the consensus formula (``buyers.consensus``, ``consensus_share``)
+    is not used.
+    """
+
+    initial_alignment: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="A stakeholder's alignment before we meet them, and where an unmet one "
+        "drifts back to.",
+    )
+    champion_alignment: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="The alignment of the member who brought us in (the champion), who comes "
+        "to every call.",
+    )
+    align_right: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Each activity a member sees done right in a call closes this share of the "
+        "member's gap to full alignment: a bigger agenda aligns everyone present more.",
+    )
+    align_wrong: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="The same for an activity done wrong.",
+    )
+    drift_half_life_days: float = Field(
+        45.0,
+        gt=0,
+        le=3650,
+        description="A member not met drifts back towards initial_alignment, halving the "
+        "distance every this many days.",
+    )
+    touch_align: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A touch (a recap, a case study for the whole group) closes this share of "
+        "every member's gap to full alignment.",
+    )
+
+
 class SupplierChoice(_Frozen):
     """Once the group decides to buy: from us (won) or someone else / in house (lost)."""
 
@@ -256,6 +310,11 @@ class Buyers(_Frozen):
     momentum: Momentum = Field(default_factory=Momentum)
     no_decision: NoDecision = Field(default_factory=NoDecision)
     consensus: Consensus = Field(default_factory=Consensus)
+    group: Group | None = Field(
+        None,
+        description="The buying group as people (alignment of each stakeholder, gates at the "
+        "end of each stage); absent: the consensus formula of [buyers.consensus].",
+    )
     choice: SupplierChoice = Field(default_factory=SupplierChoice)
     competition: Competition = Field(default_factory=Competition)
 
@@ -408,6 +467,13 @@ class Stage(_Frozen):
         ge=0,
         le=1,
         description="Share of the group-size consensus penalty paid at the end of this stage.",
+    )
+    gate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="With [buyers.group]: at the end of the stage each member blocks the deal "
+        "with this chance times (1 - their alignment); a fully aligned member never blocks.",
     )
     qualification: Qualification | None = Field(
         None, description="Present if this stage may disqualify the buyer."
