@@ -109,6 +109,15 @@ def wins_per_seller(scenario: Scenario, seed: int, n: int) -> list[float]:
     ]
 
 
+def opened_of_worked(scenario: Scenario, seed: int, n: int) -> list[float]:
+    """Share of the suspects a seller took on that became opportunities, per replication."""
+    return [
+        _metrics(scenario, seed, r)["opportunity_share"]
+        / (1 - _metrics(scenario, seed, r)["unworked_share"])
+        for r in range(n)
+    ]
+
+
 def _why(d: PairedDifference) -> str:
     return f"{d.mean:.4g} [{d.low:.4g}, {d.high:.4g}] on a base of {d.base_mean:.4g}"
 
@@ -122,7 +131,7 @@ def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_by_more_than_30
     n = 8
     won = diff(exp.base, four, "cycle_median_won_days", exp.seed, n)
     assert won.high < -0.30 * won.base_mean, _why(won)  # the whole interval beyond -30%
-    # a small effect (about 1 point of 80): it takes more replications to tell it from noise
+    # a small effect (about 2.6 points of 61 opportunities): it takes more replications
     no_decision = diff(exp.base, four, "no_decision_rate", exp.seed, 2 * n)
     assert no_decision.high < 0, _why(no_decision)
     # and the gain flattens out: 4 -> 5 activities gains far less than 1 -> 2 did
@@ -131,6 +140,18 @@ def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_by_more_than_30
     first = diff(exp.base, two, "cycle_median_won_days", exp.seed, n // 2)
     last = diff(four, five, "cycle_median_won_days", exp.seed, n // 2)
     assert last.mean > first.mean / 3, f"1->2 {_why(first)}; 4->5 {_why(last)}"
+
+
+def test_lesson_1_five_activities_per_call_cost_suspects_before_any_opportunity_opens() -> None:
+    # the overload of a 5-activity call shows in prospecting (no response), not in the pipeline
+    exp = experiment("call_compression")
+    four = point(exp, policies__activities_per_call=4)
+    five = point(exp, policies__activities_per_call=5)
+    n = 8
+    silent = diff(four, five, "no_response_share", exp.seed, n)
+    assert silent.low > 0.01, _why(silent)  # more than a point more suspects never engage
+    wrong = diff(four, five, "wrong_activities_per_opportunity", exp.seed, n)
+    assert wrong.low > 0.1 * wrong.base_mean, _why(wrong)
 
 
 # --- lesson 2: time kills deals ---------------------------------------------------------------
@@ -145,12 +166,18 @@ def test_lesson_2_a_contact_every_3_to_5_days_keeps_deals_alive() -> None:
         assert nd.high < -0.005, f"touch every {days} days: {_why(nd)}"
         won = diff(exp.base, touched, "win_rate", exp.seed, n)
         assert won.low > 0, f"touch every {days} days: {_why(won)}"
+    # touches act before the opportunity opens too: more suspects become opportunities
+    often = point(exp, policies__touch_every_days=3, policies__book_next_within_days=0)
+    opened = diff(exp.base, often, "opportunity_share", exp.seed, n)
+    assert opened.low > 0, _why(opened)
     # with the next meeting also booked in each call, the gaps shrink and far fewer deals die
     both = point(exp, policies__touch_every_days=3, policies__book_next_within_days=5)
     nd = diff(exp.base, both, "no_decision_rate", exp.seed, n)
     assert nd.high < -0.02, _why(nd)
     gap = diff(exp.base, both, "mean_gap_days", exp.seed, n)
     assert gap.high < -0.10 * gap.base_mean, _why(gap)
+    booked = diff(often, both, "no_decision_rate", exp.seed, n)  # booking beats touches alone
+    assert booked.high < 0, _why(booked)
 
 
 def test_lesson_2_longer_gaps_between_contacts_feed_no_decision() -> None:
@@ -259,10 +286,18 @@ def test_lesson_4_an_early_no_go_costs_fewer_seller_hours_per_win_than_a_late_on
     assert hours.high < 0, _why(hours)
     dq_days = diff(late, early, "cycle_mean_disqualified_days", seed, n)
     assert dq_days.high < -0.4 * dq_days.base_mean, _why(dq_days)
-    # the deals dropped early are mostly deals that would have died later as no decision
+    # the opportunities dropped early are mostly ones that would have died later as no decision:
+    # about seven points of opportunities move from one to the other, and their sum hardly moves
     nd = diff(late, early, "no_decision_rate", seed, n)
     dq = diff(late, early, "disqualified_rate", seed, n)
-    assert nd.high < -0.02 and dq.low > 0.02, f"no decision {_why(nd)}; dq {_why(dq)}"
+    assert nd.high < -0.04 and dq.low > 0.04, f"no decision {_why(nd)}; dq {_why(dq)}"
+    ended = [
+        values(s, "no_decision_rate", seed, n)[r] + values(s, "disqualified_rate", seed, n)[r]
+        for s in (late, early)
+        for r in range(n)
+    ]
+    both = paired_difference(ended[:n], ended[n:])
+    assert both.low > -0.02 and both.high < 0.02, _why(both)
     won = diff(late, early, "win_rate", seed, n)
     assert won.low > -0.1 * won.base_mean, _why(won)  # and hardly a win is lost
 
@@ -300,8 +335,26 @@ def test_lesson_5_every_added_stakeholder_makes_a_decision_less_likely() -> None
     for smaller, larger, a, b in zip(groups, groups[1:], sizes, sizes[1:], strict=False):
         bought = diff(smaller, larger, "purchase_likelihood_from_arrival", exp.seed, n)
         assert bought.high < 0, f"{a} -> {b} stakeholders: {_why(bought)}"
+        # in both funnels: fewer suspects engage, and more opportunities die undecided
+        opened = diff(smaller, larger, "opportunity_share", exp.seed, n)
+        assert opened.high < 0, f"{a} -> {b} stakeholders: {_why(opened)}"
+        undecided = diff(smaller, larger, "no_decision_rate", exp.seed, n)
+        assert undecided.low > 0, f"{a} -> {b} stakeholders: {_why(undecided)}"
     six = diff(groups[0], groups[2], "purchase_likelihood_from_arrival", exp.seed, n)
     assert six.high < -0.5 * six.base_mean, _why(six)  # six stakeholders: less than half
+
+
+def test_lesson_5_the_first_model_splits_a_groups_friction_across_the_opening() -> None:
+    # what the page says of this model: from one stakeholder to six, both the prospecting funnel
+    # and the pipeline carry a large part of the effect (the next model moves most of it before
+    # the opening; then this test, and the lesson, must change)
+    exp = experiment("buying_group")
+    n = 5
+    one, six = point(exp, buyers__group_size=1), point(exp, buyers__group_size=6)
+    opened = diff(one, six, "opportunity_share", exp.seed, n)
+    assert opened.high < -0.2 * opened.base_mean, _why(opened)
+    undecided = diff(one, six, "no_decision_rate", exp.seed, n)
+    assert undecided.low > 0.10, _why(undecided)
 
 
 # --- lesson 6: flow and WIP -------------------------------------------------------------------
@@ -317,6 +370,14 @@ def test_lesson_6_in_an_overloaded_team_a_wip_cap_wins_more_deals_per_seller() -
     assert wins.low > 0.10 * wins.base_mean, _why(wins)
     gap = diff(exp.base, capped, "mean_gap_days", exp.seed, n)
     assert gap.high < -0.25 * gap.base_mean, _why(gap)
+    # on both sides of the opening: more of the suspects taken on become opportunities, and
+    # fewer opportunities end in no decision
+    opened = paired_difference(
+        opened_of_worked(exp.base, exp.seed, n), opened_of_worked(capped, exp.seed, n)
+    )
+    assert opened.low > 0.03, _why(opened)
+    undecided = diff(exp.base, capped, "no_decision_rate", exp.seed, n)
+    assert undecided.high < -0.05, _why(undecided)
     # too tight a cap gives up more suspects than faster deals make up for
     tight = point(exp, policies__wip_cap=10)
     tight_wins = wins_per_seller(tight, exp.seed, n)
