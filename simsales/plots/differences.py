@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +26,7 @@ def metric_differences(
     metrics: Sequence[str],
     *,
     labels: Mapping[str, str] | None = None,
+    shares: Collection[str] = (),
 ) -> Figure:
     """Forest plot: each variant's paired difference from the base, relative to the base mean.
 
@@ -33,7 +34,8 @@ def metric_differences(
     replications, the bar its confidence interval scaled the same way. Filled markers mark
     differences whose interval excludes zero; hollow markers, "no detectable difference". A metric
     whose base mean is 0 or undefined has no relative difference and is marked "n/a". ``labels``
-    renames metrics on the axis (default: the metric name); each shows its base mean below.
+    renames metrics on the axis (default: the metric name); each shows its base mean below, in
+    percent for the metrics of ``shares``.
     """
     if not metrics:
         raise ValueError("nothing to plot: no metrics given")
@@ -51,7 +53,10 @@ def metric_differences(
         top = -b * per_block
         base_mean = next(iter(diffs.values())).base_mean if diffs else math.nan
         ticks.append(top - (len(variants) - 1) / 2)
-        shown = f"{base_mean:,.0f}" if abs(base_mean) >= 1e4 else f"{base_mean:.3g}"
+        if metric in shares:
+            shown = f"{100 * base_mean:.3g}%"
+        else:
+            shown = f"{base_mean:,.0f}" if abs(base_mean) >= 1e4 else f"{base_mean:.3g}"
         ticklabels.append(f"{labels.get(metric, metric)}\n(base {shown})")
         for i, variant in enumerate(variants):
             d, style, y = diffs[variant], series_style(i + 1), top - i

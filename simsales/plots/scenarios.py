@@ -94,7 +94,7 @@ def outcome_shares(
 def funnel(summaries_by_scenario: SummariesByScenario, stage_names: Sequence[str]) -> Figure:
     """The funnel per scenario: reach of each stage (left) and conversion from the one before.
 
-    Reach is the share of opportunities that entered a stage (``reach_<stage>``); conversion the
+    Reach is the share of the suspects a seller took on that entered a stage (``reach_<stage>``); conversion the
     share of those in the stage before that entered it (``conversion_<stage>``, from the second
     stage). Markers and line styles tell the scenarios apart; bars are confidence intervals.
     """
@@ -121,8 +121,8 @@ def funnel(summaries_by_scenario: SummariesByScenario, stage_names: Sequence[str
                 label=scenario if ax is left else None,
             )
     level = level_of(summaries_by_scenario)
-    left.set_title("How far do opportunities get?")
-    left.set_ylabel("share of opportunities that entered the stage (%)")
+    left.set_title("How far do the suspects taken on get?")
+    left.set_ylabel("suspects taken on that entered the stage (%)")
     right.set_title("Which step loses them?")
     right.set_ylabel("entered it, of those in the stage before (%)")
     left.set_xticks(np.arange(len(keys)), list(stage_names), rotation=20, ha="right")
@@ -142,7 +142,7 @@ def time_in_stage(summaries_by_scenario: SummariesByScenario, stage_names: Seque
     """Stacked horizontal bars: where the days go, mean days in each stage per scenario.
 
     Each segment is ``days_in_<stage>``: the mean days from entering the stage to leaving it, over
-    opportunities that left it. Deals that end early never reach the later stages, so the bar's
+    records that left it. Deals that end early never reach the later stages, so the bar's
     length is the time a deal that goes all the way would take, not the mean cycle. A stage no
     deal left (NaN) draws as zero. The total is written at the end of each bar.
     """
@@ -187,7 +187,7 @@ def time_in_stage(summaries_by_scenario: SummariesByScenario, stage_names: Seque
     ax.set_yticks(y, scenarios)
     ax.invert_yaxis()  # first scenario (the base) on top
     ax.set_xlim(0, widest * 1.15)
-    ax.set_xlabel("mean days in stage, of opportunities that left it (days)")
+    ax.set_xlabel("mean days in stage, of the records that left it (days)")
     ax.set_ylabel("scenario")
     ax.set_title("Where do the days go? Mean days spent in each stage")
     ax.grid(axis="x", alpha=0.4)

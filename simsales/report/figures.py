@@ -34,7 +34,8 @@ from simsales.plots import (
 )
 from simsales.plots._style import printable_figure
 from simsales.plots.differences import Interval
-from simsales.report.text import metric_units, shown_unit
+from simsales.report.text import comparison_units, metric_units, shown_unit
+from simsales.results.catalogue import metric_record
 from simsales.results.table import DealTable
 from simsales.results.timeseries import FlowSeries, average_flow, flow_series_of_records
 
@@ -138,7 +139,10 @@ def comparison_figures(comparison: Comparison, metrics: Sequence[str]) -> dict[s
     }
     shown = [m for m in metrics if m in comparison.metrics]
     if shown:
-        figures["differences"] = metric_differences(comparison, shown)
+        units = comparison_units(comparison)
+        figures["differences"] = metric_differences(
+            comparison, shown, shares={m for m in shown if units.get(m) == "share"}
+        )
     return figures
 
 
@@ -308,7 +312,9 @@ def save_figures(staged: StagedFiles, figures: Mapping[str, Figure]) -> list[str
 
 
 def _metric_label(metric: str, unit: str, currency: str) -> str:
-    shown = shown_unit(unit, currency)
+    """An axis label: the metric and its unit, a share as what it is a share of."""
+    record = metric_record(metric)
+    shown = record.unit_label(currency) if record is not None else shown_unit(unit, currency)
     return f"{metric} ({shown})" if shown else metric
 
 
