@@ -94,9 +94,10 @@ def outcome_shares(
 def funnel(summaries_by_scenario: SummariesByScenario, stage_names: Sequence[str]) -> Figure:
     """The funnel per scenario: reach of each stage (left) and conversion from the one before.
 
-    Reach is the share of the suspects a seller took on that entered a stage (``reach_<stage>``); conversion the
-    share of those in the stage before that entered it (``conversion_<stage>``, from the second
-    stage). Markers and line styles tell the scenarios apart; bars are confidence intervals.
+    Reach is the share of the suspects a seller took on that entered a stage
+    (``reach_<stage>``); conversion the share of those in the stage before that entered it
+    (``conversion_<stage>``, from the second stage). Markers and line styles tell the scenarios
+    apart; bars are confidence intervals.
     """
     keys = stage_keys(stage_names)
     reach = pick(summaries_by_scenario, [f"reach_{k}" for k in keys])
