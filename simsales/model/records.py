@@ -48,6 +48,9 @@ OUTCOME_MEANINGS: dict[str, str] = {
 }
 
 #: Deal table columns: name -> (array typecode, unit / meaning). Times are days since the start.
+#: Counts a deal can run up over a long run (calls, touches, pushes) are 32-bit; the 16- and 8-bit
+#: columns hold values the schema bounds (a group of at most 1,000, ten times that in an account;
+#: at most 100 segments and 20 stages).
 DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "deal_id": ("i", "id, in order of arrival"),
     "segment": ("b", "index into market.segments"),
@@ -64,9 +67,9 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "stage_reached": ("b", "last stage entered, 1-based (0: still in the suspect pool)"),
     "qualified": ("b", "1 if the deal passed the qualifying stage (a qualified opportunity)"),
     "discount": ("f", "share of the value given away"),
-    "calls": ("h", "calls held"),
-    "touches": ("h", "touches sent"),
-    "wrong_activities": ("h", "activities done wrong (and redone)"),
+    "calls": ("i", "calls held"),
+    "touches": ("i", "touches sent"),
+    "wrong_activities": ("i", "activities done wrong (and redone)"),
     "wrong_stages": ("i", "bit i set: stage i+1 had a wrong step"),
     "gap_days": ("f", "days from the previous call (or the assignment) to each call, summed"),
     "max_gap_days": ("f", "longest gap before a call, days"),
@@ -75,7 +78,7 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "call_hours": ("f", "seller hours in calls and their preparation"),
     "work_hours": ("f", "seller hours of offline work and touches"),
     "first_forecast_at": ("f", "first forecast close date (NaN: never forecast)"),
-    "pushes": ("h", "times the forecast close date was pushed"),
+    "pushes": ("i", "times the forecast close date was pushed"),
     "final_momentum": ("f", "momentum at the end"),
     "account_id": ("i", "the account it was sold in or created (-1: none, or accounts off)"),
     "origin": ("b", "index into ORIGINS: new business, or an opportunity inside an account"),
