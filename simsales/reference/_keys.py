@@ -57,6 +57,9 @@ CROSS_CHECKS: dict[str, str] = {
     "Normal._window": "`low` must be below `high`, and the window from `low` to `high` must keep "
     "at least 1% of the bell curve.",
     "LogNormal._ordered": "`p90` must be above `median`.",
+    "Gamma._drawable": "`mean` ÷ `shape` (the scale) must be a positive finite number.",
+    "Beta._drawable": "`mean` × `concentration` and (1 − `mean`) × `concentration` must be "
+    "positive finite numbers.",
     "Empirical._weights": "`weights`, if given, has one entry per value, none negative and not "
     "all zero.",
 }
