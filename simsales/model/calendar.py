@@ -164,8 +164,6 @@ class SellerCalendars:
         cap_hours = hpd - hours + 1e-9
         while True:
             if d >= self._end:
-                if d >= self.last_day:  # no free slot before the last day: not booked
-                    return self.last_day + CALL_TIME_OF_DAY, free_day + CALL_TIME_OF_DAY
                 self._grow(d)
                 slots = self._slots[seller]
                 booked = self._hours[seller]
@@ -174,6 +172,10 @@ class SellerCalendars:
             if workday[d] and slots[i] < cap_slots and booked[i] <= cap_hours:
                 break
             d += 1
+        # no free slot before the last day: not booked (the days from it on stay free, so the
+        # search above always ends within a week of it)
+        if d >= self.last_day:
+            return self.last_day + CALL_TIME_OF_DAY, free_day + CALL_TIME_OF_DAY
         slots[i] += 1
         booked[i] += hours
         o = open_day if open_day > base else base
@@ -195,9 +197,9 @@ class SellerCalendars:
         remaining = hours
         hpd = self.hours_per_day
         while True:
+            if d >= self.last_day:  # the rest of the work is not booked
+                return float(self.last_day)
             if d >= self._end:
-                if d >= self.last_day:  # the rest of the work is not booked
-                    return float(self.last_day)
                 self._grow(d)
             if self._workday[d]:
                 booked = self._hours[seller]
