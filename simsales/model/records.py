@@ -1,7 +1,7 @@
 """What one simulation run writes: compact columnar buffers, one row per opportunity.
 
 The model appends to typed ``array.array`` columns (no Python object per value, no dict per event),
-so a million deals of a five-stage sale take about 120 MB. Days are stored as float32 (see
+so a million deals of a five-stage sale take about 130 MB. Days are stored as float32 (see
 ``TIME_FIELDS``): half the bytes of the table's widest columns, at a resolution far below a day.
 ``DealRecords.columns()`` hands them to the results layer as NumPy arrays without copying. This
 module is the one reference for every field and its unit.
