@@ -367,3 +367,18 @@ def test_counts_past_16_bits_are_recorded() -> None:
     first = int(np.argmin(cols["created_at"]))
     forecast = float(cols["first_forecast_at"][first])
     assert cols["pushes"][first] == np.ceil(36_000.0 - forecast)
+
+
+def test_the_default_memory_limit_follows_a_container_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simsales.experiment import workload
+
+    limit = tmp_path / "memory.max"
+    monkeypatch.setattr(workload, "_CGROUP_LIMITS", (str(limit),))
+    machine = workload.default_max_memory()  # no file: the machine's memory
+    assert machine > 0
+    limit.write_text("max\n", "ascii")  # no limit
+    assert workload.default_max_memory() == machine
+    limit.write_text("1000000000\n", "ascii")
+    assert workload.default_max_memory() == pytest.approx(0.8e9)

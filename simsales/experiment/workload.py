@@ -174,12 +174,25 @@ class WorkLimits:
     max_memory: float = field(default_factory=lambda: default_max_memory())
 
 
+#: Where a Linux container's memory limit is written (cgroup v2, then v1).
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
 def default_max_memory() -> float:
-    """80% of this machine's physical memory (8 GB where the system does not say)."""
+    """80% of this machine's physical memory, or of its container's limit if that is lower (8 GB
+    where the system does not say)."""
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):
-        total = 0
+        total = 0.0
+    for path in _CGROUP_LIMITS:
+        try:
+            with open(path, encoding="ascii") as fh:
+                limit = float(fh.read().strip())  # "max": no limit (ValueError)
+        except (OSError, ValueError):
+            continue
+        if 0 < limit < (total or math.inf):
+            total = limit
     return 0.8 * total if total > 0 else 8e9
 
 
