@@ -184,7 +184,8 @@ def _check_workload(
     )
     problems = load.problems(limit)
     if problems:
-        _fail(f"too large to start: {'; and '.join(problems)}. {load.advice(limit)}", 2)
+        said = ";\n  ".join(problems)
+        _fail(f"too large to start:\n  {said}.\n  {load.advice(limit)}", 2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

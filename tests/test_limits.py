@@ -120,7 +120,7 @@ def test_a_billion_replications_are_refused_before_anything_runs(tiny: Path) -> 
 
 def test_max_work_refuses_and_the_suggested_limit_runs(tiny: Path) -> None:
     output = refused(invoke("run", tiny, "--no-cache", "--max-work", "10"))
-    found = re.search(r"times the limit of 10 \(--max-work\).*--max-work (\S+)\.", output)
+    found = re.search(r"times the limit of 10 \(--max-work\).*--max-work (\S+)\.", output, re.S)
     assert found, output
     assert invoke("run", tiny, "--no-cache", "--max-work", found[1]).exit_code == 0
 
@@ -128,7 +128,7 @@ def test_max_work_refuses_and_the_suggested_limit_runs(tiny: Path) -> None:
 def test_max_memory_refuses_and_the_suggested_limit_runs(tiny: Path) -> None:
     output = refused(invoke("run", tiny, "--no-cache", "--max-memory", "1kB"))
     found = re.search(
-        r"of memory .* the limit of 1 kB \(--max-memory\).*--max-memory (\S+)\.", output
+        r"of memory .* the limit of 1 kB \(--max-memory\).*--max-memory (\S+)\.", output, re.S
     )
     assert found, output
     assert invoke("run", tiny, "--no-cache", "--max-memory", found[1]).exit_code == 0
@@ -382,3 +382,9 @@ def test_the_default_memory_limit_follows_a_container_limit(
     assert workload.default_max_memory() == machine
     limit.write_text("1000000000\n", "ascii")
     assert workload.default_max_memory() == pytest.approx(0.8e9)
+
+
+def test_a_refused_run_writes_nothing(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    refused(invoke("run", tiny, "-r", "1000000000", "--out", out, "--events"))
+    assert not out.exists()
