@@ -388,3 +388,22 @@ def test_a_refused_run_writes_nothing(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     refused(invoke("run", tiny, "-r", "1000000000", "--out", out, "--events"))
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["market.schedule.quarter_end_push=3", "market.schedule.quarter_end_days=20"],
+        ["market.schedule.quarter_end_push=0.5", "market.schedule.quarter_end_days=91.25"],
+        ["market.schedule.by_month=[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12]"],
+    ],
+)
+def test_the_mean_rate_is_the_models_rate_averaged(overrides: list[str]) -> None:
+    from simsales.experiment.workload import mean_arrival_rate
+    from simsales.model.market import arrival_rate
+
+    scenario = load_scenario(BASELINE, overrides)
+    days = (np.arange(3_650) + 0.5) / 10
+    expected = np.mean([arrival_rate(scenario, float(t)) for t in days])
+    assert mean_arrival_rate(scenario) == pytest.approx(expected, rel=1e-12)

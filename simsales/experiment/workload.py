@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simsales.model.market import DAYS_PER_YEAR, arrival_rate
+from simsales.model.market import DAYS_PER_MONTH, DAYS_PER_QUARTER, DAYS_PER_YEAR
 from simsales.model.records import DAYS_PER_WEEK, DEAL_FIELDS
 from simsales.scenario import Scenario
 
@@ -42,6 +42,7 @@ __all__ = [
     "estimate_workload",
     "expected_suspects",
     "format_bytes",
+    "mean_arrival_rate",
     "parse_amount",
     "parse_bytes",
 ]
@@ -69,13 +70,28 @@ _ACCOUNT_SHARE = 0.25
 _CALENDAR_DAYS = 365
 
 
+#: Points of the year at which the seasonal rate is averaged (ten a day).
+_YEAR = (np.arange(3_650) + 0.5) * (DAYS_PER_YEAR / 3_650)
+
+
+def mean_arrival_rate(scenario: Scenario) -> float:
+    """The arrival rate's mean over a year (suspects per day): ``market.arrival_rate``,
+    vectorised, as every point of a large sweep needs it."""
+    market = scenario.market
+    sched = market.schedule
+    months = np.minimum((_YEAR / DAYS_PER_MONTH).astype(int), 11)
+    rate = market.suspects_per_day * np.asarray(sched.by_month, dtype=float)[months]
+    if sched.quarter_end_push != 1.0:
+        late = DAYS_PER_QUARTER - sched.quarter_end_days <= _YEAR % DAYS_PER_QUARTER
+        rate = np.where(late, rate * sched.quarter_end_push, rate)
+    return float(rate.mean())
+
+
 def expected_suspects(scenario: Scenario) -> float:
     """Suspects expected in one replication: the seasonal rate's yearly mean times the horizon,
     plus the opportunities an account lifecycle may add (an upper guess)."""
-    year = (np.arange(3_650) + 0.5) * (DAYS_PER_YEAR / 3_650)
-    mean_rate = float(np.mean([arrival_rate(scenario, float(t)) for t in year]))
     horizon = scenario.run.horizon_days
-    suspects = mean_rate * horizon
+    suspects = mean_arrival_rate(scenario) * horizon
     accounts = scenario.accounts
     if accounts is not None:
         per_year = accounts.expansion.per_year + accounts.change.per_year
@@ -131,8 +147,9 @@ class Workload:
             rate = sc.market.suspects_per_day
             what = (
                 f"{format_amount(rate)} a day × {sc.run.horizon_days:,g} days"
-                if self.scenarios == 1
-                else f"up to {format_amount(self.per_replication)} per replication"
+                if self.scenarios == 1 and sc.accounts is None
+                else f"{'up to ' if self.scenarios > 1 else ''}"
+                f"{format_amount(self.per_replication)} per replication"
             )
             reps = f"{self.replications:,} replication{'s' if self.replications != 1 else ''}"
             n = f"{self.scenarios:,} scenario{'s' if self.scenarios != 1 else ''}"
