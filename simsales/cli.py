@@ -166,6 +166,67 @@ class _Main(click.Group):
             _fail(*_stopped(exc))
 
 
+class _Limit(click.ParamType):
+    """``--max-work`` (a count, ``1e9``) or ``--max-memory`` (a size, ``16GB``)."""
+
+    def __init__(self, name: str, size: bool) -> None:
+        self.name = name
+        self.size = size
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        from simsales.experiment.workload import parse_amount, parse_bytes
+
+        try:
+            return (parse_bytes if self.size else parse_amount)(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+def _limits(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--max-work`` and ``--max-memory``: the run is refused (exit 2) if it would pass them."""
+    command = click.option(
+        "--max-memory",
+        type=_Limit("SIZE", size=True),
+        help="Refuse to start if the tables would need more memory than SIZE (e.g. 16GB), as "
+        "estimated from the scenarios. Default: 80% of this machine's memory.",
+    )(command)
+    return click.option(
+        "--max-work",
+        type=_Limit("N", size=False),
+        help="Refuse to start if it would simulate more than N suspects, over every "
+        "replication and scenario (e.g. 5e9). Default: 1e9 (at about 130 µs a suspect, a day "
+        "and a half of one core).",
+    )(command)
+
+
+def _check_workload(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    limits: tuple[float | None, float | None],
+    *,
+    at_once: int = 1,
+    event_log: bool = False,
+    cycles: bool = False,
+) -> None:
+    """Exit 2, saying by how much and what to do, if the work or memory passes the limits."""
+    from simsales.experiment.workload import WorkLimits, estimate_workload
+
+    max_work, max_memory = limits
+    given = {"max_work": max_work, "max_memory": max_memory}
+    limit = WorkLimits(**{k: v for k, v in given.items() if v is not None})
+    load = estimate_workload(
+        scenarios, replications=replications, at_once=at_once, event_log=event_log, cycles=cycles
+    )
+    problems = load.problems(limit)
+    if problems:
+        said = ";\n  ".join(problems)
+        _fail(f"too large to start:\n  {said}.\n  {load.advice(limit)}", 2)
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simsales")
 def main() -> None:
@@ -315,6 +376,7 @@ def explain(
     is_flag=True,
     help="With --out: skip the figures (cumulative flow, load over time) in DIR/figures/.",
 )
+@_limits
 def run(
     scenario_file: Path,
     replications: int | None,
@@ -329,6 +391,8 @@ def run(
     no_cache: bool,
     events: str | None,
     no_figures: bool,
+    max_work: float | None,
+    max_memory: float | None,
 ) -> None:
     """Run SCENARIO's replications and print its metrics with 95% confidence intervals."""
     from simsales import report
@@ -343,6 +407,9 @@ def run(
     scenario = scenario.model_copy(update={"run": settings})
     jobs = _check_jobs(jobs, scheduler)
     events_file = _events_file(events, out, force)
+    at_once = 1 if scheduler else jobs
+    limits = (max_work, max_memory)
+    _check_workload([scenario], reps, limits, at_once=at_once, event_log=events_file is not None)
     command = ["simsales", "run", str(scenario_file), f"--replications={reps}", f"--seed={seed}"]
     command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
@@ -431,6 +498,7 @@ def run(
 @_SCHEDULER
 @_CACHE_DIR
 @_NO_CACHE
+@_limits
 def compare(
     base_file: Path,
     variant_files: tuple[Path, ...],
@@ -445,6 +513,8 @@ def compare(
     scheduler: str | None,
     cache_dir: Path | None,
     no_cache: bool,
+    max_work: float | None,
+    max_memory: float | None,
 ) -> None:
     """Run BASE and each VARIANT on the same random numbers and show what changes.
 
@@ -466,6 +536,8 @@ def compare(
     targets = PrecisionTargets() if auto else None
     seed = scenarios[0].run.seed if seed is None else seed
     jobs = _check_jobs(jobs, scheduler)
+    most = targets.max_replications if targets else reps
+    _check_workload(scenarios, most, (max_work, max_memory), at_once=1 if scheduler else jobs)
     command = ["simsales", "compare", *map(str, files)]
     command += [f"--replications={'auto' if auto else reps}", f"--seed={seed}"]
     command += [_where(jobs, scheduler)] + [f"--metric={m}" for m in metrics]
@@ -537,6 +609,7 @@ def compare(
 @_SCHEDULER
 @_CACHE_DIR
 @_NO_CACHE
+@_limits
 def experiment(
     experiment_file: Path,
     replications: int | str | None,
@@ -549,6 +622,8 @@ def experiment(
     scheduler: str | None,
     cache_dir: Path | None,
     no_cache: bool,
+    max_work: float | None,
+    max_memory: float | None,
 ) -> None:
     """Run the experiment in FILE: its base scenario and its variants or sweep points.
 
@@ -575,6 +650,13 @@ def experiment(
     command += ["--no-figures"] if no_figures and out is not None else []
     per_scenario = spec.precision_targets().max_replications if auto else spec.replications
     total = per_scenario * (1 + len(spec.scenarios))
+    _check_workload(
+        [spec.base, *spec.scenarios],
+        per_scenario,
+        (max_work, max_memory),
+        at_once=1 if scheduler else jobs,
+        cycles=True,
+    )
     store = _run_store(cache_dir, no_cache)
     request = report.experiment_request(spec, command=command)
     with (
@@ -649,6 +731,7 @@ def experiment(
     "at most 12 deals.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing --figure file.")
+@_limits
 def trace(
     scenario_file: Path,
     deals: tuple[int, ...],
@@ -659,6 +742,8 @@ def trace(
     overrides: tuple[str, ...],
     figure: Path | None,
     force: bool,
+    max_work: float | None,
+    max_memory: float | None,
 ) -> None:
     """Tell the story of deals of SCENARIO, day by day, in plain sentences: calls and what they
     covered, gaps and what each waited for, touches, momentum, steps done wrong, forecast pushes,
@@ -678,6 +763,7 @@ def trace(
         _fail(str(err), 2)
     (scenario,) = _load(scenario_file, overrides=overrides)
     seed = scenario.run.seed if seed is None else seed
+    _check_workload([scenario], 1, (max_work, max_memory), event_log=True)
     with _failing("trace"):
         try:
             text, drawn = trace_deals(

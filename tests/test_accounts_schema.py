@@ -50,7 +50,11 @@ BAD: list[tuple[str, str, str]] = [
         "duration",
     ),
     ('[accounts.contract]\nkind = "lease"\n', "accounts.contract.kind", "recurring"),
-    ("[accounts.contract]\nterm_days = 0\n", "accounts.contract.term_days", "greater than 0"),
+    (
+        "[accounts.contract]\nterm_days = 0\n",
+        "accounts.contract.term_days",
+        "greater than or equal to 1",
+    ),
     ("[accounts.churn]\nshape = 9\n", "accounts.churn.shape", "less than or equal to 6"),
     ("[accounts.churn]\nbackground_per_year = -1\n", "accounts.churn.background_per_year", "0"),
     ("[accounts.health]\nstart = true\n", "accounts.health.start", "number"),

@@ -315,3 +315,35 @@ def test_forgetting_past_days_changes_no_booking_and_no_count() -> None:
     assert capacity_keep[-1] == 5 * 5.0 and capacity_keep[0] == 5 * 5.0
     with pytest.raises(ValueError, match="forgotten"):
         forget.hours_between(0.0, 10.0)
+
+
+# --- the last day ------------------------------------------------------------------------------
+
+
+def test_nothing_is_booked_on_or_after_the_last_day() -> None:
+    cal = SellerCalendars(
+        sellers=2, slots_per_day=1, hours_per_day=6.0, workdays_per_week=5, days=20, last_day=100
+    )
+    for earliest in (100.0, 1e7, 1e300, math.inf, math.nan):
+        assert cal.book_call(0, earliest, 1.0) == (100.5, 100.5)
+    assert cal.book_work(0, 1e300, 8.0) == 100.0
+    cal.add_hours(0, 1e300, 1.0)
+    # a seller booked up to the last day: the call is not made, and it says when it could have
+    for _ in range(80):
+        cal.book_call(1, 0.0, 1.0)
+    call, free = cal.book_call(1, 0.0, 1.0)
+    assert (call, free) == (100.5, 0.5)
+    # work that would run past the last day ends there
+    assert cal.book_work(0, 90.0, 1_000.0) == 100.0
+    assert cal._end <= 100 + 63 + 8  # never grown far past the last day
+    # the days before it are booked as always
+    assert cal.book_call(0, 50.0, 1.0)[0] == 50.5
+
+
+def test_without_a_last_day_bookings_are_unchanged() -> None:
+    """A run's last day lies past its horizon: the bookings of ordinary runs never reach it."""
+    free, bounded = calendars(days=30), calendars(days=30)
+    bounded.last_day = 10_000
+    for t in np.linspace(0.0, 400.0, 200):
+        assert free.book_call(0, float(t), 1.5) == bounded.book_call(0, float(t), 1.5)
+        assert free.book_work(1, float(t), 5.0) == bounded.book_work(1, float(t), 5.0)

@@ -301,3 +301,13 @@ def test_dark_time_survival_is_exp_of_minus_the_cumulative_hazard() -> None:
         )
 
     assert stats.kstest(dark, cdf).pvalue > 0.001
+
+
+def test_the_clock_stops_at_its_last_moment() -> None:
+    """A target far beyond ``until`` (a task of ages, an infinite lag) sends no endless touches."""
+    clock = BuyerClock(0.0, 0.5, 1.0, touch_every=1.0, touch_boost=0.1, until=10.0)
+    assert clock.advance(1e300, 14.0) == -1.0
+    assert clock.clock == 10.0
+    assert clock.touch_times == [float(day) for day in range(1, 10)]
+    assert clock.advance(math.inf, 14.0) == -1.0 and clock.clock == 10.0
+    assert clock.advance(math.nan, 14.0) == -1.0 and len(clock.touch_times) == 10

@@ -9,6 +9,7 @@ from simsales.experiment.precision import PrecisionOutcome, PrecisionTargets, re
 from simsales.experiment.replications import OnResult, run_replications
 from simsales.experiment.spec import Experiment, ExperimentSpec, load_experiment
 from simsales.experiment.sweep import CycleSample, ExperimentResult, run_experiment
+from simsales.experiment.workload import WorkLimits, Workload, estimate_workload
 
 __all__ = [
     "Comparison",
@@ -20,7 +21,10 @@ __all__ = [
     "OnResult",
     "PrecisionOutcome",
     "PrecisionTargets",
+    "WorkLimits",
+    "Workload",
     "compare_scenarios",
+    "estimate_workload",
     "load_experiment",
     "replications_needed",
     "run_experiment",

@@ -10,6 +10,7 @@ base (``simsales.analysis.paired``), whose interval is narrower than two indepen
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -150,7 +151,7 @@ def compare_scenarios(
     scenarios = [base, *variants]
     names = [s.name for s in scenarios]
     if len(set(names)) < len(names):
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = sorted(n for n, k in Counter(names).items() if k > 1)
         raise ValueError(
             f"scenario names must differ, they label the results: {', '.join(twice)} is used "
             "more than once (set `name` in each variant's file)"

@@ -16,8 +16,10 @@ work runs out, so the end is not left to one worker).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -169,8 +171,7 @@ def run_scenarios(
     sources = [
         _Source(_Work(b.scenario, seed, event_log, keep, reduce), store, kind) for b in batches
     ]
-    order = [(i, r) for i, b in enumerate(batches) for r in range(b.start, b.stop)]
-    run = _Run(sources, order, [[] for _ in batches], on_result, progress)
+    run = _Run(sources, _Jobs(batches), [[] for _ in batches], on_result, progress)
     if executor is None and jobs == 1:
         run.serial()
         return run.results
@@ -263,12 +264,39 @@ def _workers(pool: ProcessPoolExecutor) -> list[Any]:
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
+class _Jobs(Sequence[tuple[int, int]]):
+    """The (batch, replication) pairs of a call, in order, worked out from the job's index.
+
+    Never a list: a million replications cost no memory before they run.
+    """
+
+    def __init__(self, batches: Sequence[Replications]) -> None:
+        self._starts = [b.start for b in batches]
+        sizes = [b.stop - b.start for b in batches]
+        self._offsets = [0, *itertools.accumulate(sizes)]  # job index of each batch's first
+
+    def __len__(self) -> int:
+        return self._offsets[-1]
+
+    def __getitem__(self, job: int) -> tuple[int, int]:  # type: ignore[override]
+        if not 0 <= job < len(self):
+            raise IndexError(job)
+        batch = bisect.bisect_right(self._offsets, job) - 1
+        return batch, self._starts[batch] + job - self._offsets[batch]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for batch, start in enumerate(self._starts):
+            size = self._offsets[batch + 1] - self._offsets[batch]
+            for r in range(start, start + size):
+                yield batch, r
+
+
 @dataclass
 class _Run:
     """One call's jobs (``order``: (batch, replication) pairs) and what has been handed on."""
 
     sources: list[_Source]
-    order: list[tuple[int, int]]
+    order: _Jobs
     results: list[list[dict[str, float]]]
     on_result: OnEachResult | None
     progress: Progress | None

@@ -46,6 +46,9 @@ DEFAULT_METRICS: tuple[str, ...] = HEADLINE_METRICS
 
 Number = int | float
 
+#: Most levers in one file: two settings each, the 10,000 scenarios an experiment may ask for.
+MAX_LEVERS = 5_000
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
@@ -78,7 +81,11 @@ class Lever(_Frozen):
 class Sensitivity(_Frozen):
     """``[sensitivity]``: the levers to move one at a time, each down and up from the base."""
 
-    levers: list[Lever] = Field(min_length=1, description="[[sensitivity.levers]] tables.")
+    levers: list[Lever] = Field(
+        min_length=1,
+        max_length=MAX_LEVERS,
+        description="[[sensitivity.levers]] tables, at most 5,000 (each runs two scenarios).",
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> Sensitivity:

@@ -20,7 +20,8 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +54,11 @@ __all__ = [
     "toml_literal",
 ]
 
+#: Most scenarios one experiment file may ask for (sweep points, variants, lever settings): a
+#: 100 × 100 grid. Each is resolved (and checked) when the file is loaded, and run as many times
+#: as there are replications; more is a slip (a value list pasted twice, a grid of 1000 × 1000).
+MAX_POINTS = 10_000
+
 _BOTH = "give either [[variants]] or [sweep], not both"
 _ONE = "give only one of [[variants]], [sweep] and [sensitivity]"
 
@@ -74,12 +80,14 @@ class SweepKey(_Frozen):
     """One swept scenario key and the values it takes, in the order they are reported."""
 
     key: PlainText = Field(min_length=1, description="A scenario key path, as given to --set.")
-    values: list[int | float | PlainText | bool] = Field(min_length=1, description="Values to run.")
+    values: list[int | float | PlainText | bool] = Field(
+        min_length=1, max_length=MAX_POINTS, description="Values to run (at most 10,000)."
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> SweepKey:
-        shown = [format_value(v) for v in self.values]
-        twice = sorted({v for v in shown if shown.count(v) > 1})
+        counts = Counter(format_value(v) for v in self.values)
+        twice = sorted(v for v, n in counts.items() if n > 1)
         if twice:
             raise ValueError(f"values must differ; repeated: {', '.join(twice)}")
         return self
@@ -88,12 +96,23 @@ class SweepKey(_Frozen):
 class Sweep(_Frozen):
     """One or two keys; with two, every combination of their values (the full grid) is run."""
 
-    keys: list[SweepKey] = Field(min_length=1, max_length=2, description="[[sweep.keys]] tables.")
+    keys: list[SweepKey] = Field(
+        min_length=1,
+        max_length=2,
+        description="[[sweep.keys]] tables; the grid has at most 10,000 points.",
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> Sweep:
         if len({k.key for k in self.keys}) < len(self.keys):
             raise ValueError("the two keys must differ")
+        sizes = [len(k.values) for k in self.keys]
+        if math.prod(sizes) > MAX_POINTS:
+            grid = " × ".join(f"{n:,}" for n in sizes)
+            raise ValueError(
+                f"the grid has {grid} = {math.prod(sizes):,} points; at most {MAX_POINTS:,} "
+                "(each point is a scenario run with every replication)"
+            )
         return self
 
 
@@ -151,7 +170,9 @@ class ExperimentSpec(_Frozen):
     set: dict[PlainText, Any] = Field(
         default_factory=dict, description="Overrides applied to the base and to every variant."
     )
-    variants: list[Variant] | None = Field(None, min_length=1, description="[[variants]].")
+    variants: list[Variant] | None = Field(
+        None, min_length=1, max_length=MAX_POINTS, description="[[variants]], at most 10,000."
+    )
     sweep: Sweep | None = Field(None, description="[sweep] with one or two [[sweep.keys]].")
     sensitivity: Sensitivity | None = Field(
         None, description="[sensitivity] with [[sensitivity.levers]]: a tornado run."
@@ -179,8 +200,8 @@ class ExperimentSpec(_Frozen):
                 else _ONE
             )
         if self.variants is not None:
-            names = [v.name for v in self.variants]
-            twice = sorted({n for n in names if names.count(n) > 1})
+            counts = Counter(v.name for v in self.variants)
+            twice = sorted(n for n, k in counts.items() if k > 1)
             if twice:
                 raise ValueError(f"variant names must differ, they label results: {twice}")
         return self
@@ -271,6 +292,7 @@ def load_experiment(
         if problems:
             raise ScenarioError(problems)
     levers: tuple[LeverRun, ...] = ()
+    changes: Iterable[tuple[dict[str, Any], str, list[str]]]
     if spec.sensitivity is not None:
         changes, levers, lever_problems = _lever_changes(spec.sensitivity, base, display)
         problems += lever_problems
@@ -442,21 +464,17 @@ def _precision_problems(
     return problems
 
 
-def _changes(spec: ExperimentSpec) -> list[tuple[dict[str, Any], str, list[str]]]:
-    """Each variant or sweep point: its overrides, scenario name, and each override's key path."""
+def _changes(spec: ExperimentSpec) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
+    """Each variant or sweep point, one at a time: its overrides, scenario name, and each
+    override's key path. The grid is walked, never built."""
     if spec.variants is not None:
-        return [
-            (
-                dict(v.set),
-                v.name,
-                [f"{render_path(('variants', i), {1: v.name})}.set.{json.dumps(k)}" for k in v.set],
-            )
-            for i, v in enumerate(spec.variants)
-        ]
+        for i, v in enumerate(spec.variants):
+            at = render_path(("variants", i), {1: v.name})
+            yield dict(v.set), v.name, [f"{at}.set.{json.dumps(k)}" for k in v.set]
+        return
     assert spec.sweep is not None
     keys = spec.sweep.keys
     labels = key_labels([k.key for k in keys])
-    out = []
     for combo in itertools.product(*(enumerate(k.values) for k in keys)):
         change = {k.key: value for k, (_, value) in zip(keys, combo, strict=True)}
         where = [f"sweep.keys[{i}].values[{j}]" for i, (j, _) in enumerate(combo)]
@@ -465,8 +483,7 @@ def _changes(spec: ExperimentSpec) -> list[tuple[dict[str, Any], str, list[str]]
         name = ", ".join(
             f"{label}={_shown(value)}" for label, (_, value) in zip(labels, combo, strict=True)
         )
-        out.append((change, name, where))
-    return out
+        yield change, name, where
 
 
 def _lever_changes(

@@ -12,6 +12,12 @@ days from the present on are kept: ``forget_before`` folds the past into per-sel
 hours booked in the counting window, so memory follows how far ahead sellers are booked, not the
 length of the run. The hours of the days gone by are kept per seller and week, for plots of
 utilisation over time: 8 bytes a seller-week, not a seller-day.
+
+A calendar may be given a ``last_day`` (a run's: ``BEYOND_HORIZON_DAYS`` past its horizon). Nothing
+on or after it is booked: a call asked for then is answered with a time on the last day, work is
+done at the latest then, and the calendar never grows past it. What happens after the horizon is
+not recorded, so this changes no result; it keeps a buyer task of a thousand years, or a meeting
+lag drawn from a far tail, from growing the calendar day by day until memory runs out.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from simsales.model.records import DAYS_PER_WEEK
 
 CALL_TIME_OF_DAY = 0.5
 _GROW_DAYS = 63
+#: How far past its horizon a run's calendars book exactly (two years): a booking made before the
+#: horizon lands this far ahead only after an absurd lag.
+BEYOND_HORIZON_DAYS = 730
 
 
 class SellerCalendars:
@@ -39,8 +48,11 @@ class SellerCalendars:
         workdays_per_week: int,
         days: int,
         count_window: tuple[float, float] = (0.0, math.inf),
+        last_day: int | None = None,
     ) -> None:
         self.slots_per_day = slots_per_day
+        #: Nothing is booked on or after this day (see the module's docstring).
+        self.last_day = last_day if last_day is not None else 1 << 62
         self.hours_per_day = hours_per_day
         self.workdays_per_week = workdays_per_week
         self._base = 0
@@ -109,6 +121,8 @@ class SellerCalendars:
 
     def first_workday(self, t: float) -> int:
         """The first working day that starts at or after time t."""
+        if not t < self.last_day:  # inf and NaN too
+            return self.last_day
         d = math.ceil(t)
         if d < self._base:
             raise ValueError(f"day {d} is before the calendar's first kept day {self._base}")
@@ -129,6 +143,9 @@ class SellerCalendars:
         hpd = self.hours_per_day
         if hpd < hours:  # min(hours, hpd), without the call
             hours = hpd
+        if not earliest < self.last_day:  # nothing is booked from the last day on (inf, NaN too)
+            last = self.last_day + CALL_TIME_OF_DAY
+            return last, last
         base = self._base
         # first_workday(earliest), inlined: this runs once per call
         free_day = math.ceil(earliest)
@@ -155,6 +172,10 @@ class SellerCalendars:
             if workday[d] and slots[i] < cap_slots and booked[i] <= cap_hours:
                 break
             d += 1
+        # no free slot before the last day: not booked (the days from it on stay free, so the
+        # search above always ends within a week of it)
+        if d >= self.last_day:
+            return self.last_day + CALL_TIME_OF_DAY, free_day + CALL_TIME_OF_DAY
         slots[i] += 1
         booked[i] += hours
         o = open_day if open_day > base else base
@@ -176,6 +197,8 @@ class SellerCalendars:
         remaining = hours
         hpd = self.hours_per_day
         while True:
+            if d >= self.last_day:  # the rest of the work is not booked
+                return float(self.last_day)
             if d >= self._end:
                 self._grow(d)
             if self._workday[d]:
@@ -192,8 +215,9 @@ class SellerCalendars:
 
     def add_hours(self, seller: int, t: float, hours: float) -> None:
         """Small work (a touch) done on the day of t, or the next working day; never blocks."""
-        d = self.first_workday(math.floor(t))
-        self._hours[seller][d - self._base] += hours
+        d = self.first_workday(math.floor(t) if t < self.last_day else t)
+        if d < self.last_day:
+            self._hours[seller][d - self._base] += hours
 
     def hours_between(self, start: float, end: float) -> tuple[list[float], float]:
         """Hours booked per seller on the days within [start, end), and each seller's capacity.

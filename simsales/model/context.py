@@ -13,7 +13,7 @@ from typing import Any
 
 import simpy
 
-from simsales.model.calendar import SellerCalendars
+from simsales.model.calendar import BEYOND_HORIZON_DAYS, SellerCalendars
 from simsales.model.momentum import BuyerClock
 from simsales.model.records import DealRecords, EventLog
 from simsales.model.team import Team
@@ -186,6 +186,7 @@ class RunContext:
             loss_budget=loss_budget,
             stale_half_life=self.stale_half_life,
             stale_loss=self.stale_competition,
+            until=self.calendars.last_day,
         )
 
     @classmethod
@@ -216,6 +217,7 @@ class RunContext:
                 workdays_per_week=t.workdays_per_week,
                 days=min(math.ceil(horizon), 120),
                 count_window=(scenario.run.warmup_days, horizon),
+                last_day=math.ceil(horizon) + BEYOND_HORIZON_DAYS,
             ),
             records=DealRecords(n_stages=len(scenario.stages)),
             log=EventLog() if event_log else None,

@@ -95,6 +95,7 @@ class BuyerClock:
         "touch_boost",
         "touch_every",
         "touch_times",
+        "until",
     )
 
     def __init__(
@@ -112,8 +113,12 @@ class BuyerClock:
         loss_budget: float = math.inf,
         stale_half_life: float = 1.0,
         stale_loss: float = 1.0,
+        until: float = math.inf,
     ) -> None:
         self.clock = start
+        #: The clock stops here (a run's calendar's last day, past the horizon): a gap to a
+        #: call after it is not integrated further, so a far-off target sends no endless touches.
+        self.until = until
         self.momentum = momentum
         self.budget = budget
         self.last_contact = start
@@ -144,8 +149,10 @@ class BuyerClock:
         set) the buyer committing elsewhere. ``half_life`` (days) is the stage's, lengthened by
         ``busy_factor`` while the buyer is busy (until ``busy_until``). Touches fall every
         ``touch_every`` days after the last contact (a call or a touch; 0 means never) and are
-        appended to ``touch_times``.
+        appended to ``touch_times``. A target beyond ``until`` stops the clock at ``until``.
         """
+        if not target <= self.until:  # NaN too
+            target = self.until
         busy_factor = self.busy_factor
         touch_every = self.touch_every
         touch_boost = self.touch_boost

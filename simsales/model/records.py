@@ -1,7 +1,7 @@
 """What one simulation run writes: compact columnar buffers, one row per opportunity.
 
 The model appends to typed ``array.array`` columns (no Python object per value, no dict per event),
-so a million deals of a five-stage sale take about 120 MB. Days are stored as float32 (see
+so a million deals of a five-stage sale take about 130 MB. Days are stored as float32 (see
 ``TIME_FIELDS``): half the bytes of the table's widest columns, at a resolution far below a day.
 ``DealRecords.columns()`` hands them to the results layer as NumPy arrays without copying. This
 module is the one reference for every field and its unit.
@@ -66,6 +66,9 @@ OUTCOME_MEANINGS: dict[str, str] = {
 }
 
 #: Deal table columns: name -> (array typecode, unit / meaning). Times are days since the start.
+#: Counts a deal can run up over a long run (calls, touches, pushes) are 32-bit; the 16- and 8-bit
+#: columns hold values the schema bounds (a group of at most 1,000, ten times that in an account;
+#: at most 100 segments and 20 stages).
 DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "deal_id": ("i", "id, in order of arrival"),
     "segment": ("b", "index into market.segments"),
@@ -82,9 +85,9 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "stage_reached": ("b", "last stage entered, 1-based (0: still in the suspect pool)"),
     "qualified": ("b", "1 if the deal passed the qualifying stage (a qualified opportunity)"),
     "discount": ("f", "share of the value given away"),
-    "calls": ("h", "calls held"),
-    "touches": ("h", "touches sent"),
-    "wrong_activities": ("h", "activities done wrong (and redone)"),
+    "calls": ("i", "calls held"),
+    "touches": ("i", "touches sent"),
+    "wrong_activities": ("i", "activities done wrong (and redone)"),
     "wrong_stages": ("i", "bit i set: stage i+1 had a wrong step"),
     "gap_days": ("f", "days from the previous call (or the assignment) to each call, summed"),
     "max_gap_days": ("f", "longest gap before a call, days"),
@@ -93,7 +96,7 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "call_hours": ("f", "seller hours in calls and their preparation"),
     "work_hours": ("f", "seller hours of offline work and touches"),
     "first_forecast_at": ("f", "first forecast close date (NaN: never forecast)"),
-    "pushes": ("h", "times the forecast close date was pushed"),
+    "pushes": ("i", "times the forecast close date was pushed"),
     "final_momentum": ("f", "momentum at the end"),
     "account_id": ("i", "the account it was sold in or created (-1: none, or accounts off)"),
     "origin": ("b", "index into ORIGINS: new business, or an opportunity inside an account"),

@@ -25,19 +25,20 @@ DIST_CLASSES: tuple[type[BaseModel], ...] = get_args(get_args(Distribution)[0])
 
 #: The ranged distribution fields of ``quantities``: what their values are.
 QUANTITIES: dict[Any, str] = {
-    quantities.Duration: "duration, days ≥ 0",
-    quantities.Money: "money ≥ 0",
+    quantities.Duration: "duration, days ≥ 0, mean ≤ 36,525",
+    quantities.Money: "money ≥ 0, mean ≤ 1e15",
     quantities.Share: "share, 0 to 1",
-    quantities.Factor: "factor > 0",
-    quantities.Count: "head count ≥ 1, rounded",
+    quantities.Factor: "factor > 0, mean ≤ 1,000",
+    quantities.Count: "head count 1 to 1,000, rounded",
 }
 
 #: What each model or field validator checks, by ``Class.validator``: constraints across keys that
 #: field metadata cannot express. ``validator_checks`` raises if a validator is missing here.
 CROSS_CHECKS: dict[str, str] = {
     "RunSettings._warmup_inside": "`warmup_days` must be shorter than `horizon_days`.",
-    "ArrivalSchedule._factors": "No monthly multiplier may be negative, and the rate may not be "
-    "zero all year.",
+    "ArrivalSchedule._months": "Each monthly multiplier is from 0 to 100.",
+    "ArrivalSchedule._factors": "The rate may not be zero all year.",
+    "Policies._touches_not_a_stream": "`touch_every_days` is 0 (no touches) or at least 1.",
     "Market._unique_names": "Segment names must be unique.",
     "Team._a_call_fits_a_day": "A call with its preparation (`call_hours` + `prep_hours`) must "
     "fit in `selling_hours_per_day`.",
@@ -57,6 +58,9 @@ CROSS_CHECKS: dict[str, str] = {
     "Normal._window": "`low` must be below `high`, and the window from `low` to `high` must keep "
     "at least 1% of the bell curve.",
     "LogNormal._ordered": "`p90` must be above `median`.",
+    "Gamma._drawable": "`mean` ÷ `shape` (the scale) must be a positive finite number.",
+    "Beta._drawable": "`mean` × `concentration` and (1 − `mean`) × `concentration` must be "
+    "positive finite numbers.",
     "Empirical._weights": "`weights`, if given, has one entry per value, none negative and not "
     "all zero.",
 }

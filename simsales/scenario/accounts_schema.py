@@ -22,6 +22,12 @@ from simsales.scenario.distributions import Constant, LogNormal
 from simsales.scenario.quantities import Duration, Factor
 from simsales.scenario.text import PlainText
 
+#: At most one expansion opportunity, or one change event, a day per account (365 a year): a
+#: higher rate is a mistake in the unit (per year, not per day), and would flood the run.
+MAX_PER_YEAR = 365.0
+#: Most kinds of change event: the account table stores the kind's index in 8 bits.
+MAX_CHANGE_KINDS = 100
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
@@ -37,9 +43,10 @@ class Contract(_Frozen):
     )
     term_days: float = Field(
         365.0,
-        gt=0,
+        ge=1,
         description="A recurring contract's term: the net value is paid per this many days "
-        "(365: the value is annual), accrued day by day; each anniversary is a renewal.",
+        "(365: the value is annual), accrued day by day; each anniversary is a renewal. At "
+        "least 1 day.",
     )
     partner_uplift: float = Field(
         0.0,
@@ -115,8 +122,10 @@ class Health(_Frozen):
     )
     drift_half_life_days: float = Field(
         180.0,
-        gt=0,
-        description="Health closes half its distance to its level in this many days.",
+        ge=0.01,
+        le=1_000_000,
+        description="Health closes half its distance to its level in this many days (0.01 to "
+        "1,000,000).",
     )
     expansion_won_boost: float = Field(
         0.05, ge=0, le=1, description="Health gained with each expansion won in the account."
@@ -142,8 +151,9 @@ class ExpansionKind(_Frozen):
     group_factor: float = Field(
         0.5,
         gt=0,
+        le=10,
         description="Buying group as a multiple of the account's first group (rounded, at "
-        "least 1).",
+        "least 1); at most 10.",
     )
     momentum: float = Field(
         0.8, ge=0, le=1, description="The buyer's momentum at the start (warmer than a suspect)."
@@ -156,7 +166,9 @@ class Expansion(_Frozen):
     per_year: float = Field(
         0.0,
         ge=0,
-        description="Expansion opportunities per account-year at health 1 (0 = none).",
+        le=MAX_PER_YEAR,
+        description="Expansion opportunities per account-year at health 1 (0 = none); at most "
+        "365 (one a day).",
     )
     health_exponent: float = Field(
         1.0,
@@ -200,7 +212,12 @@ def _default_change_kinds() -> list[ChangeKind]:
 class Change(_Frozen):
     """Stage 9: change events arrive at each account as a Poisson process."""
 
-    per_year: float = Field(0.0, ge=0, description="Change events per account-year (0 = none).")
+    per_year: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_PER_YEAR,
+        description="Change events per account-year (0 = none); at most 365 (one a day).",
+    )
     healthy_threshold: float = Field(
         0.5,
         ge=0,
@@ -218,7 +235,9 @@ class Change(_Frozen):
         description="Share of the recurring value an unhealthy account that stays cuts.",
     )
     kinds: list[ChangeKind] = Field(
-        default_factory=_default_change_kinds, description="[[accounts.change.kinds]] tables."
+        default_factory=_default_change_kinds,
+        max_length=MAX_CHANGE_KINDS,
+        description="[[accounts.change.kinds]] tables, at most 100.",
     )
 
     @model_validator(mode="after")

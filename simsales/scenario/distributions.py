@@ -335,6 +335,16 @@ class Gamma(_Dist):
         frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
     )
 
+    @model_validator(mode="after")
+    def _drawable(self) -> Gamma:
+        scale = self.mean_ / self.shape
+        if not 0 < scale < math.inf:
+            raise ValueError(
+                f"mean ÷ shape (the scale, {scale:g}) must be a positive finite number: "
+                f"mean {self.mean_:g} and shape {self.shape:g} are too far apart to draw from"
+            )
+        return self
+
     @property
     def mean(self) -> float:
         return self.mean_
@@ -366,6 +376,16 @@ class Beta(_Dist):
     model_config = ConfigDict(
         frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
     )
+
+    @model_validator(mode="after")
+    def _drawable(self) -> Beta:
+        if not (0 < self.a < math.inf and 0 < self.b < math.inf):
+            raise ValueError(
+                f"mean × concentration ({self.a:g}) and (1 − mean) × concentration ({self.b:g}) "
+                "must be positive finite numbers: the concentration is too small (or too large) "
+                "to draw from"
+            )
+        return self
 
     @property
     def a(self) -> float:

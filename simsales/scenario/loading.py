@@ -42,6 +42,11 @@ from simsales.scenario.schema import Scenario, Stage
 __all__ = ["load_scenario", "parse_override_value", "scenario_json_schema"]
 
 
+#: The largest scenario or experiment file read (also through ``extends``): a hundred times the
+#: largest bundled one. A bigger file is a mistake (a data dump, the wrong file), and parsing and
+#: validating it would take minutes.
+MAX_FILE_BYTES = 1024 * 1024
+
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _PATH_STEP = re.compile(r'\.?(?:([A-Za-z0-9_-]+)|"([^"]*)")|\[(\d+)\]')
 
@@ -137,10 +142,20 @@ def not_toml(target: Path, shown: str) -> str | None:
 
 
 def read_toml(path: Path, display: str, *, kind: str = "scenario file") -> dict[str, Any]:
-    """Read a TOML file, or raise a ``ScenarioError`` saying why not (with line and column)."""
+    """Read a TOML file, or raise a ``ScenarioError`` saying why not (with line and column).
+
+    At most ``MAX_FILE_BYTES`` are read: a larger file is refused before it is parsed.
+    """
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            msg = (
+                f"too large for a {kind}: {_size_text(path)}, and at most "
+                f"{MAX_FILE_BYTES // 1024 // 1024} MB is read (is it the right file?)"
+            )
+            raise ScenarioError([Problem(display, "", None, msg)])
+        return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         msg = "no such file"
     except IsADirectoryError:
@@ -158,6 +173,17 @@ def read_toml(path: Path, display: str, *, kind: str = "scenario file") -> dict[
         problem = Problem(display, "", None, f"invalid TOML: {text}", line=line, column=column)
         raise ScenarioError([problem]) from None
     raise ScenarioError([Problem(display, "", None, msg)])
+
+
+def _size_text(path: Path) -> str:
+    """``74.0 MB``: the size of a file too large to read (``more than 1 MB`` for a device)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > MAX_FILE_BYTES:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"more than {MAX_FILE_BYTES // 1024 // 1024} MB"
 
 
 def _merge_into(

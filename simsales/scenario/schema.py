@@ -7,6 +7,7 @@ seller effort in hours, money in the scenario's one currency, shares and probabi
 
 from __future__ import annotations
 
+import calendar
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -15,6 +16,23 @@ from simsales.scenario.accounts_schema import Accounts
 from simsales.scenario.distributions import Constant, LogNormal
 from simsales.scenario.quantities import Count, Duration, Factor, Money, Share
 from simsales.scenario.text import PlainText
+
+#: Bounds on values that can only be mistakes: a real scenario never comes near them, and past
+#: them a run would not end, or not fit in memory (see each field's description).
+MAX_HORIZON_DAYS = 36_525.0  # 100 years
+MAX_SUSPECTS_PER_DAY = 10_000.0  # 3.65 million suspects a year
+MAX_RATE_FACTOR = 100.0  # a month's, or the quarter end's, multiplier of the arrival rate
+MAX_SEGMENTS = 100
+MIN_TOUCH_EVERY_DAYS = 1.0
+MIN_PUSH_DAYS = 1.0
+MIN_HALF_LIFE_DAYS = 0.01  # a quarter of an hour
+MAX_HALF_LIFE_DAYS = 1_000_000.0
+MAX_HALF_LIFE_FACTOR = 100.0
+MAX_MEETING_SLOTS_PER_DAY = 100
+MIN_CALL_HOURS = 0.05  # three minutes
+MIN_SELLING_HOURS_PER_DAY = 0.25
+MAX_WORK_HOURS = 2_000.0  # a person-year of offline work for one stage or one buyer task
+MAX_LAG_FACTOR = 100.0
 
 
 class _Frozen(BaseModel):
@@ -26,7 +44,13 @@ class _Frozen(BaseModel):
 class RunSettings(_Frozen):
     """How long to simulate and how often."""
 
-    horizon_days: float = Field(730.0, gt=0, description="Simulated time, in days.")
+    horizon_days: float = Field(
+        730.0,
+        gt=0,
+        le=MAX_HORIZON_DAYS,
+        description="Simulated time, in days; at most 36,525 (100 years): the deal table keeps "
+        "days to a few minutes only up to there, and no sales question needs longer.",
+    )
     warmup_days: float = Field(
         180.0,
         ge=0,
@@ -72,19 +96,36 @@ class ArrivalSchedule(_Frozen):
         default_factory=lambda: [1.0] * 12,
         min_length=12,
         max_length=12,
-        description="Twelve multipliers of the base rate, January first (a year is 365 days).",
+        description="Twelve multipliers of the base rate, January first (a year is 365 days); "
+        "each from 0 to 100 (a month a hundred times busier than the base is a mistake in the "
+        "base rate).",
     )
     quarter_end_push: float = Field(
-        1.0, ge=0, description="Multiplier of the rate in the last days of each quarter."
+        1.0,
+        ge=0,
+        le=MAX_RATE_FACTOR,
+        description="Multiplier of the rate in the last days of each quarter (at most 100).",
     )
     quarter_end_days: float = Field(
         14.0, ge=0, le=91.25, description="How many days before each quarter end the push lasts."
     )
 
+    @field_validator("by_month")
+    @classmethod
+    def _months(cls, factors: list[float]) -> list[float]:
+        bad = [
+            f"{calendar.month_name[i % 12 + 1]}'s multiplier (by_month[{i}]) "
+            + ("must not be negative" if f < 0 else f"is above {MAX_RATE_FACTOR:g}")
+            + f" (got {f:g})"
+            for i, f in enumerate(factors)
+            if not 0 <= f <= MAX_RATE_FACTOR
+        ]
+        if bad:
+            raise ValueError("; ".join(bad))
+        return factors
+
     @model_validator(mode="after")
     def _factors(self) -> ArrivalSchedule:
-        if any(f < 0 for f in self.by_month):
-            raise ValueError("monthly multipliers must not be negative")
         if max(self.by_month) * max(self.quarter_end_push, 1.0) <= 0:
             raise ValueError("the arrival rate is zero all year")
         return self
@@ -93,9 +134,14 @@ class ArrivalSchedule(_Frozen):
 class Market(_Frozen):
     """Stage 0: the pool of suspects that arrive and wait for a seller."""
 
-    suspects_per_day: float = Field(gt=0, description="Base arrival rate of suspects per day.")
+    suspects_per_day: float = Field(
+        gt=0,
+        le=MAX_SUSPECTS_PER_DAY,
+        description="Base arrival rate of suspects per day; at most 10,000 (3.65 million a "
+        "year, more than any B2B team works).",
+    )
     schedule: ArrivalSchedule = Field(default_factory=ArrivalSchedule)
-    segments: list[Segment] = Field(min_length=1)
+    segments: list[Segment] = Field(min_length=1, max_length=MAX_SEGMENTS)
     patience_days: float = Field(
         0.0,
         ge=0,
@@ -116,13 +162,18 @@ class Momentum(_Frozen):
 
     initial: float = Field(0.5, ge=0, le=1, description="Momentum of a suspect before any call.")
     half_life_days: float = Field(
-        14.0, gt=0, description="Without contact, momentum halves in this many days."
+        14.0,
+        ge=MIN_HALF_LIFE_DAYS,
+        le=MAX_HALF_LIFE_DAYS,
+        description="Without contact, momentum halves in this many days (0.01 to 1,000,000; "
+        "for momentum that never fades, set buyers.no_decision's hazards to 0).",
     )
     busy_half_life_factor: float = Field(
         2.0,
         ge=1,
+        le=MAX_HALF_LIFE_FACTOR,
         description="While the buyer works on its own task, the half-life is this many times "
-        "longer (a buyer busy with your proposal is not drifting away).",
+        "longer (a buyer busy with your proposal is not drifting away); at most 100.",
     )
     call_restore_right: float = Field(
         0.8, ge=0, le=1, description="A call done right closes this share of the gap to 1."
@@ -280,7 +331,10 @@ class Competition(_Frozen):
 class Buyers(_Frozen):
     """The buying organisation: its group, its calendar, its pace and momentum."""
 
-    group_size: Count = Field(description="Stakeholders in the buying group (rounded).")
+    group_size: Count = Field(
+        description="Stakeholders in the buying group (rounded), 1 to 1,000; a normal "
+        "distribution is cut off at both ends."
+    )
     pace: Factor = Field(
         default_factory=lambda: LogNormal(median=1.0, p90=1.8),
         description="Per-deal factor on all buyer lags and tasks (urgency): drawn once per deal.",
@@ -289,7 +343,10 @@ class Buyers(_Frozen):
         description="Days until one stakeholder's next free slot, from when a meeting is asked for."
     )
     lag_per_extra_attendee: float = Field(
-        0.15, ge=0, description="Each extra attendee lengthens the lag by this share."
+        0.15,
+        ge=0,
+        le=10,
+        description="Each extra attendee lengthens the lag by this share (at most 10).",
     )
     comfortable_activities_per_call: int = Field(
         3, ge=1, description="Activities per call the buyer takes in without overload."
@@ -329,12 +386,17 @@ class Team(_Frozen):
     )
     selling_hours_per_day: float = Field(
         6.0,
-        gt=0,
+        ge=MIN_SELLING_HOURS_PER_DAY,
         le=24,
         description="Hours a seller can spend selling on a working day (calls, preparation, "
         "offline work, touches).",
     )
-    meeting_slots_per_day: int = Field(3, ge=1, description="Customer meetings a day at most.")
+    meeting_slots_per_day: int = Field(
+        3,
+        ge=1,
+        le=MAX_MEETING_SLOTS_PER_DAY,
+        description="Customer meetings a day at most (1 to 100).",
+    )
     workdays_per_week: int = Field(
         5,
         ge=1,
@@ -342,7 +404,12 @@ class Team(_Frozen):
         description="Working days a week (the first days of every 7 from the start of the run); "
         "calls and offline work happen on working days only.",
     )
-    call_hours: float = Field(1.0, gt=0, description="Length of a call covering one activity.")
+    call_hours: float = Field(
+        1.0,
+        ge=MIN_CALL_HOURS,
+        description="Length of a call covering one activity, in hours; at least 0.05 (three "
+        "minutes).",
+    )
     call_hours_per_extra_activity: float = Field(
         0.25, ge=0, description="Extra call length for each further activity covered."
     )
@@ -369,7 +436,10 @@ class Policies(_Frozen):
         2, ge=1, le=20, description="Call compression: joint activities planned into each call."
     )
     touch_every_days: float = Field(
-        0.0, ge=0, description="Send a touch when this many days pass without contact (0 = never)."
+        0.0,
+        ge=0,
+        description="Send a touch when this many days pass without contact (0 = never); "
+        "otherwise at least 1: a touch is a recap, an article or a case study, not a stream.",
     )
     book_next_within_days: float = Field(
         0.0,
@@ -392,9 +462,20 @@ class Policies(_Frozen):
     enablement_hours_per_task: float = Field(
         2.0,
         ge=0,
+        le=MAX_WORK_HOURS,
         description="Seller hours of offline work per buyer task helped with (only when "
-        "buyer_enablement > 0).",
+        "buyer_enablement > 0); at most 2,000 (a person-year).",
     )
+
+    @field_validator("touch_every_days")
+    @classmethod
+    def _touches_not_a_stream(cls, days: float) -> float:
+        if 0 < days < MIN_TOUCH_EVERY_DAYS:
+            raise ValueError(
+                f"must be 0 (no touches) or at least {MIN_TOUCH_EVERY_DAYS:g} day: a touch every "
+                f"{days:g} days is not a contact policy (and would flood the run with touches)"
+            )
+        return days
 
 
 class WrongStep(_Frozen):
@@ -410,8 +491,9 @@ class WrongStep(_Frozen):
     lag_factor: float = Field(
         1.0,
         ge=1,
+        le=MAX_LAG_FACTOR,
         description="All later gaps of the deal lengthen by this factor (handed to a gatekeeper, "
-        "chasing).",
+        "chasing); at most 100.",
     )
     decision_factor: float = Field(
         1.0, gt=0, le=1, description="Multiplies the final purchase likelihood."
@@ -453,14 +535,22 @@ class Stage(_Frozen):
         0.9, gt=0, le=1, description="Chance one activity is done right by a seller of skill 1."
     )
     seller_work_hours: float = Field(
-        0.0, ge=0, description="Offline seller work after the calls (a proposal), in hours."
+        0.0,
+        ge=0,
+        le=MAX_WORK_HOURS,
+        description="Offline seller work after the calls (a proposal), in hours; at most 2,000 "
+        "(a person-year).",
     )
     buyer_tasks: list[BuyerTask] = Field(default_factory=list)
     attendee_share: float = Field(
         0.5, ge=0, le=1, description="Share of the buying group needed in this stage's calls."
     )
     half_life_factor: float = Field(
-        1.0, gt=0, description="Momentum half-life multiplier in this stage (later: slower decay)."
+        1.0,
+        ge=1 / MAX_HALF_LIFE_FACTOR,
+        le=MAX_HALF_LIFE_FACTOR,
+        description="Momentum half-life multiplier in this stage (later: slower decay); 0.01 to "
+        "100.",
     )
     consensus_share: float = Field(
         0.0,
@@ -509,7 +599,12 @@ class Forecast(_Frozen):
         default_factory=lambda: LogNormal(median=45, p90=90),
         description="Days from the forecast-setting stage to the first forecast close date.",
     )
-    push_days: float = Field(30.0, gt=0, description="Each missed close date is pushed this far.")
+    push_days: float = Field(
+        30.0,
+        ge=MIN_PUSH_DAYS,
+        description="Each missed close date is pushed this far, in days; at least 1 (a date "
+        "pushed by less than a day is not a new forecast).",
+    )
     stale_half_life_factor: float = Field(
         1.0,
         gt=0,
