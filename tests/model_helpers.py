@@ -195,6 +195,13 @@ def _check_table(c: dict[str, np.ndarray], rec: RunRecords, sc: Scenario) -> Non
         np.testing.assert_array_equal(closed_at[unworked], ended[unworked])
     assert np.all(c["stage_reached"][~assigned] == 0)
 
+    # the seller reaches out after taking the suspect on (at once without [market.leads])
+    reached_at = c["reached_at"]
+    if sc.market.leads is None:
+        np.testing.assert_array_equal(reached_at[assigned], assigned_at[assigned])
+    assert np.all(reached_at[assigned] >= assigned_at[assigned])
+    assert np.all(np.isnan(reached_at[~assigned]))
+
     # time ordering of a worked deal
     assert np.all(ended[worked] >= assigned_at[worked]), "ended before assigned"
     assert np.all(closed_at[worked] >= ended[worked]), "closed before ended"

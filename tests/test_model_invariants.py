@@ -46,6 +46,10 @@ VARIANTS: dict[str, dict[str, object]] = {
         "forecast.stale_competition_factor": 3.0,
         "buyers.choice.momentum_weight": 0.5,
     },
+    "speed_to_lead_and_sellers_time": {
+        "market.leads": {"first_touch_hours": 1.0, "interest_half_life_days": 1.5},
+        "team.non_selling_share": 0.6,
+    },
     "group_as_people": {
         "buyers.group": {"initial_alignment": 0.4, "drift_half_life_days": 15.0},
         "stages.0.gate": 0.2,
@@ -168,7 +172,9 @@ def test_common_random_numbers_per_deal_behaviour() -> None:
     stage that differs between two variants must then behave identically in both."""
     data = baseline_dict()
     data["run"].update(horizon_days=400.0, warmup_days=100.0)
-    data["team"].update(meeting_slots_per_day=100, selling_hours_per_day=24.0, skill=1.0)
+    data["team"].update(
+        meeting_slots_per_day=100, working_hours_per_day=24.0, non_selling_share=0.0, skill=1.0
+    )
     a = table(simulate(make_scenario(data), seed=4, replication=0))
     data["stages"][4]["p_right"] = 0.5  # only the close stage changes
     b = table(simulate(make_scenario(data), seed=4, replication=0))

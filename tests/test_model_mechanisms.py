@@ -204,3 +204,39 @@ def test_touches_keep_the_whole_group_aligned() -> None:
     nudging = {**touching, "buyers.group.touch_align": 0.2}
     lo, hi = _paired(touching, nudging, _stalled)
     assert hi < 0, (lo, hi)
+
+
+# --- speed to lead, and the sellers' time ------------------------------------------------------
+
+
+LEADS: dict[str, Any] = {
+    "market.leads.first_touch_hours": 0.5,
+    "market.leads.interest_half_life_days": 1.5,
+    "market.leads.answer_chance": 0.9,
+    "team.non_selling_share": 0.6,
+}
+
+
+def test_the_later_a_suspect_is_reached_the_less_it_engages() -> None:
+    def odds(p: float) -> float:
+        return p / (1.0 - p)
+
+    def odds_ratio(_table: DealTable, m: dict) -> float:
+        return odds(m["engaged_within_a_day_share"]) / odds(m["engaged_after_3_days_share"])
+
+    lo, hi = _within(LEADS, odds_ratio)
+    assert lo > 3.0, (lo, hi)  # several-fold between a same-day answer and one after 3 days
+    # a slower team (fewer sellers, more busy) reaches suspects later and engages fewer
+    slower = {**LEADS, "team.sellers": 4}
+    lo, hi = _paired(LEADS, slower, _metric("response_mean_days"))
+    assert lo > 0, (lo, hi)
+    lo, hi = _paired(LEADS, slower, _metric("engaged_share"))
+    assert hi < 0, (lo, hi)
+
+
+def test_non_selling_work_leaves_less_time_and_the_seller_is_waited_for() -> None:
+    busy = {**LEADS, "team.non_selling_share": 0.8}
+    lo, hi = _paired(LEADS, busy, _metric("seller_wait_share"))
+    assert lo > 0, (lo, hi)
+    lo, hi = _paired(LEADS, busy, _metric("seller_utilisation"))
+    assert lo > 0, (lo, hi)

@@ -190,6 +190,17 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "market": {
             "suspects_per_day": draw(floats(0.1, 3.0)),
             "patience_days": draw(st.sampled_from([0.0, 0.0, 5.0, 30.0])),
+            **(
+                {
+                    "leads": {
+                        "first_touch_hours": draw(floats(0.0, 2.0)),
+                        "interest_half_life_days": draw(floats(0.1, 10.0)),
+                        "answer_chance": draw(floats(0.0, 1.0)),
+                    }
+                }
+                if draw(st.booleans())
+                else {}
+            ),
             "schedule": {
                 "by_month": by_month,
                 "quarter_end_push": draw(floats(0.0, 3.0)),
@@ -260,7 +271,8 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "team": {
             "sellers": draw(st.integers(1, 5)),
             "skill": draw(shares()),
-            "selling_hours_per_day": max(draw(floats(3.0, 9.0)), call_hours + prep_hours),
+            "working_hours_per_day": max(draw(floats(3.0, 9.0)), call_hours + prep_hours),
+            "non_selling_share": 0.0,
             "meeting_slots_per_day": draw(st.integers(1, 5)),
             "workdays_per_week": draw(st.integers(1, 7)),
             "call_hours": call_hours,

@@ -30,12 +30,13 @@ NAN = float("nan")
 STAGES = ("Discovery", "Diagnosis", "Close")
 HORIZON, WARMUP = 100.0, 10.0
 WINDOW = HORIZON - WARMUP
-TIMES = {"assigned_at", "ended_at", "closed_at", "first_forecast_at"}
+TIMES = {"assigned_at", "reached_at", "ended_at", "closed_at", "first_forecast_at"}
 
 
 def add_deal(deals: DealRecords, entered: tuple[float, ...], **values: float) -> None:
     """Append one deal; unspecified times are NaN, everything else 0."""
     values.setdefault("deal_id", len(deals))
+    values.setdefault("reached_at", values.get("assigned_at", NAN))  # reached when taken on
     for name in DEAL_FIELDS:
         deals.cols[name].append(values.pop(name, NAN if name in TIMES else 0))
     assert not values, f"unknown fields {values}"
@@ -123,6 +124,9 @@ EXPECTED: dict[str, float] = {
     "arrivals_per_day": 8 / WINDOW,
     # the seller took 1..6 and 8 on after 0, 1, 0, 1, 0, 2 and 1 days
     "response_mean_days": 5 / 7,
+    # all reached within a day but deal 6 (2 days); every one of them had a call
+    "engaged_within_a_day_share": 1.0,
+    "engaged_after_3_days_share": NAN,
     "engaged_share": 7 / 8,
     "opportunity_share": 7 / 8,
     "no_response_share": 0,
@@ -171,6 +175,7 @@ EXPECTED: dict[str, float] = {
     "max_gap_days_mean": 56 / 7,
     "seller_wait_share": 21 / (21 + 67),
     "seller_utilisation": 500 / 1500,
+    "selling_time_share": 500 / 1500,  # no non-selling share in these records
     "seller_hours_per_win": (34 + 9.5) / 2,
     # assigned -> CRM close (or horizon), clipped to [10, 100], all ten deals
     "wip_mean": (20 + 38 + 64 + 50 + 55 + 8 + 58 + 39 + 90) / WINDOW,
@@ -203,7 +208,7 @@ def test_names_are_the_documented_ones_in_order(hand: dict[str, float]) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_metric_matches_hand_computation(hand: dict[str, float], name: str) -> None:
     # float32 fields (discount, hours, gaps) carry ~1e-7 relative error
-    assert hand[name] == pytest.approx(EXPECTED[name], rel=1e-6), name
+    assert hand[name] == pytest.approx(EXPECTED[name], rel=1e-6, nan_ok=True), name
 
 
 def test_outcome_shares_add_to_one(hand: dict[str, float]) -> None:

@@ -353,6 +353,7 @@ class Lifecycle:
             close_out_delay=self.close_out(g),
             forecast_days=self.forecast(g),
             loss_budget=g.expovariate(1.0),  # drawn last: the draws before it keep their values
+            answer=0.0,  # an account's opportunity is reached: it is a customer
             dice=dice,
             uniforms=uniforms,
         )

@@ -100,6 +100,15 @@ class GroupSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LeadSettings:
+    """``[market.leads]``, flattened: the seller's first reach-out and the suspect's interest."""
+
+    first_touch_hours: float
+    interest_half_life: float
+    answer_chance: float
+
+
 @dataclass(slots=True)
 class RunContext:
     """Shared state of one replication: environment, team, calendars, sinks, parameters."""
@@ -148,6 +157,8 @@ class RunContext:
     stale_competition: float  # factor on the competition hazard after it
     #: [buyers.group]: the buying group as people (None: the consensus formula)
     group: GroupSettings | None
+    #: [market.leads]: speed to lead (None: every suspect taken on is reached at once)
+    leads: LeadSettings | None
     push_days: float
     patience: float
     qualifies_somewhere: bool
@@ -259,8 +270,20 @@ class RunContext:
             stale_half_life=scenario.forecast.stale_half_life_factor,
             stale_competition=scenario.forecast.stale_competition_factor,
             group=GroupSettings.of(b.group) if b.group is not None else None,
+            leads=_lead_settings(scenario),
             push_days=scenario.forecast.push_days,
             patience=scenario.market.patience_days,
             qualifies_somewhere=any(s.qualification is not None for s in scenario.stages),
             opens_stage=scenario.opens_at_index,
         )
+
+
+def _lead_settings(scenario: Scenario) -> LeadSettings | None:
+    leads = scenario.market.leads
+    if leads is None:
+        return None
+    return LeadSettings(
+        first_touch_hours=leads.first_touch_hours,
+        interest_half_life=leads.interest_half_life_days,
+        answer_chance=leads.answer_chance,
+    )

@@ -55,8 +55,8 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator, horizon: float) 
 
 
 #: Where each fixed-count draw sits in ``DealDraw.nums``; the dice and the uniforms follow.
-_FIT, _VALUE, _PACE, _BUDGET, _READ_ERROR, _CLOSE_OUT, _FORECAST, _LOSS_BUDGET = range(8)
-_DICE = 8
+_FIT, _VALUE, _PACE, _BUDGET, _READ_ERROR, _CLOSE_OUT, _FORECAST, _LOSS_BUDGET, _ANSWER = range(9)
+_DICE = 9
 
 
 class DealDraw:
@@ -100,12 +100,14 @@ class DealDraw:
         close_out_delay: float,
         forecast_days: float,
         loss_budget: float,
+        answer: float,
         dice: list[float],
         uniforms: list[float],
     ) -> array:
         """The ``nums`` of one deal: its draws, its dice (one per stage for consensus, then the
         final decision, then the supplier), then its uniforms."""
-        head = [fit, value, pace, budget, read_error, close_out_delay, forecast_days, loss_budget]
+        head = [fit, value, pace, budget, read_error, close_out_delay, forecast_days]
+        head += [loss_budget, answer]
         return array("d", head + dice + uniforms)
 
     @property
@@ -147,6 +149,11 @@ class DealDraw:
     def loss_budget(self) -> float:
         """The buyer's Exp(1) budget of cumulative competition hazard."""
         return self.nums[_LOSS_BUDGET]
+
+    @property
+    def answer(self) -> float:
+        """Uniform die: the suspect answers the seller's first reach-out if below its chance."""
+        return self.nums[_ANSWER]
 
     def die(self, k: int) -> float:
         """Uniform die k: stage k+1's consensus (k < stages), the decision, the supplier."""
@@ -217,6 +224,7 @@ class DealDraws:
         close_out = sc.crm.close_out_delay_days.sample(crm, n)
         forecast = sc.forecast.first_forecast_days.sample(crm, n)
         loss_budget = self.streams["competition"].exponential(1.0, n)
+        answer = self.streams["leads"].random(n)
         behaviour = self.streams["behaviour"]
         seeds = behaviour.integers(0, 2**63 - 1, n)
         rest = None
@@ -225,7 +233,7 @@ class DealDraws:
         uniforms = behaviour.random((n, BLOCK))
         keep = PREFIX if rest is not None else BLOCK
         head = np.column_stack(
-            [fit, value, pace, budget, read_error, close_out, forecast, loss_budget]
+            [fit, value, pace, budget, read_error, close_out, forecast, loss_budget, answer]
         )
         packed = np.concatenate([head, dice, uniforms[:, :keep]], axis=1)  # DealDraw.pack's order
         n_dice = dice.shape[1]

@@ -67,10 +67,12 @@ _EV_WAIT_WORK = EV["wait_work"]
 _EV_WAIT_BUYER = EV["wait_buyer"]
 _EV_WAIT_SELLER = EV["wait_seller"]
 _EV_PUSHED = EV["forecast_pushed"]
+_EV_REACHED = EV["reached"]
 
 _DARK_STALLED = DARK_CAUSES.index("stalled")
 _DARK_DEFENCES = DARK_CAUSES.index("defences")
 _DARK_UNDECIDED = DARK_CAUSES.index("undecided")
+_DARK_UNANSWERED = DARK_CAUSES.index("unanswered")
 #: The real end cause (``END_CAUSES``) of each outcome; a no decision's comes from going dark.
 _END_CAUSE = {
     OPEN: NO_CAUSE,
@@ -104,6 +106,7 @@ class Deal:
         "origin",
         "planned_tasks",
         "qualified",
+        "reached_at",
         "seller",
         "seller_wait",
         "stage_reached",
@@ -119,6 +122,7 @@ class Deal:
         self.created_at = created_at
         self.draw = draw
         self.assigned_at = NAN
+        self.reached_at = NAN
         self.seller = -1
         self.stage_reached = 0
         self.qualified = 0
@@ -178,6 +182,7 @@ def record_deal(
     cols["value"].append(d.value)
     cols["created_at"].append(deal.created_at)
     cols["assigned_at"].append(deal.assigned_at)
+    cols["reached_at"].append(deal.reached_at)
     cols["ended_at"].append(ended_at)
     cols["closed_at"].append(closed_at)
     cols["outcome"].append(outcome)
@@ -243,6 +248,8 @@ def run_opportunity(ctx: RunContext, deal: Deal) -> Generator[Any, Any, None]:
     if seller < 0:
         return  # unworked: it gave up waiting
     sale = Sale(ctx, deal, seller)
+    if not sale.reach_out():
+        return  # no response: the suspect never answered
     while True:
         while sale.remaining:
             call = sale.plan_call()
@@ -280,7 +287,7 @@ def wait_for_seller(ctx: RunContext, deal: Deal) -> Generator[Any, Any, int]:
         else:
             yield ev
         seller = cast(int, ev.value)  # Team.release succeeds the event with a seller index
-    deal.assigned_at = env.now
+    deal.assigned_at = deal.reached_at = env.now
     deal.seller = seller
     if not ctx.qualifies_somewhere:
         deal.qualified = 1  # no stage qualifies: every opportunity counts as qualified
@@ -370,6 +377,33 @@ class Sale:
         self.ended = False
         self.stage = deal.first_stage - 1
         self.enter_next_stage(start, self.clock.momentum)
+
+    def reach_out(self) -> bool:
+        """Speed to lead (``[market.leads]``): the seller researches the suspect and reaches out,
+        on the seller's calendar; the suspect answers with a chance that fades from its arrival.
+        False: it never answered (no response)."""
+        ctx = self.ctx
+        leads = ctx.leads
+        deal = self.deal
+        if leads is None or deal.origin != NEW_BUSINESS:
+            return True
+        reached = self.t
+        if leads.first_touch_hours > 0.0:  # fitted into what is left of today, if anything
+            today = float(math.floor(reached))
+            reached = ctx.calendars.book_work(self.seller, today, leads.first_touch_hours)
+            deal.work_hours += leads.first_touch_hours
+        deal.reached_at = reached
+        chance = rules.answer_chance(
+            leads.answer_chance, reached - deal.created_at, leads.interest_half_life
+        )
+        if ctx.log is not None:
+            ctx.log.add(deal.id, reached, _EV_REACHED, 1, chance, self.seller, NAN)
+        if deal.draw.answer >= chance:
+            self.go_dark(reached, _DARK_UNANSWERED)
+            return False
+        # the first call is asked for once the seller has reached out: the seller's own work
+        self.ready = self.work_end = reached
+        return True
 
     @property
     def at_last_stage(self) -> bool:

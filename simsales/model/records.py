@@ -24,6 +24,7 @@ from simsales.model.account_records import AccountRecords
 TIME_FIELDS: tuple[str, ...] = (
     "created_at",
     "assigned_at",
+    "reached_at",
     "ended_at",
     "closed_at",
     "first_forecast_at",
@@ -79,6 +80,11 @@ DEAL_FIELDS: dict[str, tuple[str, str]] = {
     "value": ("d", "list value, currency"),
     "created_at": ("f", "day the suspect arrived"),
     "assigned_at": ("f", "day a seller took it (NaN: never)"),
+    "reached_at": (
+        "f",
+        "day the seller first reached out to it (with [market.leads]; else when a seller took "
+        "it; NaN: never)",
+    ),
     "ended_at": ("f", "day the real end happened: decision, disqualification or going dark"),
     "closed_at": ("f", "day the CRM records the end (after a close-out delay for no decision)"),
     "outcome": ("b", "index into OUTCOMES"),
@@ -137,21 +143,27 @@ EVENTS: tuple[str, ...] = (
     "wait_buyer",
     "wait_seller",
     "forecast_pushed",
+    "reached",
 )
 EV = {name: code for code, name in enumerate(EVENTS)}
 
 #: Why a deal went dark: the ``value`` of its ``went_dark`` event indexes this tuple.
-DARK_CAUSES: tuple[str, ...] = ("faded", "stalled", "defences", "undecided")
+DARK_CAUSES: tuple[str, ...] = ("faded", "stalled", "defences", "undecided", "unanswered")
+#: The causes an opportunity can go dark for (a suspect who never answered never became one).
+OPPORTUNITY_DARK_CAUSES: tuple[str, ...] = DARK_CAUSES[:4]
 
 #: What each cause of ``DARK_CAUSES`` means.
 DARK_CAUSE_MEANINGS: dict[str, str] = {
     "faded": "the buyer's momentum faded during a gap and the buyer stopped answering (the "
     "dark hazard)",
-    "stalled": "the buying group could not agree to go on after a stage (its share of the "
-    "consensus penalty)",
+    "stalled": "the buying group could not agree to go on after a stage (a member blocked it "
+    "at the stage's gate, with [buyers.group]; else the stage's share of the consensus "
+    "penalty)",
     "defences": "a step done wrong in a call raised the buyer's defences (the stage's "
     "``wrong.end_chance``)",
     "undecided": 'after the last stage the group never decided: "we\'ll get back to you"',
+    "unanswered": "the suspect never answered the seller's first reach-out (its interest had "
+    "faded since it arrived: ``[market.leads]``)",
 }
 
 #: The real cause of a deal's end (the ``end_cause`` column); ``END_CAUSE_MEANINGS`` says what
@@ -227,6 +239,10 @@ EVENT_MEANINGS: dict[str, tuple[str, str]] = {
         "the forecast close date passed with the deal undecided (or not yet closed in the CRM), "
         "and was pushed",
         "the new forecast close date (a day)",
+    ),
+    "reached": (
+        "the seller has reached out to the suspect for the first time (with [market.leads])",
+        "the chance the suspect answers, faded since its arrival",
     ),
 }
 
@@ -354,3 +370,5 @@ class RunRecords:
     opens_stage: int = 0
     #: disqualified opportunities are booked as closed lost (``crm.disqualified_as_lost``)
     disqualified_as_lost: bool = True
+    #: share of the working day that is not selling time (``team.non_selling_share``)
+    non_selling_share: float = 0.0

@@ -14,6 +14,7 @@ from typing import Protocol
 __all__ = [
     "AgendaStage",
     "aligned",
+    "answer_chance",
     "attendees",
     "call_agenda",
     "call_alignment_gain",
@@ -195,3 +196,9 @@ def member_blocks(gate: float, alignment: float) -> float:
     """Chance a stakeholder blocks the deal at a stage's gate: ``gate`` times how far the member
     is from full alignment."""
     return gate * (1.0 - alignment)
+
+
+def answer_chance(at_once: float, response_days: float, half_life: float) -> float:
+    """Chance a suspect answers the seller's first reach-out, ``response_days`` after it arrived:
+    ``at_once`` for an answer at the moment it arrived, halving every ``half_life`` days."""
+    return at_once * 0.5 ** (response_days / half_life)

@@ -71,6 +71,7 @@ def simulate(
         win_loss=scenario.win_loss is not None,
         opens_stage=scenario.opens_at_index,
         disqualified_as_lost=scenario.crm.disqualified_as_lost,
+        non_selling_share=scenario.team.non_selling_share,
     )
 
 

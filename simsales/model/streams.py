@@ -26,6 +26,7 @@ STREAMS: tuple[str, ...] = (
     "accounts",  # the account lifecycle: each account's own generator is seeded from it
     "win_loss",  # win/loss interviews: interviewed or not, real cause or excuse heard
     "competition",  # each deal's budget E ~ Exp(1) of cumulative competition hazard
+    "leads",  # each suspect's die: does it answer the seller's first reach-out?
 )
 
 

@@ -41,7 +41,10 @@ CROSS_CHECKS: dict[str, str] = {
     "Policies._touches_not_a_stream": "`touch_every_days` is 0 (no touches) or at least 1.",
     "Market._unique_names": "Segment names must be unique.",
     "Team._a_call_fits_a_day": "A call with its preparation (`call_hours` + `prep_hours`) must "
-    "fit in `selling_hours_per_day`.",
+    "fit in the selling time of a day (`working_hours_per_day` × (1 − `non_selling_share`)), "
+    "which must be at least 0.25 h; `selling_hours_per_day` was replaced by those two keys.",
+    "Team._selling_hours_moved": "`selling_hours_per_day` is refused with a note: it is now "
+    "`working_hours_per_day` and `non_selling_share`.",
     "Scenario._stages_consistent": "Stage names must be unique; the stages' `consensus_share` "
     "values must add up to 1; at most one stage may have a `qualification`, and at most one may "
     "have `sets_forecast = true`.",

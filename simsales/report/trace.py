@@ -186,6 +186,12 @@ def _sentence(story: DealStory, e: Episode) -> str:
         waited = e.at - story.created_at
         after = f" after {waited:.1f} days in the pool" if waited >= 0.05 else ""
         return f"Seller {e.seller} took it on{after}.{_momentum(e.momentum)}"
+    if kind == "reached":
+        since = e.at - story.created_at
+        return (
+            f"The seller reached out, {since:.1f} days after the suspect arrived: by then a "
+            f"{100 * e.value:.0f}% chance it would answer."
+        )
     if kind == "stage":
         opened = (
             " The CRM opened an opportunity."
@@ -284,6 +290,8 @@ def _dark(e: Episode, stage: str) -> str:
         return f"The buying group could not agree to go on after {stage}: the deal stalled{at}."
     if e.cause == "defences":
         return f"The step done wrong raised the buyer's defences: no more contact{at}."
+    if e.cause == "unanswered":
+        return "The suspect never answered: its interest had faded before the seller reached out."
     return f'After the last stage the group never decided: "we\'ll get back to you"{at}.'
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from simsales.model.account_records import END_REASONS
-from simsales.model.records import DARK_CAUSES
+from simsales.model.records import OPPORTUNITY_DARK_CAUSES
 from simsales.results.table import stage_keys
 
 if TYPE_CHECKING:
@@ -120,6 +120,14 @@ def _touches(s: Scenario) -> bool:
 
 def _wip_cap(s: Scenario) -> bool:
     return s.policies.wip_cap > 0
+
+
+def _response(s: Scenario) -> bool:
+    return s.policies.wip_cap > 0 or s.market.leads is not None
+
+
+def _leads(s: Scenario) -> bool:
+    return s.market.leads is not None
 
 
 def _unworked(s: Scenario) -> bool:
@@ -299,10 +307,17 @@ _PROSPECTING: tuple[Metric, ...] = (
     _m("arrivals_per_day", "per_day", _SUSPECTS, "neither", "prospecting",
        "suspects that arrived in the cohort / the cohort's length in days"),
     _m("response_mean_days", "days", "worked suspects", "lower", "prospecting",
-       "days from a suspect's arrival to a seller taking it on (the team's response)",
-       table=True, moves=_wip_cap),
+       "days from a suspect's arrival to the seller reaching out (the wait for a seller and, "
+       "with [market.leads], the seller's own delay): the team's response",
+       table=True, moves=_response),
     _m("engaged_share", "share", _SUSPECTS, "higher", "prospecting",
        "suspects that took part in at least one call", table=True),
+    _m("engaged_within_a_day_share", "share", "suspects reached within a day", "higher",
+       "prospecting", "suspects the seller reached within a day of their arrival that took part "
+       "in a call (speed to lead)", table=True, moves=_leads),
+    _m("engaged_after_3_days_share", "share", "suspects reached after 3 days", "higher",
+       "prospecting", "suspects the seller reached 3 days or more after their arrival that took "
+       "part in a call", table=True, moves=_leads),
     _m("opportunity_share", "share", _SUSPECTS, "higher", "prospecting",
        "suspects that became opportunities (the prospecting funnel's conversion)", table=True,
        compare=True),
@@ -322,6 +337,10 @@ _SELLERS: tuple[Metric, ...] = (
     _m("seller_utilisation", "share", "hours available", "neither", "sellers",
        "hours booked / hours available, over all sellers in the window", table=True,
        compare=True),
+    _m("selling_time_share", "share", "working hours", "neither", "sellers",
+       "hours booked on selling (calls, preparation, offline work, touches, reaching out) / "
+       "the sellers' working hours in the window: the rest went to non-selling work or was "
+       "idle", table=True),
     _m("seller_hours_per_win", "hours", "won opportunities", "lower", "sellers",
        "seller hours (calls, preparation, offline work, touches) on every counted suspect, "
        "prospecting included / wins", table=True),
@@ -422,7 +441,7 @@ _ACCOUNTS: tuple[Metric, ...] = (
        "accounts", "exit interviews that heard the excuse, price", table=True),
 )  # fmt: skip
 
-_LOSS_CAUSES: tuple[str, ...] = ("other_supplier", *DARK_CAUSES)
+_LOSS_CAUSES: tuple[str, ...] = ("other_supplier", *OPPORTUNITY_DARK_CAUSES)
 _WIN_LOSS: tuple[Metric, ...] = (
     *(
         _m(f"loss_cause_{cause}_share", "share", "lost and no decision",
@@ -433,7 +452,7 @@ _WIN_LOSS: tuple[Metric, ...] = (
     *(
         _m(f"nd_cause_{cause}_share", "share", "no decisions", "neither",
            "win/loss", f"went dark because {cause} (see DARK_CAUSES)", table=True)
-        for cause in DARK_CAUSES
+        for cause in OPPORTUNITY_DARK_CAUSES
     ),
     _m("win_loss_interviewed_share", "share", "lost and no decision", "neither",
        "win/loss", "buyers interviewed (win_loss.interview_share)", table=True),

@@ -59,6 +59,7 @@ def metrics_from_records(records: RunRecords) -> dict[str, float]:
         table,
         seller_hours=records.seller_hours,
         seller_capacity_hours=records.seller_capacity_hours,
+        non_selling_share=records.non_selling_share,
     )
     if records.accounts is not None:
         values |= account_metrics(AccountTable.from_records(records), table)
@@ -68,13 +69,18 @@ def metrics_from_records(records: RunRecords) -> dict[str, float]:
 
 
 def replication_metrics(
-    table: DealTable, *, seller_hours: ArrayLike, seller_capacity_hours: ArrayLike
+    table: DealTable,
+    *,
+    seller_hours: ArrayLike,
+    seller_capacity_hours: ArrayLike,
+    non_selling_share: float = 0.0,
 ) -> dict[str, float]:
     """Every metric of the catalogue for one replication (without the account and win/loss
     ones), in report order.
 
-    ``seller_hours`` and ``seller_capacity_hours`` are per seller over the counting window (as in
-    ``RunRecords``).
+    ``seller_hours`` and ``seller_capacity_hours`` (selling hours) are per seller over the
+    counting window (as in ``RunRecords``); ``non_selling_share`` is the share of the working day
+    that is not selling time (``team.non_selling_share``).
     """
     hours = np.asarray(seller_hours, dtype=float)
     capacity = np.asarray(seller_capacity_hours, dtype=float)
@@ -86,7 +92,7 @@ def replication_metrics(
     values |= _slippage(table)
     values |= _activity(table, hours_per_day)
     values |= _prospecting(table)
-    values |= _sellers(table, hours, capacity)
+    values |= _sellers(table, hours, capacity, non_selling_share)
     values |= wip_metrics(table, n_sellers=len(hours))
     values |= _money(table)
     values |= stage_metrics(table)
@@ -141,12 +147,19 @@ def _prospecting(table: DealTable) -> dict[str, float]:
     before = counted & ~table.opportunity  # ended (or still) in prospecting
     n = _outcome_counts(table, before)
     worked = table.worked
-    response = table["assigned_at"][worked] - table["created_at"][worked]
+    reached = table["reached_at"] if "reached_at" in table.columns else table["assigned_at"]
+    response_days = reached - table["created_at"]
+    response = response_days[worked]
+    engaged = table["calls"] > 0
+    fast = worked & (response_days <= 1.0)
+    slow = worked & (response_days >= 3.0)
     return {
         "suspects": n_suspects,
         "arrivals_per_day": n_suspects / table.cohort_days,
         "response_mean_days": mean(response),
-        "engaged_share": ratio(int(np.sum(counted & (table["calls"] > 0))), n_suspects),
+        "engaged_share": ratio(int(np.sum(counted & engaged)), n_suspects),
+        "engaged_within_a_day_share": ratio(int(np.sum(fast & engaged)), int(fast.sum())),
+        "engaged_after_3_days_share": ratio(int(np.sum(slow & engaged)), int(slow.sum())),
         "opportunity_share": ratio(int(table.opportunities.sum()), n_suspects),
         "no_response_share": ratio(n[NO_RESPONSE], n_suspects),
         "unworked_share": ratio(n[UNWORKED], n_suspects),
@@ -177,7 +190,9 @@ def _activity(table: DealTable, hours_per_day: float) -> dict[str, float]:
     }
 
 
-def _sellers(table: DealTable, hours: np.ndarray, capacity: np.ndarray) -> dict[str, float]:
+def _sellers(
+    table: DealTable, hours: np.ndarray, capacity: np.ndarray, non_selling_share: float
+) -> dict[str, float]:
     worked = table.worked
     wins = int(np.sum(table.opportunities & (table["outcome"] == WON)))
     spent = np.sum(table["call_hours"][worked], dtype=float) + np.sum(
@@ -185,6 +200,8 @@ def _sellers(table: DealTable, hours: np.ndarray, capacity: np.ndarray) -> dict[
     )
     return {
         "seller_utilisation": ratio(hours.sum(), capacity.sum()),
+        # the capacity is the selling share of the working hours
+        "selling_time_share": ratio(hours.sum(), capacity.sum() / (1.0 - non_selling_share)),
         "seller_hours_per_win": ratio(spent, wins),
     }
 

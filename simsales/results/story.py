@@ -32,6 +32,7 @@ _WAIT_CODES = {EV[f"wait_{cause}"]: cause for cause in WAIT_CAUSES}
 EpisodeKind = Literal[
     "created",
     "assigned",
+    "reached",
     "stage",
     "gap",
     "call",
@@ -328,6 +329,8 @@ def _simple(t: float, code: int, stage: int, value: float, seller: int, momentum
         return Episode(kind="created", at=t, stage=0, value=value)
     if name == "assigned":
         return Episode(kind="assigned", at=t, stage=0, seller=seller, momentum=momentum)
+    if name == "reached":
+        return Episode(kind="reached", at=t, stage=stage, value=value)
     if name == "stage_entered":
         return Episode(kind="stage", at=t, stage=stage, momentum=momentum)
     if name in ("touch", "unworked"):

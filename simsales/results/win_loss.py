@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from simsales.model.records import (
     DARK_CAUSE_BASE,
-    DARK_CAUSES,
     END_CAUSES,
     LOST,
     NO_DECISION,
     NOT_INTERVIEWED,
+    OPPORTUNITY_DARK_CAUSES,
     PRICE_EXCUSE,
     TIMING_EXCUSE,
 )
@@ -24,7 +24,7 @@ from simsales.results._numeric import mean
 from simsales.results.table import DealTable
 
 #: Causes a lost or no-decision deal can have: another supplier, or one of the dark causes.
-_LOSS_CAUSES: tuple[str, ...] = ("other_supplier", *DARK_CAUSES)
+_LOSS_CAUSES: tuple[str, ...] = ("other_supplier", *OPPORTUNITY_DARK_CAUSES)
 
 
 def win_loss_metrics(table: DealTable) -> dict[str, float]:
@@ -44,7 +44,7 @@ def win_loss_metrics(table: DealTable) -> dict[str, float]:
         },
         **{
             f"nd_cause_{cause}_share": mean(real[nd] == code)
-            for code, cause in enumerate(DARK_CAUSES, start=DARK_CAUSE_BASE)
+            for code, cause in enumerate(OPPORTUNITY_DARK_CAUSES, start=DARK_CAUSE_BASE)
         },
         "win_loss_interviewed_share": mean(heard[ended]),
         "win_loss_reason_agreement": mean(stated[heard] == real[heard]),

@@ -8,7 +8,7 @@ seller effort in hours, money in the scenario's one currency, shares and probabi
 from __future__ import annotations
 
 import calendar
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -131,6 +131,38 @@ class ArrivalSchedule(_Frozen):
         return self
 
 
+class Leads(_Frozen):
+    """Speed to lead: a suspect's interest fades from the moment it arrives.
+
+    A seller who takes a suspect on reaches out first (research, a first email or call: hours
+    booked on the seller's calendar, so a busy seller reaches out later). The suspect answers
+    with a chance that halves with every ``interest_half_life_days`` between its arrival and the
+    seller reaching out; one who does not answer ends as no response. The response time is the
+    wait for a seller and the seller's own delay together.
+    """
+
+    first_touch_hours: float = Field(
+        0.5,
+        ge=0,
+        le=8,
+        description="Seller hours to research a new suspect and reach out, booked on the "
+        "seller's calendar (0: the seller reaches out at once).",
+    )
+    interest_half_life_days: float = Field(
+        1.0,
+        ge=0.01,
+        le=365,
+        description="A suspect's interest halves with every this many days between its arrival "
+        "and the seller reaching out.",
+    )
+    answer_chance: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Chance a suspect reached at the moment it arrives answers.",
+    )
+
+
 class Market(_Frozen):
     """Stage 0: the pool of suspects that arrive and wait for a seller."""
 
@@ -147,6 +179,11 @@ class Market(_Frozen):
         ge=0,
         description="A suspect not taken by a seller within this many days goes elsewhere "
         "(0 = waits for ever).",
+    )
+    leads: Leads | None = Field(
+        None,
+        description="Speed to lead: the seller's first reach-out and the suspect's fading "
+        "interest; absent: every suspect a seller takes on is reached at once and engages.",
     )
 
     @model_validator(mode="after")
@@ -384,12 +421,19 @@ class Team(_Frozen):
         default_factory=lambda: Constant(value=1.0),
         description="Per seller, drawn once: multiplies each stage's chance of doing it right.",
     )
-    selling_hours_per_day: float = Field(
-        6.0,
+    working_hours_per_day: float = Field(
+        8.0,
         ge=MIN_SELLING_HOURS_PER_DAY,
         le=24,
-        description="Hours a seller can spend selling on a working day (calls, preparation, "
-        "offline work, touches).",
+        description="Hours of a seller's working day.",
+    )
+    non_selling_share: float = Field(
+        0.25,
+        ge=0,
+        le=0.95,
+        description="Share of the working day taken by work that is not selling: "
+        "administration and CRM upkeep, internal meetings, travel, training. The rest is "
+        "selling time (calls, preparation, offline work, touches, reaching out to suspects).",
     )
     meeting_slots_per_day: int = Field(
         3,
@@ -419,12 +463,36 @@ class Team(_Frozen):
         "least_loaded", description="How a new deal finds its seller."
     )
 
+    @property
+    def selling_hours_per_day(self) -> float:
+        """Hours a seller can spend selling on a working day: the working day less the share
+        taken by non-selling work."""
+        return self.working_hours_per_day * (1.0 - self.non_selling_share)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _selling_hours_moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "selling_hours_per_day" in data:
+            raise ValueError(
+                "selling_hours_per_day is now working_hours_per_day and non_selling_share "
+                "(selling hours = working hours x (1 - non_selling_share)); for 6 selling hours "
+                "of an 8-hour day write working_hours_per_day = 8 and non_selling_share = 0.25"
+            )
+        return data
+
     @model_validator(mode="after")
     def _a_call_fits_a_day(self) -> Team:
-        if self.call_hours + self.prep_hours > self.selling_hours_per_day:
+        selling = self.selling_hours_per_day
+        if selling < MIN_SELLING_HOURS_PER_DAY:
+            raise ValueError(
+                f"the selling time left in a day ({selling:g} h: working_hours_per_day x "
+                f"(1 - non_selling_share)) must be at least {MIN_SELLING_HOURS_PER_DAY:g} h"
+            )
+        if self.call_hours + self.prep_hours > selling:
             raise ValueError(
                 f"a call with its preparation ({self.call_hours + self.prep_hours:g} h) does not "
-                f"fit in selling_hours_per_day ({self.selling_hours_per_day:g})"
+                f"fit in the selling time of a day ({selling:g} h: working_hours_per_day x "
+                "(1 - non_selling_share))"
             )
         return self
 
