@@ -359,7 +359,7 @@ def run(
     command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
     command += [f"--events={events_file}"] if events_file is not None else []
-    command += [f"--events-level={events_level}"] if events_file is not None else []
+    command += [f"--events-level={events_level}"] if events_level != "event" else []
     command += ["--no-figures"] if no_figures and out is not None else []
     store = _run_store(cache_dir, no_cache)
     request = report.run_request(scenario, command=command)
