@@ -367,9 +367,18 @@ def explain(
     default=None,
     metavar="[FILE]",
     help="Also write every replication's event log, in the process-mining layout (case id, "
-    "activity, timestamp, resource, lifecycle): FILE.csv, FILE.xes (IEEE XES) or FILE.jsonocel "
+    "activity, timestamp, resource, lifecycle): FILE.csv, FILE.xes (IEEE XES) or FILE.json "
     "(OCEL 2.0). A bare name goes into --out DIR; --events alone writes DIR/events.csv. Refuses "
     "to overwrite without --force.",
+)
+@click.option(
+    "--events-level",
+    type=click.Choice(["event", "stage"]),
+    default="event",
+    show_default=True,
+    help="With --events: every event the model logs (calls, waits, tasks, ...), or only each "
+    "deal's arrival, the stages it entered and its outcome, which process discovery turns "
+    "straight into the stage model.",
 )
 @click.option(
     "--no-figures",
@@ -390,6 +399,7 @@ def run(
     cache_dir: Path | None,
     no_cache: bool,
     events: str | None,
+    events_level: str,
     no_figures: bool,
     max_work: float | None,
     max_memory: float | None,
@@ -406,6 +416,8 @@ def run(
     settings = scenario.run.model_copy(update={"replications": reps, "seed": seed})
     scenario = scenario.model_copy(update={"run": settings})
     jobs = _check_jobs(jobs, scheduler)
+    if events is None and events_level != "event":
+        _fail("--events-level stage needs --events [FILE]: it says what the event log holds", 2)
     events_file = _events_file(events, out, force)
     at_once = 1 if scheduler else jobs
     limits = (max_work, max_memory)
@@ -414,13 +426,14 @@ def run(
     command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
     command += [f"--out={out}"] if out is not None else []
     command += [f"--events={events_file}"] if events_file is not None else []
+    command += [f"--events-level={events_level}"] if events_level != "event" else []
     command += ["--no-figures"] if no_figures and out is not None else []
     store = _run_store(cache_dir, no_cache)
     request = report.run_request(scenario, command=command)
     with (
         _cluster(scheduler) as executor,
         _staged_output(out, force, store, record="summary.json", request=request) as staged,
-        _event_log_export(events_file, staged, scenario.name) as export,
+        _event_log_export(events_file, staged, scenario.name, events_level) as export,
     ):
         writer = report.deal_writer(staged, events=False) if staged is not None else None
         writer = _then(writer, export)
@@ -863,7 +876,7 @@ def _events_file(events: str | None, out: Path | None, force: bool) -> Path | No
     """Where ``--events`` writes: a bare name into ``--out``; exit 2 if it cannot."""
     if events is None:
         return None
-    from simsales.results.eventlog import event_log_format
+    from simsales.results.eventlog import event_log_format, legacy_ending_notice
 
     if not events:  # --events alone
         if out is None:
@@ -876,6 +889,9 @@ def _events_file(events: str | None, out: Path | None, force: bool) -> Path | No
         event_log_format(path)
     except ValueError as err:
         _fail(str(err), 2)
+    notice = legacy_ending_notice(path)
+    if notice is not None:
+        click.echo(f"warning: {printable(notice)}", err=True)
     if path.parent != out and path.exists() and not force:
         _fail(f"{path} exists; choose another file or pass --force to overwrite it", 2)
     if path.parent != out and not path.parent.is_dir():
@@ -885,7 +901,7 @@ def _events_file(events: str | None, out: Path | None, force: bool) -> Path | No
 
 @contextmanager
 def _event_log_export(
-    path: Path | None, staged: StagedFiles | None, scenario_name: str
+    path: Path | None, staged: StagedFiles | None, scenario_name: str, level: str
 ) -> Iterator[EventLogExport | None]:
     """The ``--events`` file, staged with ``--out``'s files or written atomically on its own."""
     if path is None:
@@ -896,12 +912,12 @@ def _event_log_export(
     fmt = event_log_format(path)
     if staged is not None and path.parent == staged.folder:
         fh = staged.open(path.name, newline="")
-        export = EventLogExport(fh, fmt, scenario_name=scenario_name)
+        export = EventLogExport(fh, fmt, scenario_name=scenario_name, level=level)
         yield export
         export.close()
         return
     with atomic_open(path, newline="") as fh:
-        export = EventLogExport(fh, fmt, scenario_name=scenario_name)
+        export = EventLogExport(fh, fmt, scenario_name=scenario_name, level=level)
         yield export
         export.close()
 

@@ -298,7 +298,7 @@ def test_run_writes_its_files(tiny: Path, tmp_path: Path) -> None:
     assert deals and {row["replication"] for row in deals} <= {"0", "1"}
     with (out / "events.csv").open() as fh:
         header = next(csv.reader(fh))
-    assert header[:5] == ["case_id", "activity", "timestamp", "resource", "lifecycle"]
+    assert header[:6] == ["case_id", "activity", "timestamp", "resource", "role", "lifecycle"]
 
 
 def test_run_force_overwrites_and_removes_stale_files(tiny: Path, tmp_path: Path) -> None:

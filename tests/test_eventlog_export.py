@@ -1,4 +1,5 @@
-"""The process-mining export: CSV and IEEE XES, read back into the deal table's key columns."""
+"""The process-mining export: CSV, IEEE XES and OCEL 2.0, read back into the deal table's key
+columns; resources named apart per replication; the stage-level log."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def _assert_rebuilds(table: DealTable, rebuilt: dict[str, np.ndarray]) -> None:
 def test_export_round_trips_to_the_deal_table(
     runs: list[RunRecords], tmp_path: Path, fmt: str
 ) -> None:
-    path = tmp_path / f"log.{'jsonocel' if fmt == 'ocel' else fmt}"
+    path = tmp_path / f"log.{'json' if fmt == 'ocel' else fmt}"
     _export(runs, path, fmt)
     back = read_event_log(path)
     assert sorted(back) == [0, 1]
@@ -123,12 +124,13 @@ def test_xes_has_the_standard_structure(runs: list[RunRecords], tmp_path: Path) 
                 resources.add(attrs["org:resource"][1])
             stamps.append(attrs["time:timestamp"][1])
         assert stamps == sorted(stamps), "a trace's events are not in time order"
-    assert "buyer" in resources and "seller 0" in resources
+    assert "r0-seller 0" in resources
+    assert any(r.startswith("r0-d") and r.endswith(" buyer") for r in resources)
 
 
 def test_ocel_has_the_standard_structure(runs: list[RunRecords], tmp_path: Path) -> None:
     """OCEL 2.0 JSON: declared types, every event related to existing objects of its deal."""
-    path = tmp_path / "log.jsonocel"
+    path = tmp_path / "log.json"
     _export(runs, path, "ocel")
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert set(doc) == {"objectTypes", "eventTypes", "objects", "events"}
@@ -172,7 +174,7 @@ def test_csv_layout_and_lifecycle(runs: list[RunRecords]) -> None:
         ]
         assert match, end
     assert {r["resource"] for r in rows if r["activity"] == "call"} <= {
-        f"seller {s}" for s in range(10)
+        f"r0-seller {s}" for s in range(10)
     }
 
 
@@ -182,7 +184,7 @@ def test_timestamps_count_days_from_the_epoch() -> None:
 
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"\.csv, \.xes, \.jsonocel"):
+    with pytest.raises(ValueError, match=r"\.csv, \.xes, \.json$"):
         read_event_log(tmp_path / "log.parquet")
 
 
@@ -241,12 +243,12 @@ def test_run_events_file_is_not_overwritten(tmp_path: Path) -> None:
         main, ["run", str(BASELINE), "-r", "1", "--events", str(path), "--force", *_short_args()]
     )
     assert forced.exit_code == 0, forced.output
-    assert path.read_text().startswith("case_id,activity,timestamp,resource,lifecycle")
+    assert path.read_text().startswith("case_id,activity,timestamp,resource,role,lifecycle")
 
 
 def test_run_events_bad_ending_or_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", str(BASELINE), "--events", str(tmp_path / "a.txt")])
-    assert result.exit_code == 2 and ".csv, .xes, .jsonocel, .json" in result.stderr
+    assert result.exit_code == 2 and ".csv, .xes, .json" in result.stderr
     result = CliRunner().invoke(
         main, ["run", str(BASELINE), "--events", str(tmp_path / "no" / "a.csv")]
     )

@@ -18,6 +18,7 @@ from simsales import plots
 from simsales.experiment import Comparison, compare_scenarios
 from simsales.model import simulate
 from simsales.model.records import OPEN, WON
+from simsales.plots._style import grouped, series_style
 from simsales.results import DealTable, MetricSummary, ci_t, stage_keys
 from simsales.scenario import Scenario, load_scenario
 
@@ -123,9 +124,51 @@ def test_funnel(comparison: Comparison, stage_names: list[str], tmp_path: Path) 
     assert len(reach.containers) == 2 and len(conversion.containers) == 2
     assert len(reach.lines[0].get_xdata()) == len(stage_names)
     assert len(conversion.lines[0].get_xdata()) == len(stage_names) - 1
-    assert "(%)" in reach.get_ylabel() and "(%)" in conversion.get_ylabel()
+    assert "(% of the suspects taken on)" in reach.get_ylabel()
+    assert "(% of those in the stage before)" in conversion.get_ylabel()
     assert legend_texts(fig) == ["baseline", VARIANT]
     saved(fig, tmp_path, "funnel")
+
+
+def test_funnel_of_many_scenarios_keeps_stages_and_scenarios_apart(
+    comparison: Comparison, stage_names: list[str]
+) -> None:
+    """Eleven scenarios (a sweep of ten values and the base): each stage's points stay within
+    half a stage of it, and no two scenarios share colour and marker."""
+    base = plots.scenario_summaries(comparison)["baseline"]
+    fig = plots.funnel({f"group_size={i}": base for i in range(11)}, stage_names)
+    reach, _ = fig.axes
+    lines = [c.lines[0] for c in reach.containers if isinstance(c, ErrorbarContainer)]
+    assert len(lines) == 11
+    xs = np.array([line.get_xdata() for line in lines])
+    assert np.all(np.abs(xs - np.arange(len(stage_names))) <= 0.25 + 1e-9)
+    looks = {(line.get_color(), line.get_marker()) for line in lines}
+    assert len(looks) == 11
+
+
+def test_series_styles_do_not_repeat() -> None:
+    looks = [(s.colour, s.marker) for s in map(series_style, range(64))]
+    assert len(set(looks)) == 64
+    assert series_style(0) == series_style(0) and series_style(1).colour != series_style(0).colour
+
+
+def test_large_numbers_have_thousands_separators(tmp_path: Path) -> None:
+    assert grouped(5_274_331.4) == "5,274,331" and grouped(-12_500.0, sign=True) == "-12,500"
+    assert grouped(0.25) == "0.25" and grouped(131.2) == "131" and grouped(3.0, sign=True) == "+3"
+    xs = [0.6, 0.8, 0.95]
+    sums = [ci_t(x * 1e6 + np.array([0.0, 2e4, -1e4, 5e3])) for x in xs]
+    fig = plots.sweep_curve(xs, sums, x_label="p_right", metric_label="bookings (EUR)")
+    fig.savefig(tmp_path / "bookings.png")  # the ticks are labelled when drawn
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    assert ticks and all("," in t for t in ticks), ticks
+    fig = plots.sweep_heatmap(
+        [1, 2], [1], np.array([[5_274_331.4, 4_861_000.0]]), x_label="x", y_label="y",
+        metric_label="revenue (EUR)",
+    )  # fmt: skip
+    fig.savefig(tmp_path / "heatmap.png")
+    ax, bar = fig.axes
+    assert sorted(t.get_text() for t in ax.texts) == ["4,861,000", "5,274,331"]
+    assert all("," in t.get_text() for t in bar.get_yticklabels() if t.get_text())
 
 
 def test_time_in_stage(comparison: Comparison, stage_names: list[str], tmp_path: Path) -> None:
@@ -135,8 +178,11 @@ def test_time_in_stage(comparison: Comparison, stage_names: list[str], tmp_path:
     assert len(ax.containers) == len(stage_names)
     assert all(len(c) == 2 for c in ax.containers)  # one segment per scenario
     assert [t.get_text() for t in ax.get_yticklabels()] == ["baseline", VARIANT]
-    assert "(days)" in ax.get_xlabel()
+    assert "(days)" in ax.get_xlabel() and "not a cycle time" in ax.get_xlabel()
     assert legend_texts(fig) == stage_names
+    # the bar's end is the sum of means over different deals: never labelled as days of a total
+    ends = [t.get_text() for t in ax.texts if t.get_text().startswith("Σ")]
+    assert len(ends) == 2 and not any("days" in t.get_text() for t in ax.texts)
     # segments are stacked: the last one ends at the sum of the stage means
     total = sum(sums["baseline"][f"days_in_{k}"].mean for k in stage_keys(stage_names))
     last = ax.containers[-1][0]

@@ -110,9 +110,25 @@ def test_utilisation_over_the_window_equals_the_metric() -> None:
     assert team[1] == pytest.approx(metrics["seller_utilisation"], rel=1e-9)
     weekly = flow_series_of_records(rec, step_days=7)
     assert weekly.utilisation is not None and weekly.utilisation_max is not None
-    assert np.all((weekly.utilisation >= 0) & (weekly.utilisation <= 1 + 1e-9))
-    assert np.all(weekly.utilisation_max >= weekly.utilisation - 1e-12)
+    team, busiest = weekly.utilisation[:-1], weekly.utilisation_max[:-1]  # [-1]: day 399 alone
+    assert np.all((team >= 0) & (team <= 1 + 1e-9))
+    assert np.all(busiest >= team - 1e-12)
     assert flow_series_of_records(rec, step_days=1).utilisation is None  # kept by week only
+
+
+def test_utilisation_leaves_out_the_partial_last_week() -> None:
+    """Day 399 alone (a Monday) would be a one-day maximum beside weekly ones: it is left out,
+    and the figure says so; a horizon of whole weeks keeps its last week."""
+    cut = flow_series_of_records(records(), step_days=7)
+    assert cut.edges[-1] - cut.edges[-2] == 1
+    for series in (cut.utilisation, cut.utilisation_max):
+        assert series is not None
+        assert np.isnan(series[-1]) and np.all(np.isfinite(series[-10:-1]))
+    panel = flow_load(cut).axes[2]
+    assert "the last day (a partial week) left out" in panel.get_title(loc="right")
+    whole = flow_series_of_records(records(0, "run.horizon_days=399"), step_days=7)
+    assert whole.utilisation is not None and np.isfinite(whole.utilisation[-1])
+    assert flow_load(whole).axes[2].get_title(loc="right") == ""
 
 
 def test_cumulative_flow_bands_add_up_and_never_fall() -> None:

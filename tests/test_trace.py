@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -177,6 +178,26 @@ def test_timeline_has_one_row_per_deal(run: tuple[DealTable, list[DealStory], Ru
     assert "days since a seller took the deal" in fig.axes[0].get_xlabel()
     with pytest.raises(ValueError, match="at most"):
         deal_timelines(stories[: MAX_TIMELINE_DEALS + 1])
+
+
+@pytest.mark.parametrize("n", [1, 3, 6, MAX_TIMELINE_DEALS])
+def test_timeline_legend_fits_the_figure(
+    run: tuple[DealTable, list[DealStory], RunRecords], n: int
+) -> None:
+    """Whatever the deals' ends (one kind, or every kind), the legend lies inside the figure."""
+    _, stories, _ = run
+    by_outcome: dict[str, list[DealStory]] = {}
+    for story in stories:
+        by_outcome.setdefault(story.outcome, []).append(story)
+    mixed = [group[i] for i in range(n) for group in by_outcome.values() if i < len(group)]
+    for chosen in (stories[:n], mixed[:n]):
+        fig = deal_timelines(chosen)
+        fig.savefig(io.BytesIO(), format="png", dpi=60)  # lays the figure out
+        (legend,) = fig.legends
+        box, frame = legend.get_window_extent(), fig.bbox
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0, (n, box, frame)
+        shown = {t.get_text() for t in legend.get_texts()}
+        assert {f"end: {_word(s.outcome)}" for s in chosen} <= shown
 
 
 def _word(outcome: str) -> str:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
@@ -39,13 +40,42 @@ class SeriesStyle:
 
 
 def series_style(i: int) -> SeriesStyle:
-    """Style of the i-th series (0-based), cycling when there are more series than styles."""
+    """Style of the i-th series (0-based), cycling when there are more series than styles.
+
+    After each round of the colours the markers and hatches move on by one, so that series i
+    and i + 8 share a colour but not a marker: no two of the first 64 series look alike (a
+    sweep of eleven scenarios is common).
+    """
+    turn = i // len(COLOURS)
     return SeriesStyle(
         colour=COLOURS[i % len(COLOURS)],
-        hatch=HATCHES[i % len(HATCHES)],
-        marker=MARKERS[i % len(MARKERS)],
+        hatch=HATCHES[(i + turn) % len(HATCHES)],
+        marker=MARKERS[(i + turn) % len(MARKERS)],
         linestyle=LINESTYLES[i % len(LINESTYLES)],
     )
+
+
+#: From this size on a number is written with thousands separators (12,500), never 1.25e+04.
+GROUPED_FROM = 10_000.0
+
+
+def grouped(x: float, *, sign: bool = False) -> str:
+    """``x`` for a label: with thousands separators when large (5,274,331), else to three
+    significant digits (0.25, 131) as before."""
+    plus = "+" if sign else ""
+    if math.isfinite(x) and abs(x) >= GROUPED_FROM:
+        return f"{x:{plus},.0f}"
+    return f"{x:{plus}.3g}"
+
+
+def grouped_axis(axis: Axis, values: Sequence[float] | np.ndarray) -> None:
+    """Thousands separators on ``axis`` if ``values`` (what it shows) reach ``GROUPED_FROM``:
+    "4,800,000" rather than "4.8" under a "1e6" offset a reader can miss. Smaller values keep
+    matplotlib's own ticks."""
+    found = np.abs(np.asarray(values, dtype=float))
+    found = found[np.isfinite(found)]
+    if found.size and found.max() >= GROUPED_FROM:
+        axis.set_major_formatter(FuncFormatter(lambda x, pos: f"{x:,.0f}"))
 
 
 def new_figure(width: float, height: float, *, ncols: int = 1, sharey: bool = False) -> Figure:

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from simsales.plots._style import new_figure, percent_axis, series_style
+from simsales.plots._style import grouped, grouped_axis, new_figure, percent_axis, series_style
 
 if TYPE_CHECKING:  # plots only read a comparison; no need to import the experiment machinery
     from simsales.experiment import Comparison
@@ -171,7 +171,7 @@ def tornado(
             if not math.isfinite(v):
                 continue
             ci = intervals.get(levers[row], (None, None))[k]
-            text = f"{v:+.3g}"
+            text = grouped(v, sign=True)
             reach = v
             if ci is not None and all(math.isfinite(b) for b in ci):
                 low, high = sorted(b * scale for b in ci)
@@ -200,6 +200,8 @@ def tornado(
     ax.set_yticks(y, levers)
     ax.invert_yaxis()  # largest effect on top
     ax.set_xlim(-1.3 * span, 1.3 * span)
+    if not percent:
+        grouped_axis(ax.xaxis, [span])
     unit = " (points)" if percent else ""
     ax.set_xlabel(f"change in {metric_label} from the base{unit}")
     ax.set_ylabel("lever")

@@ -119,12 +119,21 @@ def cumulative_flow(series: FlowSeries, *, title: str | None = None) -> Figure:
     return fig
 
 
+def _partial_last_days(edges: np.ndarray) -> float:
+    """Days in the grid's last interval if the horizon cut it short of the others, else 0."""
+    if edges.size < 3:
+        return 0.0
+    last, step = float(edges[-1] - edges[-2]), float(edges[1] - edges[0])
+    return last if last < step else 0.0
+
+
 def flow_load(series: FlowSeries, *, title: str | None = None) -> Figure:
     """Work in progress per stage, open deals per seller, and seller utilisation over time.
 
     Three panels over the same days, each value a time average over one interval of the
     series' grid (a weekly grid reads best). Utilisation (hours booked / hours available) is
-    left out when the series has none.
+    left out when the series has none; it stops at the last whole week (``flow_series`` leaves
+    out the partial week the horizon cuts), which the panel says.
     """
     edges = series.edges
     has_util = series.utilisation is not None
@@ -187,6 +196,15 @@ def flow_load(series: FlowSeries, *, title: str | None = None) -> Figure:
         util_ax.set_ylim(0, 1.05)
         util_ax.set_ylabel("hours booked / available")
         util_ax.set_title("Seller utilisation", fontsize=10, loc="left")
+        cut = _partial_last_days(edges)
+        if cut and np.isnan(series.utilisation[-1]):
+            days = "day" if cut == 1 else f"{cut:g} days"
+            util_ax.set_title(
+                f"whole weeks only: the last {days} (a partial week) left out",
+                fontsize=8,
+                loc="right",
+                color="0.3",
+            )
         util_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     for ax in axes:
         _shade_warmup(ax, series)

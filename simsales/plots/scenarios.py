@@ -31,6 +31,9 @@ __all__ = ["OUTCOME_SHARES", "funnel", "outcome_shares", "scenario_summaries", "
 
 SummariesByScenario = Mapping[str, Mapping[str, MetricSummary]]
 
+#: The widest spread of the funnel's points at one stage, in distances between two stages.
+FUNNEL_SPREAD = 0.5
+
 #: Outcome share metrics and how figures name them, in the order they are shown.
 OUTCOME_SHARES: dict[str, str] = {
     "win_rate": "won",
@@ -97,7 +100,9 @@ def funnel(summaries_by_scenario: SummariesByScenario, stage_names: Sequence[str
     Reach is the share of the suspects a seller took on that entered a stage
     (``reach_<stage>``); conversion the share of those in the stage before that entered it
     (``conversion_<stage>``, from the second stage). Markers and line styles tell the scenarios
-    apart; bars are confidence intervals.
+    apart; bars are confidence intervals. The scenarios' points at a stage are spread over at
+    most ``FUNNEL_SPREAD`` of the distance between two stages, however many there are, so that
+    they never reach a neighbouring stage.
     """
     keys = stage_keys(stage_names)
     reach = pick(summaries_by_scenario, [f"reach_{k}" for k in keys])
@@ -105,7 +110,7 @@ def funnel(summaries_by_scenario: SummariesByScenario, stage_names: Sequence[str
     fig = new_figure(10.0, 4.6, ncols=2)
     left, right = fig.axes
     n = len(reach)
-    shift = 0.08 if n > 1 else 0.0
+    shift = min(0.08, FUNNEL_SPREAD / (n - 1)) if n > 1 else 0.0
     for i, scenario in enumerate(reach):
         style = series_style(i)
         dx = (i - (n - 1) / 2) * shift
@@ -123,9 +128,9 @@ def funnel(summaries_by_scenario: SummariesByScenario, stage_names: Sequence[str
             )
     level = level_of(summaries_by_scenario)
     left.set_title("How far do the suspects taken on get?")
-    left.set_ylabel("suspects taken on that entered the stage (%)")
+    left.set_ylabel("entered the stage\n(% of the suspects taken on)")
     right.set_title("Which step loses them?")
-    right.set_ylabel("entered it, of those in the stage before (%)")
+    right.set_ylabel("entered the stage\n(% of those in the stage before)")
     left.set_xticks(np.arange(len(keys)), list(stage_names), rotation=20, ha="right")
     right.set_xticks(np.arange(1, len(keys)), list(stage_names[1:]), rotation=20, ha="right")
     for ax in (left, right):
@@ -143,9 +148,10 @@ def time_in_stage(summaries_by_scenario: SummariesByScenario, stage_names: Seque
     """Stacked horizontal bars: where the days go, mean days in each stage per scenario.
 
     Each segment is ``days_in_<stage>``: the mean days from entering the stage to leaving it, over
-    records that left it. Deals that end early never reach the later stages, so the bar's
-    length is the time a deal that goes all the way would take, not the mean cycle. A stage no
-    deal left (NaN) draws as zero. The total is written at the end of each bar.
+    records that left it. Each stage's mean is over its own deals (most deals end before the
+    later stages), so the bar's length adds means over different deals: it is no deal's cycle
+    time, and is marked ``Σ`` (the sum of the stage means), never "days" of a total, at the
+    end of each bar. A stage no deal left (NaN) draws as zero.
     """
     keys = stage_keys(stage_names)
     picked = pick(summaries_by_scenario, [f"days_in_{k}" for k in keys])
@@ -184,11 +190,14 @@ def time_in_stage(summaries_by_scenario: SummariesByScenario, stage_names: Seque
                 )
         left += days[:, j]
     for row, total in enumerate(totals):
-        ax.text(total + 0.01 * widest, row, f"{total:.0f} days", va="center", fontsize=9)
+        ax.text(total + 0.01 * widest, row, f"Σ {total:.0f}", va="center", fontsize=9)
     ax.set_yticks(y, scenarios)
     ax.invert_yaxis()  # first scenario (the base) on top
     ax.set_xlim(0, widest * 1.15)
-    ax.set_xlabel("mean days in stage, of the records that left it (days)")
+    ax.set_xlabel(
+        "mean days in each stage, of the records that left it (days)\n"
+        "Σ: the sum of the stage means, each over its own deals; not a cycle time"
+    )
     ax.set_ylabel("scenario")
     ax.set_title("Where do the days go? Mean days spent in each stage")
     ax.grid(axis="x", alpha=0.4)

@@ -11,7 +11,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from simsales.plots._style import new_figure, percent_axis, series_style
+from simsales.plots._style import grouped, grouped_axis, new_figure, percent_axis, series_style
 from simsales.results import MetricSummary
 
 __all__ = ["sweep_curve", "sweep_heatmap"]
@@ -62,6 +62,8 @@ def sweep_curve(
     ax.set_ylabel(metric_label)
     if percent:
         percent_axis(ax)
+    else:  # money and counts: 4,800,000, not 4.8 under a 1e6 offset
+        grouped_axis(ax.yaxis, np.concatenate([mean, low, high]))
     ax.grid(alpha=0.4)
     ax.set_title(title or f"How does {metric_label} change with {x_label}?")
     fig.legend(loc="outside lower center", ncols=2)
@@ -84,7 +86,8 @@ def sweep_heatmap(
 
     ``grid_means[i, j]`` is the mean at ``y_values[i]`` and ``x_values[j]``; NaN cells (undefined)
     are grey and read "n/a". ``percent`` shows a share (0..1) as a percentage on the colour bar and
-    in the cells; ``fmt`` overrides the cells' format (default ``"{:.3g}"``, or ``"{:.0%}"``). The
+    in the cells; ``fmt`` overrides the cells' format (default: three significant digits, with
+    thousands separators from 10,000 on, or ``"{:.0%}"``). The
     colour map (viridis) runs from dark to light, so it also reads in black and white.
     """
     grid = np.asarray(grid_means, dtype=float)
@@ -93,7 +96,7 @@ def sweep_heatmap(
             f"grid_means must have shape (len(y_values), len(x_values)) = "
             f"{(len(y_values), len(x_values))}, got {grid.shape}"
         )
-    fmt = fmt or ("{:.0%}" if percent else "{:.3g}")
+    fmt = fmt or ("{:.0%}" if percent else "")
     fig = new_figure(2.4 + 0.9 * max(len(x_values), 5), 1.6 + 0.6 * max(len(y_values), 3))
     ax = fig.axes[0]
     masked = np.ma.masked_invalid(grid)
@@ -104,7 +107,9 @@ def sweep_heatmap(
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             value = grid[i, j]
-            text = fmt.format(value) if math.isfinite(value) else "n/a"
+            text = (
+                "n/a" if not math.isfinite(value) else fmt.format(value) if fmt else grouped(value)
+            )
             dark = math.isfinite(value) and value < middle  # viridis is dark at the low end
             ax.text(
                 j, i, text, ha="center", va="center", fontsize=9, color="white" if dark else "black"
@@ -117,7 +122,9 @@ def sweep_heatmap(
     bar.set_label(metric_label)
     if percent:
         percent_axis(bar.ax)
+    else:
+        grouped_axis(bar.ax.yaxis, grid)
     fig.suptitle(
-        title or f"How do the two levers combine?\n{metric_label} by {x_label} and {y_label}"
+        title or f"How do the two levers combine?\n{metric_label}\nby {x_label} and {y_label}"
     )
     return fig

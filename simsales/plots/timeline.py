@@ -97,10 +97,11 @@ def deal_timelines(stories: Sequence[DealStory]) -> Figure:
         f"{first.scenario_name}: the story of {len(stories)} deal{'s' if len(stories) > 1 else ''}"
         f" (seed {first.seed}, replication {first.replication})"
     )
+    columns = _legend_columns([story.outcome for story in stories])
     fig.legend(
-        handles=_legend_handles([story.outcome for story in stories]),
+        handles=_flatten_columns(columns),
         loc="outside lower center",
-        ncols=4,
+        ncols=len(columns),
         fontsize="small",
         frameon=False,
     )
@@ -209,8 +210,19 @@ def _unfinished_gap(story: DealStory) -> tuple[float, float] | None:
     return (start, end) if end > start else None
 
 
-def _legend_handles(outcomes: Sequence[str]) -> list[Line2D | Patch]:
-    handles: list[Line2D | Patch] = [
+def _flatten_columns(columns: list[list[Line2D | Patch]]) -> list[Line2D | Patch]:
+    """The legend's entries in the order a legend fills its columns (top to bottom, then the
+    next column), each column padded with blank entries to the longest: every column then holds
+    its own group, so the legend's width never depends on how many ends the deals had."""
+    rows = max(len(column) for column in columns)
+    blank = Line2D([], [], linestyle="none", label="")
+    return [entry for column in columns for entry in column + [blank] * (rows - len(column))]
+
+
+def _legend_columns(outcomes: Sequence[str]) -> list[list[Line2D | Patch]]:
+    """The legend in four groups, one a column: the gaps' causes; the buyer's tasks, calls and
+    touches; pushes, momentum and going dark; the ends the deals shown had."""
+    waits: list[Line2D | Patch] = [
         Patch(
             facecolor=_CAUSE_STYLE[c][0],
             hatch=_CAUSE_STYLE[c][1],
@@ -219,7 +231,7 @@ def _legend_handles(outcomes: Sequence[str]) -> list[Line2D | Patch]:
         )
         for c in WAIT_CAUSES
     ]
-    handles += [
+    contacts: list[Line2D | Patch] = [
         Patch(facecolor="black", label="the buyer's own task"),
         Line2D(
             [],
@@ -249,6 +261,8 @@ def _legend_handles(outcomes: Sequence[str]) -> list[Line2D | Patch]:
             linestyle="none",
             label="touch",
         ),
+    ]
+    signals: list[Line2D | Patch] = [
         Line2D(
             [],
             [],
@@ -263,21 +277,21 @@ def _legend_handles(outcomes: Sequence[str]) -> list[Line2D | Patch]:
             [],
             color=COLOURS[2],
             linewidth=1.2,
-            label="momentum (row's top = 1), where the log knows it",
+            label="momentum (row's top = 1), where known",
         ),
         Patch(
             facecolor="white",
             edgecolor="black",
             linestyle="--",
-            label="gap not ended by a call (went dark, or the horizon)",
+            label="gap no call ended (dark, or horizon)",
         ),
         Line2D([], [], color="black", linestyle=":", label="buyer went dark"),
     ]
-    handles += [
+    ends: list[Line2D | Patch] = [
         Line2D(
             [], [], marker=mark, color="black", linestyle="none", markersize=9, label=f"end: {word}"
         )
         for outcome, (mark, word) in _OUTCOME_MARK.items()
         if outcome in outcomes
     ]
-    return handles
+    return [waits, contacts, signals, ends]

@@ -49,10 +49,15 @@ _EXAMPLE_STAGES = ("outreach", "Needs analysis", "proposal")
 #: is written.
 _EVENT_COLUMN_MEANINGS: dict[str, str] = {
     "case_id": "the case: `r<replication>-d<deal_id>`, one per deal and replication",
-    "activity": "what happened: the event's name (below)",
-    "timestamp": "when, as an ISO 8601 date and time (UTC): {epoch} plus `time` days",
-    "resource": "who acted: `seller <n>`; `buyer` for the buyer's own tasks, its waits, going "
-    "dark and its decision; empty for the market (arrival, giving up)",
+    "activity": "what happened: the event's name (below); in a stage-level log, `created`, the "
+    "stage's name or the outcome",
+    "timestamp": "when, as an ISO 8601 date and time (UTC): {epoch} plus `time` days, in every "
+    "replication",
+    "resource": "who acted, named apart in each replication: `r<replication>-seller <n>`; "
+    "`r<replication>-d<deal_id> buyer` (the deal's own buying group) for the buyer's own tasks, "
+    "its waits, going dark and its decision; empty for the market (arrival, giving up)",
+    "role": "`seller` or `buyer` (empty with the resource): to count over the team rather "
+    "than by person",
     "lifecycle": "`complete` for events of a moment; events that last (`buyer_task`, `wait_*`) "
     "have a `start` row when they begin and a `complete` row when they end (where that is "
     "before the deal was closed and before the horizon)",
@@ -205,10 +210,23 @@ def _event_section() -> list[str]:
         "process-mining tools read (pm4py, ProM, Disco, Celonis, bupaR): a case id, an activity, "
         "a timestamp, a resource and a lifecycle transition per row, then attributes. `--events` "
         "alone writes `events.csv` into `--out DIR`; `--events FILE` writes FILE, as CSV, IEEE XES "
-        "or OCEL 2.0 JSON by its ending (`.csv`, `.xes`, `.jsonocel` or `.json`), into `--out "
-        "DIR` if FILE is a bare name. Rows go case "
+        "or OCEL 2.0 JSON by its ending (`.csv`, `.xes` or `.json`), into `--out DIR` if FILE is "
+        "a bare name. `.jsonocel`, the ending of OCEL 1.0 files, is deprecated: it still writes "
+        "OCEL 2.0, with a warning. Rows go case "
         "by case (replication, then `deal_id`), each case's rows in time order; rows of a deal at "
-        "the same time keep the order the model logged them in, the end of a lasting event first.",
+        "the same time keep the order the model logged them in, the end of a lasting event first. "
+        "Case ids and resources are named apart in each replication, so a tool counts each "
+        "replication's sellers as people of their own; every replication starts on the same "
+        "date, so views over calendar time want one replication filtered out.",
+        "",
+        "`--events-level stage` writes a stage-level log instead: per case, its arrival "
+        "(`created`), one row per stage entered with the stage's name as the activity, and, if "
+        "the deal closed, one row with its outcome (`won`, `lost`, `no_decision`, "
+        "`disqualified`, `no_response`, `unworked`) at the close; a stage whose name is also an "
+        "outcome's (or `created`) is written `stage <name>`. Process discovery turns it straight "
+        "into the stage model. The columns are the same; `value` is 0 on a stage's row and the "
+        "outcome code on the outcome's. [The how-to](../how-to/process-mining.md) reads each "
+        "format with pm4py.",
         "",
         *md_table(("column", "meaning"), columns),
         "",
@@ -220,20 +238,22 @@ def _event_section() -> list[str]:
         "",
         "In XES each case is a `trace` (with `concept:name`, and the deal's `simsales:outcome`, "
         "`simsales:segment`, `simsales:group_size`, `simsales:list_value`) and each row an "
-        "`event` with `concept:name`, `time:timestamp`, `org:resource` (where there is one), "
-        "`lifecycle:transition` and the other columns as `simsales:` attributes (`time` as "
-        "`simsales:day`). Classifiers: the activity; the activity and stage; the activity and "
-        "transition.",
+        "`event` with `concept:name`, `time:timestamp`, `org:resource` and `org:role` (where "
+        "there is one), `lifecycle:transition` and the other columns as `simsales:` attributes "
+        "(`time` as `simsales:day`). Classifiers: the activity; the activity and stage; the "
+        "activity and transition. The log's `simsales:level` says `event` or `stage`.",
         "",
         "In OCEL 2.0 JSON deals and sellers are objects (`r<replication>-d<deal_id>`, "
-        "`r<replication>-s<seller>`); each event has the activity as its type, the timestamp, "
-        "the other columns as attributes (`time` as `day`; `momentum` only where known) and "
-        "relationships to its deal (qualifier `deal`) and its seller (qualifier `seller`).",
+        "`r<replication>-seller <n>`: the case ids and resources of the other formats); each "
+        "event has the activity as its type, the timestamp, the other columns as attributes "
+        "(`time` as `day`; `momentum` only where known) and relationships to its deal "
+        "(qualifier `deal`) and its seller (qualifier `seller`).",
         "",
         "In Python, `simsales.results.eventlog` has `EventLogExport` (writes a run's records "
         "this way), `read_event_log` (reads any of the formats back into the model's columns) and "
         "`deal_columns` (rebuilds the deal table's outcome, dates, calls, touches, pushes, stage "
-        "reached and waits from them). `RunRecords.events` holds the model's own rows, unsorted "
+        "reached and waits from them; a stage-level log holds too little for that, and is "
+        "refused). `RunRecords.events` holds the model's own rows, unsorted "
         "(in the order the model logged them), with the numeric `code` of the event and `case` "
         "for the deal; `write_events_csv` (in `simsales.results`) writes them as they are.",
     ]

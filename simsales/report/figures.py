@@ -69,7 +69,9 @@ _CAPTIONS = {
     "do not overlap the base's.",
     "funnel": "How far deals get (left) and which step loses them (right): the steepest drop "
     "is where deals die.",
-    "time_in_stage": "Where the days go: the longest segment is the stage to work on first.",
+    "time_in_stage": "Where the days go: the longest segment is the stage to work on first. "
+    "Each segment is a stage's mean over the deals that left it; the bar's end (Σ) adds means "
+    "over different deals, so it is no cycle time (the cycle_* metrics are).",
     "cycle_times": "Share of deals closed by each cycle day: a curve further left closes deals "
     "sooner; the dotted line marks the median.",
     "differences": "Each variant's paired change from the base, in % of the base mean: filled "

@@ -11,18 +11,30 @@ in the tools their users already know, beside logs from their own CRM:
 - ``timestamp`` counts the model's days from ``EPOCH`` (2026-01-01, UTC), so that a day 0.5 call
   is at noon on 1 January 2026; ``time`` keeps the exact model time in days, as
   ``deals.csv`` gives its dates;
-- ``resource`` is who acted: ``seller N``, or ``buyer`` for the buyer's own tasks, its waits, its
-  going dark and its decision; empty for the market (a suspect's arrival, giving up);
+- ``resource`` is who acted, named apart in each replication, because a tool counts resources by
+  name: ``r{replication}-seller {n}``, or ``r{replication}-d{deal_id} buyer`` for the buyer's own
+  tasks, its waits, its going dark and its decision (each deal's buying group is its own);
+  empty for the market (a suspect's arrival, giving up). ``role`` (XES ``org:role``) is
+  ``seller`` or ``buyer``, for views over the team as a whole;
 - ``lifecycle`` is ``complete`` for events of a moment. The buyer's tasks and the parts of a gap
   (``wait_*``) last a while: each is a ``start`` row at its beginning and a ``complete`` row at
   its end, where that end lies before the deal was closed and before the horizon.
 
-The format follows the file's ending (``EVENT_LOG_FORMATS``): ``.csv``, ``.xes``, or
-``.jsonocel`` / ``.json`` for OCEL 2.0 JSON, where deals and sellers are objects
-(``simsales.results.ocel``). ``read_event_log`` reads any of them back and ``deal_columns``
-rebuilds the deal table's key columns from it (outcome, dates, calls, touches, pushes, stage
-reached, waits), which is how the export is tested: read back, it tells the same story as the
-deal table.
+All replications share one file, and one calendar: replication 1 starts on ``EPOCH`` as
+replication 0 does. Counts per resource and per case are right across the whole file; views over
+calendar time (cases open per day, a dotted chart) need one replication filtered out first.
+
+``level="stage"`` keeps only what a stage model is made of: each deal's arrival (``created``),
+one event per stage entered (the stage's name as the activity) and its outcome at the close
+(``won``, ``lost``, ``no_decision``, ...), so that a discovery algorithm draws the stages
+straight away rather than a map of every call and wait.
+
+The format follows the file's ending (``EVENT_LOG_FORMATS``): ``.csv``, ``.xes``, or ``.json``
+for OCEL 2.0 JSON, where deals and sellers are objects (``simsales.results.ocel``); ``.jsonocel``,
+the OCEL 1.0 ending, still works but is deprecated (``legacy_ending_notice``).
+``read_event_log`` reads an event-level log back and ``deal_columns`` rebuilds the deal table's
+key columns from it (outcome, dates, calls, touches, pushes, stage reached, waits), which is how
+the export is tested: read back, it tells the same story as the deal table.
 """
 
 from __future__ import annotations
@@ -34,35 +46,49 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from simsales.model.records import EV, EVENTS, UNWORKED, EventLog, RunRecords
+from simsales.model.records import EV, EVENTS, OUTCOMES, UNWORKED, EventLog, RunRecords
 from simsales.results.csvtext import csv_text, read_csv_text
 from simsales.results.table import DealTable
 
 __all__ = [
     "EPOCH",
     "EVENT_LOG_FORMATS",
+    "EVENT_LOG_LEVELS",
     "EXPORT_COLUMNS",
+    "LEGACY_ENDINGS",
     "EventLogExport",
+    "LogRow",
+    "buyer_resource",
     "deal_columns",
     "event_log_format",
+    "legacy_ending_notice",
     "read_event_log",
+    "seller_resource",
+    "stage_activities",
 ]
 
 #: Day 0 of every simulation, as a date: timestamps are EPOCH + the model's days.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-#: File endings and the format each one selects.
+#: File endings and the format each one selects. OCEL 2.0 JSON files end in ``.json``, as the
+#: standard (ocel-standard.org) has it.
 EVENT_LOG_FORMATS: dict[str, str] = {
     ".csv": "csv",
     ".xes": "xes",
-    ".jsonocel": "ocel",
     ".json": "ocel",
 }
+
+#: Endings still accepted, each with the format it selects, though a tool would misread them:
+#: ``.jsonocel`` is the ending of OCEL 1.0 JSON (``pm4py.read_ocel`` reads it as OCEL 1.0).
+LEGACY_ENDINGS: dict[str, str] = {".jsonocel": "ocel"}
+
+#: What a log's rows are: every event the model logged, or only the stages and the outcome.
+EVENT_LOG_LEVELS: tuple[str, ...] = ("event", "stage")
 
 #: Columns of the exported CSV, in order (XES carries the same as attributes).
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -70,6 +96,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "activity",
     "timestamp",
     "resource",
+    "role",
     "lifecycle",
     "replication",
     "deal_id",
@@ -98,12 +125,61 @@ _EXTENSIONS = (
 
 
 def event_log_format(path: str | Path) -> str:
-    """The format a file name selects (``EVENT_LOG_FORMATS``); ``ValueError`` if none."""
+    """The format a file name selects (``EVENT_LOG_FORMATS``, or a ``LEGACY_ENDINGS`` one);
+    ``ValueError`` if none."""
     suffix = Path(path).suffix.lower()
+    if suffix in LEGACY_ENDINGS:
+        return LEGACY_ENDINGS[suffix]
     if suffix not in EVENT_LOG_FORMATS:
         known = ", ".join(EVENT_LOG_FORMATS)
         raise ValueError(f"{path}: an event log file must end in one of {known}")
     return EVENT_LOG_FORMATS[suffix]
+
+
+def legacy_ending_notice(path: str | Path) -> str | None:
+    """Why ``path``'s ending is deprecated and what to name the file instead; ``None`` if the
+    ending is a current one."""
+    path = Path(path)
+    if path.suffix.lower() != ".jsonocel":
+        return None
+    return (
+        f"{path}: .jsonocel is the ending of OCEL 1.0 files, and tools that go by the ending "
+        "(pm4py.read_ocel) read it as OCEL 1.0; simsales writes OCEL 2.0 JSON, whose files end "
+        f"in .json: name it {path.with_suffix('.json').name}. The .jsonocel ending is deprecated "
+        "and will be refused in a later version"
+    )
+
+
+def seller_resource(replication: int, seller: int) -> str:
+    """A seller's resource name, apart from the same seller number in other replications."""
+    return f"r{replication}-seller {seller}"
+
+
+def buyer_resource(replication: int, deal_id: int) -> str:
+    """The resource name of a deal's buyer (its buying group): each deal's is its own."""
+    return f"r{replication}-d{deal_id} buyer"
+
+
+def stage_activities(stage_names: tuple[str, ...]) -> tuple[str, ...]:
+    """The activity of each stage in a stage-level log: its name, or ``stage <name>`` where the
+    name is also an outcome's or ``created`` (the log must tell them apart)."""
+    taken = {"created", *OUTCOMES}
+    return tuple(f"stage {name}" if name in taken else name for name in stage_names)
+
+
+class LogRow(NamedTuple):
+    """One row of an exported log: an activity of one case, and who did it when."""
+
+    activity: str
+    day: float  # model time, days
+    resource: str
+    role: str  # "seller", "buyer" or "" (the market)
+    lifecycle: str  # "start" or "complete"
+    stage: int
+    stage_name: str
+    value: float
+    momentum: float  # NaN where the model does not know it
+    seller: int  # -1: none
 
 
 def timestamp(day: float, epoch: datetime = EPOCH) -> str:
@@ -113,17 +189,20 @@ def timestamp(day: float, epoch: datetime = EPOCH) -> str:
 
 class EventLogExport:
     """Writes replications' event logs to ``fh`` in ``fmt`` (``csv``, ``xes`` or ``ocel``), one
-    replication at a time.
+    replication at a time; ``level`` (``EVENT_LOG_LEVELS``) says which rows.
 
     Call ``add`` for each replication's deal table and event log, then ``close`` (XES and OCEL
     need their closing parts). The file handle stays the caller's: open it atomically.
     """
 
-    def __init__(self, fh: IO[str], fmt: str, *, scenario_name: str) -> None:
+    def __init__(self, fh: IO[str], fmt: str, *, scenario_name: str, level: str = "event") -> None:
         if fmt not in EVENT_LOG_FORMATS.values():
             raise ValueError(f"unknown event log format {fmt!r}")
+        if level not in EVENT_LOG_LEVELS:
+            raise ValueError(f"unknown event log level {level!r}: one of {EVENT_LOG_LEVELS}")
         self._fh = fh
         self._fmt = fmt
+        self._level = level
         self._closed = False
         if fmt == "csv":
             self._csv = csv.writer(fh, lineterminator="\n")
@@ -131,21 +210,26 @@ class EventLogExport:
         elif fmt == "ocel":
             from simsales.results.ocel import OcelWriter
 
-            self._ocel = OcelWriter(fh, epoch=timestamp(0.0))
+            declared = EVENTS if level == "event" else ()
+            self._ocel = OcelWriter(fh, epoch=timestamp(0.0), event_types=declared)
         else:
-            fh.write(_xes_head(scenario_name))
+            fh.write(_xes_head(scenario_name, level))
 
     def add(self, table: DealTable, log: EventLog) -> None:
         """Append one replication: its deals as cases, in id order, each case's events in time
         order."""
+        cases = _cases(table, log)
+        if self._level == "stage":
+            activities = stage_activities(table.stage_names)
+            cases = (_stage_case(case, activities) for case in cases)
         if self._fmt == "csv":
-            for case in _cases(table, log):
+            for case in cases:
                 self._csv.writerows(_csv_row(case, row) for row in case["rows"])
         elif self._fmt == "ocel":
-            for case in _cases(table, log):
-                self._ocel.add_case(case, [timestamp(row[1]) for row in case["rows"]])
+            for case in cases:
+                self._ocel.add_case(case, [timestamp(row.day) for row in case["rows"]])
         else:
-            for case in _cases(table, log):
+            for case in cases:
                 self._fh.write(_xes_trace(case))
 
     def add_records(self, records: RunRecords) -> None:
@@ -187,32 +271,55 @@ def _cases(table: DealTable, log: EventLog) -> Iterator[dict[str, Any]]:
     stage_names = ("", *table.stage_names)
     segments = table.segment_labels
     outcome = table.outcome_names
+    rep = table.replication
     src = source[order]
     cases, times = c["case"][src].tolist(), when[order].tolist()
     stages, values = c["stage"][src].tolist(), c["value"][src].tolist()
     momenta, sellers = c["momentum"][src].tolist(), c["seller"][src].tolist()
     ends_row, lasting = is_end[order].tolist(), duration[src].tolist()
-    rows: list[tuple[Any, ...]] = []
+    seller_names = {s: seller_resource(rep, s) for s in set(sellers) if s >= 0}
+    rows: list[LogRow] = []
     current = -1
+    buyer = ""
     for j, k in enumerate(src.tolist()):
         deal = cases[j]
         if deal != current:
             if current >= 0:
                 yield _case(table, current, row_of, segments, outcome, rows)
             current, rows = deal, []
+            buyer = buyer_resource(rep, deal)
         name = names[k]
         seller = sellers[j]
-        resource = f"seller {seller}" if seller >= 0 else ""
         if name in BUYER_EVENTS:
-            resource = "buyer"
+            resource, role = buyer, "buyer"
+        elif seller >= 0:
+            resource, role = seller_names[seller], "seller"
+        else:
+            resource, role = "", ""
         lifecycle = "start" if lasting[j] and not ends_row[j] else "complete"
         stage = stages[j]
         rows.append(
-            (name, times[j], resource, lifecycle, stage, stage_names[stage], values[j],
-             momenta[j], seller)
+            LogRow(name, times[j], resource, role, lifecycle, stage, stage_names[stage],
+                   values[j], momenta[j], seller)
         )  # fmt: skip
     if current >= 0:
         yield _case(table, current, row_of, segments, outcome, rows)
+
+
+def _stage_case(case: dict[str, Any], activities: tuple[str, ...]) -> dict[str, Any]:
+    """``case`` at the stage level: its arrival, each stage entered (named by ``activities``,
+    one per stage) and its outcome at the close (``unworked`` when it gave up waiting)."""
+    rows = []
+    for row in case["rows"]:
+        if row.activity == "created":
+            rows.append(row)
+        elif row.activity == "stage_entered":
+            rows.append(row._replace(activity=activities[row.stage - 1]))
+        elif row.activity == "closed":
+            rows.append(row._replace(activity=OUTCOMES[int(row.value)]))
+        elif row.activity == "unworked":
+            rows.append(row)
+    return {**case, "rows": rows}
 
 
 def _case(
@@ -221,7 +328,7 @@ def _case(
     row_of: np.ndarray,
     segments: np.ndarray,
     outcome: np.ndarray,
-    rows: list[tuple[Any, ...]],
+    rows: list[LogRow],
 ) -> dict[str, Any]:
     i = int(row_of[deal])
     return {
@@ -245,29 +352,30 @@ def _num(x: float) -> str:
 _name_cell = functools.lru_cache(maxsize=1024)(csv_text)
 
 
-def _csv_row(case: Mapping[str, Any], row: tuple[Any, ...]) -> list[Any]:
-    name, day, resource, lifecycle, stage, stage_name, value, momentum, seller = row
+def _csv_row(case: Mapping[str, Any], row: LogRow) -> list[Any]:
     return [
         case["case_id"],
-        name,
-        timestamp(day),
-        resource,
-        lifecycle,
+        _name_cell(row.activity),  # a stage's name at the stage level
+        timestamp(row.day),
+        row.resource,
+        row.role,
+        row.lifecycle,
         case["replication"],
         case["deal_id"],
-        repr(day),
-        stage,
-        _name_cell(stage_name),
-        _num(value),
-        _num(momentum),
-        seller,
+        repr(row.day),
+        row.stage,
+        _name_cell(row.stage_name),
+        _num(row.value),
+        _num(row.momentum),
+        row.seller,
         case["outcome"],
         _name_cell(case["segment"]),
     ]
 
 
-def _xes_head(scenario_name: str) -> str:
-    """The XES log element's opening: extensions, globals, classifiers, the log's name."""
+def _xes_head(scenario_name: str, level: str) -> str:
+    """The XES log element's opening: extensions, globals, classifiers, the log's name and
+    level (``event`` or ``stage``)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<log xes.version="1849-2016" xes.features="nested-attributes" xmlns="{_XES_NS}">',
@@ -288,6 +396,7 @@ def _xes_head(scenario_name: str) -> str:
         '  <classifier name="Activity and stage" keys="concept:name simsales:stage_name"/>',
         '  <classifier name="Activity and transition" keys="concept:name lifecycle:transition"/>',
         f'  <string key="concept:name" value={quoteattr(scenario_name)}/>',
+        f'  <string key="simsales:level" value="{level}"/>',
     ]
     return "\n".join(lines) + "\n"
 
@@ -304,12 +413,14 @@ def _xes_trace(case: Mapping[str, Any]) -> str:
         f'    <int key="simsales:group_size" value="{case["group_size"]}"/>',
         f'    <float key="simsales:list_value" value="{case["list_value"]!r}"/>',
     ]
-    for name, day, resource, lifecycle, stage, stage_name, value, momentum, seller in case["rows"]:
+    for row in case["rows"]:
+        name, day, resource, role, lifecycle, stage, stage_name, value, momentum, seller = row
         out.append("    <event>")
-        out.append(f'      <string key="concept:name" value="{name}"/>')
+        out.append(f'      <string key="concept:name" value={quoteattr(name)}/>')
         out.append(f'      <date key="time:timestamp" value="{timestamp(day)}"/>')
         if resource:
             out.append(f'      <string key="org:resource" value="{resource}"/>')
+            out.append(f'      <string key="org:role" value="{role}"/>')
         out.append(f'      <string key="lifecycle:transition" value="{lifecycle}"/>')
         out.append(f'      <float key="simsales:day" value="{day!r}"/>')
         out.append(f'      <int key="simsales:stage" value="{stage}"/>')
@@ -336,18 +447,26 @@ def read_event_log(path: str | Path) -> dict[int, dict[str, np.ndarray]]:
 
     The columns are those of ``EventLog.columns()`` (case, time, code, stage, value, seller,
     momentum), sorted by case and time; the ``complete`` rows that only end a lasting event are
-    left out, so what is returned is the log the model wrote.
+    left out, so what is returned is the log the model wrote. A stage-level log
+    (``level="stage"``) holds too little to rebuild it: ``ValueError``.
     """
     fmt = event_log_format(path)
     if fmt == "ocel":
         from simsales.results.ocel import read_ocel
 
-        rows = read_ocel(Path(path), _keep)
+        rows = read_ocel(Path(path), _keep, _code)
     else:
         rows = _read_csv(Path(path)) if fmt == "csv" else _read_xes(Path(path))
     by_rep: dict[int, list[Row]] = {}
-    for row in rows:
-        by_rep.setdefault(row[0], []).append(row)
+    try:
+        for row in rows:
+            by_rep.setdefault(row[0], []).append(row)
+    except _StageLevel as err:
+        raise ValueError(
+            f"{path}: {err.args[0]!r} is not an event of the model's log: this looks like a "
+            "stage-level log (--events-level stage), which cannot be read back; read an "
+            "event-level one"
+        ) from None
     out = {}
     for rep, got in sorted(by_rep.items()):
         _, case, time, code, stage, value, seller, momentum = zip(*got, strict=True)
@@ -361,6 +480,18 @@ def read_event_log(path: str | Path) -> dict[int, dict[str, np.ndarray]]:
             "momentum": np.asarray(momentum, dtype=float),
         }
     return out
+
+
+class _StageLevel(LookupError):
+    """An activity that is no event of the model's log (a stage's name, an outcome)."""
+
+
+def _code(activity: str) -> int:
+    """The event code of ``activity``; ``_StageLevel`` if it has none."""
+    try:
+        return EV[activity]
+    except KeyError:
+        raise _StageLevel(activity) from None
 
 
 def _keep(activity: str, lifecycle: str) -> bool:
@@ -381,7 +512,7 @@ def _read_csv(path: Path) -> Iterator[Row]:
                     int(r["replication"]),
                     int(r["deal_id"]),
                     float(r["time"]),
-                    EV[activity],
+                    _code(activity),
                     int(r["stage"]),
                     _float(r["value"]),
                     int(r["seller"]),
@@ -404,7 +535,7 @@ def _read_xes(path: Path) -> Iterator[Row]:
                     rep,
                     deal,
                     float(e["simsales:day"]),
-                    EV[e["concept:name"]],
+                    _code(e["concept:name"]),
                     int(e["simsales:stage"]),
                     float(e["simsales:value"]),
                     int(e["simsales:seller"]),

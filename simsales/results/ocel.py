@@ -1,25 +1,28 @@
-"""The event log as OCEL 2.0 JSON: object-centric, with deals and sellers as objects.
+"""The event log as OCEL 2.0 JSON (``.json``): object-centric, with deals and sellers as objects.
 
 A classic (XES or CSV) log gives each event one case; an object-centric log lets an event touch
 several objects, here the deal and the seller who worked it, so that a tool such as OCPM or pm4py
 can follow a seller's week across deals as easily as a deal across its stages. ``OcelWriter``
-streams the events as replications arrive and writes the objects at the end (JSON does not care
-where they come); ``read_ocel`` gives back the rows ``read_event_log`` needs.
+streams the events as replications arrive and writes the event types and objects at the end
+(JSON does not care where they come: a stage-level log's types are known only once its stages
+are seen); ``read_ocel`` gives back the rows ``read_event_log`` needs.
 
 Events carry the same attributes as the CSV columns (``lifecycle``, ``replication``, ``deal_id``,
 ``day``, ``stage``, ``stage_name``, ``value``, ``momentum`` where known, ``seller``) and relate to
-their deal (qualifier ``deal``) and, where there is one, their seller (qualifier ``seller``).
+their deal (qualifier ``deal``) and, where there is one, their seller (qualifier ``seller``). The
+objects' ids are the case ids and the resource names of the other formats (``r0-d12``,
+``r0-seller 3``), so that a deal or a seller is found under the same name in each.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from simsales.model.records import EV, EVENTS
+from simsales.results.eventlog import seller_resource
 
 __all__ = ["OcelWriter", "read_ocel"]
 
@@ -51,18 +54,22 @@ def _types(names: Any, attributes: tuple[tuple[str, str], ...]) -> list[dict[str
 
 
 class OcelWriter:
-    """Streams an OCEL 2.0 JSON document to ``fh``: ``add_case`` per case, then ``close``."""
+    """Streams an OCEL 2.0 JSON document to ``fh``: ``add_case`` per case, then ``close``.
 
-    def __init__(self, fh: IO[str], *, epoch: str) -> None:
+    ``event_types`` are declared whether they occur or not (the model's events, so that every
+    log of the event level declares the same); any other type a case brings is declared too.
+    """
+
+    def __init__(self, fh: IO[str], *, epoch: str, event_types: Iterable[str] = ()) -> None:
         self._fh = fh
         self._epoch = epoch  # the time of the objects' (static) attributes
         self._events = 0
         self._objects: list[str] = []
         self._sellers: set[tuple[int, int]] = set()
+        self._event_types = dict.fromkeys(event_types)  # ordered, as first seen
         head = {
             "objectTypes": _types(["deal"], _DEAL_ATTRIBUTES)
             + _types(["seller"], _SELLER_ATTRIBUTES),
-            "eventTypes": _types(EVENTS, _EVENT_ATTRIBUTES),
         }
         fh.write(json.dumps(head)[:-1] + ', "events": [\n')
 
@@ -73,7 +80,8 @@ class OcelWriter:
         rows = case["rows"]
         out = []
         for row, stamp in zip(rows, stamps, strict=True):
-            name, day, _, lifecycle, stage, stage_name, value, momentum, seller = row
+            name, day, _, _, lifecycle, stage, stage_name, value, momentum, seller = row
+            self._event_types.setdefault(name)
             attrs = [
                 ("lifecycle", lifecycle),
                 ("replication", rep),
@@ -88,7 +96,7 @@ class OcelWriter:
                 attrs.append(("momentum", momentum))
             related = [{"objectId": deal_id, "qualifier": "deal"}]
             if seller >= 0:
-                related.append({"objectId": f"r{rep}-s{seller}", "qualifier": "seller"})
+                related.append({"objectId": seller_resource(rep, seller), "qualifier": "seller"})
                 self._sellers.add((rep, seller))
             self._events += 1
             event = {
@@ -117,17 +125,20 @@ class OcelWriter:
 
     def close(self) -> None:
         sellers = [
-            self._object(f"r{rep}-s{s}", "seller", [("replication", rep), ("seller", s)])
+            self._object(seller_resource(rep, s), "seller", [("replication", rep), ("seller", s)])
             for rep, s in sorted(self._sellers)
         ]
-        self._fh.write('\n], "objects": [\n' + ",\n".join(self._objects + sellers) + "\n]}\n")
+        event_types = json.dumps(_types(self._event_types, _EVENT_ATTRIBUTES))
+        self._fh.write('\n], "eventTypes": ' + event_types + ', "objects": [\n')
+        self._fh.write(",\n".join(self._objects + sellers) + "\n]}\n")
 
 
 def read_ocel(
-    path: Path, keep: Any
+    path: Path, keep: Callable[[str, str], bool], code: Callable[[str], int]
 ) -> Iterator[tuple[int, int, float, int, int, float, int, float]]:
     """The rows of an OCEL file written by ``OcelWriter``, as ``read_event_log`` reads them;
-    ``keep(activity, lifecycle)`` says which rows are the model's own."""
+    ``keep(activity, lifecycle)`` says which rows are the model's own, ``code(activity)`` gives
+    an activity's event code."""
     with path.open(encoding="utf-8") as fh:
         document = json.load(fh)
     for event in document["events"]:
@@ -138,7 +149,7 @@ def read_ocel(
                 int(a["replication"]),
                 int(a["deal_id"]),
                 float(a["day"]),
-                EV[name],
+                code(name),
                 int(a["stage"]),
                 float(a["value"]),
                 int(a["seller"]),

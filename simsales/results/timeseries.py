@@ -16,7 +16,10 @@ the WIP metrics, a deal leaves its last stage at the CRM close, not when it went
 deal nobody recorded still sits in the pipeline.
 
 Seller utilisation over time comes from the calendars' hours booked per seller per week
-(``RunRecords.seller_week_hours``), so it exists on grids of whole weeks only.
+(``RunRecords.seller_week_hours``), so it exists on grids of whole weeks only. A last interval
+cut short by the horizon (one day of a week, say) has no utilisation in a series: its busiest
+seller would be the maximum over fewer days, and its team share that of a few weekdays, neither
+comparable with the whole intervals before it.
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ class FlowSeries:
     ``open_per_seller_mean`` and ``_max`` (T) are the time-average open deals (assigned to CRM
     close) per seller over each interval, averaged over the sellers and for the busiest one.
     ``utilisation`` (T) is the team's hours booked / hours available in each interval (NaN with
-    no working day in it) and ``utilisation_max`` the busiest seller's; both ``None`` when the
+    no working day in it, and in a last interval cut short by the horizon) and
+    ``utilisation_max`` the busiest seller's; both ``None`` when the
     records hold no weekly hours or the grid's step is not a whole number of weeks.
     ``replications`` says how many replications were averaged.
     """
@@ -207,7 +211,8 @@ def flow_series(
     Every deal counts, warm-up ones too: the series shows the system filling up. ``n_sellers``
     divides open deals among the team (sellers without a deal count as 0). Utilisation needs
     ``seller_week_hours`` (sellers × weeks) and ``week_capacity_hours`` (weeks) from the records,
-    and a step of whole weeks (else it is ``None``).
+    and a step of whole weeks (else it is ``None``); it is NaN in a last interval shorter than
+    the step (the horizon's partial week), which is not comparable with the others.
     """
     if n_sellers < 1:
         raise ValueError(f"n_sellers must be at least 1, got {n_sellers}")
@@ -221,6 +226,8 @@ def flow_series(
     weekly = step_days % DAYS_PER_WEEK == 0
     if weekly and seller_week_hours is not None and week_capacity_hours is not None:
         util, util_max = utilisation(seller_week_hours, week_capacity_hours, edges)
+        if edges.size > 1 and edges[-1] - edges[-2] < step_days:
+            util[-1] = util_max[-1] = np.nan
     return FlowSeries(
         edges=edges,
         states=names,
