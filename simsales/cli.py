@@ -795,6 +795,42 @@ def trace(
         click.echo(f"timeline written to {drawn}")
 
 
+@main.command("import", short_help="Read a CRM export of opportunities: what it holds.")
+@click.argument("export_file", metavar="EXPORT", type=click.Path(path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The mapping file (TOML): which column is which, what each status label means.",
+)
+@_format_option("text: what was read, line by line; json: the same as data, on stdout.")
+def import_(export_file: Path, mapping_file: Path, fmt: str) -> None:
+    """Read EXPORT (a CSV of opportunities from a CRM) with the mapping, report every row left
+    out or doubted (with its line number, on stderr), and say what the export holds: outcomes,
+    the period and opportunities per month, how many are still open, owners and amounts."""
+    from simsales.crm import export_summary, load_mapping, read_export, summary_lines
+    from simsales.crm.reader import ExportError
+
+    try:
+        mapping = load_mapping(mapping_file)
+        export = read_export(export_file, mapping)
+    except ScenarioError as err:
+        _print_problems(f"{mapping_file}: {len(err.problems)} problem(s):", err)
+        sys.exit(2)
+    except ExportError as err:
+        _fail(str(err), 2)
+    for problem in export.problems:
+        click.echo(f"{problem.severity}: {printable(str(problem))}", err=True)
+    summary = export_summary(export)
+    if fmt == "json":
+        problems = [vars(p) for p in export.problems]
+        click.echo(json.dumps(summary.to_dict() | {"problems": problems}, indent=2))
+        return
+    for line in summary_lines(summary):
+        click.echo(printable(line))
+
+
 def _listing(written: Sequence[str]) -> str:
     """The files written, the figures counted rather than listed one by one."""
     figures = [name for name in written if name.startswith("figures/")]
