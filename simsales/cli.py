@@ -831,6 +831,59 @@ def import_(export_file: Path, mapping_file: Path, fmt: str) -> None:
         click.echo(printable(line))
 
 
+@main.command(short_help="Write a page that replays a run: deals moving through the stages.")
+@click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
+@click.option(
+    "--compare",
+    "variant_file",
+    type=click.Path(path_type=Path),
+    help="A variant to play side by side, on the same random numbers.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The page."
+)
+@click.option("--gif", type=click.Path(path_type=Path, dir_okay=False), help="Also a GIF.")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed. Default: run.seed.")
+@click.option("--replication", type=click.IntRange(min=0), default=0, show_default=True)
+@_SET
+@_FORCE
+def animate(
+    scenario_file: Path,
+    variant_file: Path | None,
+    out: Path,
+    gif: Path | None,
+    seed: int | None,
+    replication: int,
+    overrides: tuple[str, ...],
+    force: bool,
+) -> None:
+    """Write a self-contained page (--out flow.html) replaying one replication of SCENARIO:
+    deals as dots moving through the stage lanes, coloured by what they wait for, calls
+    flashing, outcome counters, the sellers' load; play, pause, speed and a slider. With
+    --compare, the variant plays beside it on the same random numbers."""
+    from simsales.report.animate import animate_runs, animation_page
+
+    for target in (out, gif):
+        if target is not None and target.exists() and not force:
+            _fail(f"{target} exists; choose another file or pass --force to overwrite it", 2)
+    files = (scenario_file, *([variant_file] if variant_file else []))
+    scenarios = _load(*files, overrides=overrides)
+    seed = scenarios[0].run.seed if seed is None else seed
+    with _failing("animation"):
+        runs = animate_runs(scenarios, seed=seed, replication=replication)
+        title = " vs ".join(s.name for s in scenarios)
+        page = animation_page(runs, title=title, seed=seed, replication=replication)
+    try:
+        atomic_write_text(out, page)
+        if gif is not None:
+            from simsales.plots.animation import replay_gif
+
+            replay_gif(runs, gif)
+    except OSError as err:
+        _fail(f"cannot write {err.filename or out}: {err.strerror or err}", 1)
+    click.echo(f"animation written to {out}" + (f" and {gif}" if gif else ""))
+
+
 def _listing(written: Sequence[str]) -> str:
     """The files written, the figures counted rather than listed one by one."""
     figures = [name for name in written if name.startswith("figures/")]

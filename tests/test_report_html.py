@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -54,8 +50,6 @@ key = "team.sellers"
 low = 1
 high = 3
 """
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 def invoke(*args: str | Path) -> Result:
@@ -221,46 +215,6 @@ def test_an_input_file_gone_since_the_run_is_said_not_fatal(tmp_path: Path) -> N
 
 
 # --- in a real browser ---------------------------------------------------------------------------
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium under chromedriver, from the system's packages, offline.
-
-    Selenium is given the driver and the browser, so that Selenium Manager never downloads one.
-    """
-    problems = [f"{p} not found" for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        problems.append("selenium is not installed (pip install -e '.[test]')")
-    if problems:
-        reason = "no headless browser: " + "; ".join(problems)
-        if _in_ci():
-            pytest.fail(reason + " (CI is set: .ci/run installs chromium and chromium-driver)")
-        pytest.skip(reason)
-    profile = tempfile.mkdtemp(prefix="simsales-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 _STATE = """
