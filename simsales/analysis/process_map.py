@@ -101,6 +101,7 @@ class StageStep:
     flows_on: bool  # nothing blocks after it: a call may run on into the next stage
     half_life_days: float  # momentum half-life in this stage's gaps
     consensus_share: float
+    gate: float  # with the buying group as people: each member blocks with gate × (1 − alignment)
     dark_risk: tuple[float, ...]  # chance of going dark in each silent gap of DARK_GAP_DAYS
 
 
@@ -139,6 +140,9 @@ class ProcessMap:
     dark_touches: str  # the touches the gap risks include, in words ("without touches")
     dark_gap_days: tuple[float, ...]  # the silent gaps of each stage's dark_risk, days
     consensus: tuple[ConsensusPoint, ...]
+    #: the buying group as people ([buyers.group]): ``consensus`` is then the chance a group whose
+    #: other members were never met passes every stage's gate
+    people: bool
     close: tuple[str, ...]  # consensus and supplier choice, in phrases
     outcomes: tuple[str, ...]  # how every opportunity ends
     levers: tuple[Lever, ...]
@@ -178,6 +182,7 @@ def process_map(scenario: Scenario) -> ProcessMap:
         ),
         dark_gap_days=DARK_GAP_DAYS,
         consensus=consensus,
+        people=scenario.buyers.group is not None,
         close=_close(scenario),
         outcomes=_outcomes(scenario),
         levers=levers(scenario),
@@ -287,7 +292,17 @@ def fmt_pct(p: float) -> str:
 
 
 def _consensus(scenario: Scenario, n: float) -> float:
-    """P(n) = p_one · q^(n−1), as the model uses it (average fit, full momentum)."""
+    """P(n) = p_one · q^(n−1), as the model uses it (average fit, full momentum); with the
+    buying group as people, the chance a group of n passes every stage's gate when only the
+    champion was ever met (the others at their initial alignment): the friction before anyone
+    is won over."""
+    group = scenario.buyers.group
+    if group is not None:
+        chance = 1.0
+        for stage in scenario.stages:
+            chance *= 1.0 - rules.member_blocks(stage.gate, group.champion_alignment)
+            chance *= (1.0 - rules.member_blocks(stage.gate, group.initial_alignment)) ** (n - 1)
+        return chance
     c = scenario.buyers.consensus
     return rules.consensus(c.p_one, c.q_per_extra, n, 0.5, c.fit_weight)
 
@@ -361,6 +376,7 @@ def _stage_step(
         flows_on=stage.flows_on,
         half_life_days=half_life,
         consensus_share=stage.consensus_share,
+        gate=stage.gate if scenario.buyers.group is not None else 0.0,
         dark_risk=tuple(dark_risk(scenario, half_life, d, m0) for d in DARK_GAP_DAYS),
     )
 
@@ -523,6 +539,20 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
         f"{s.name} (fit {fmt_num(s.fit.mean)}) {fmt_pct(_chosen(scenario, s.fit.mean))}"
         for s in scenario.market.segments
     )
+    group = b.group
+    first = (
+        (
+            "consensus: every stakeholder may block the deal at the end of each stage, with the "
+            "stage's gate [stages.<name>.gate] × (1 − their alignment); the champion starts at "
+            f"{fmt_num(group.champion_alignment)} [buyers.group.champion_alignment], the others "
+            f"at {fmt_num(group.initial_alignment)} [buyers.group.initial_alignment]; each "
+            f"activity a member sees done right closes {fmt_pct(group.align_right)} of the gap "
+            "[buyers.group.align_right]; members not met drift back, half the way every "
+            f"{fmt_num(group.drift_half_life_days)} d [buyers.group.drift_half_life_days]"
+        )
+        if group is not None
+        else None
+    )
     out: tuple[str, ...] = (
         f"consensus: P(n) = {fmt_num(c.p_one)} [buyers.consensus.p_one] × "
         f"{fmt_num(c.q_per_extra)}^(n−1) [buyers.consensus.q_per_extra] for a buying group of n "
@@ -534,6 +564,8 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
         f"[buyers.choice.win_base]; by segment's mean fit: {per_segment} "
         "[buyers.choice.fit_weight]",
     )
+    if first is not None:
+        out = (first, *out[1:])
     comp = b.competition
     if comp.hazard_per_day > 0:
         days = 1.0 / comp.hazard_per_day

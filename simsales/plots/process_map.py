@@ -122,6 +122,8 @@ def _stage_cells(pm: ProcessMap, st: StageStep) -> tuple[list[_Cell], list[_Cell
     buyer = [f"{t.name}: {t.duration}" for t in st.buyer_tasks]
     if st.consensus_share:
         buyer.append(f"group agrees to go on ({st.consensus_share:.0%} of the consensus penalty)")
+    if st.gate:
+        buyer.append(f"each stakeholder may block: {st.gate:g} × (1 − alignment)")
     cells = [
         _cell(STAGE, [f"{st.number}  {st.name}"], bold_first=True),
         _cell(JOINT, joint),
@@ -291,11 +293,13 @@ def _rows(pm: ProcessMap) -> list[tuple[list[_Cell], list[_Cell]]]:
              pool_exits)]  # fmt: skip
     rows += [_stage_cells(pm, st) for st in pm.stages]
     consensus = ", ".join(f"{p.label}: {p.probability:.0%}" for p in pm.consensus)
-    close = [
-        f"the buying group agrees to buy, by group size: {consensus} (at average fit; wrong "
-        "steps cut it further)",
-        *(_strip_keys(c) for c in pm.close[1:]),
-    ]
+    agrees = (
+        f"a group none of whose members but the champion were met passes every gate: {consensus}"
+        if pm.people
+        else f"the buying group agrees to buy, by group size: {consensus} (at average fit; wrong "
+        "steps cut it further)"
+    )
+    close = [agrees, *(_strip_keys(c) for c in pm.close[1:])]
     outcomes = [
         _cell(EXIT, ["won", "they choose us"], bold_first=True),
         _cell(EXIT, ["lost (No Go)", "they choose another"], bold_first=True),
