@@ -226,6 +226,33 @@ def test_qualification_and_going_dark_are_shown_with_their_drivers() -> None:
     assert "discount of 5% to 20%" in text  # close done wrong
 
 
+def test_speed_to_lead_the_sellers_day_and_pace_are_shown() -> None:
+    """The v2 mechanisms that act before the first call: the reach-out and the fading chance to
+    answer, the selling part of a seller's day, and each deal's pace."""
+    text = " ".join(render_text(process_map(load_scenario(BASELINE))).split())
+    assert "speed to lead: the seller reaches out first (0.25 h" in text
+    assert "answers with 90% if reached the moment it arrives" in text
+    assert "halving every 3 days [market.leads.interest_half_life_days]" in text
+    assert "45% after 3 d" in text  # 0.9 * 0.5 ** (3 / 3)
+    assert "60% of it on non-selling work" in text and "3.2 h for calls" in text
+    assert "[buyers.pace]" in text and "pace^0.6 [buyers.pace_on_attention]" in text
+    plain = " ".join(render_text(process_map(make_scenario(team__non_selling_share=0.0))).split())
+    assert "speed to lead" not in plain and "non-selling" not in plain
+    assert "each has 8 h a day for selling" in plain
+    assert "pace^" not in plain  # pace_on_attention 0: attention as before
+
+
+def test_raised_defences_end_as_no_response_before_the_opening_and_no_decision_after() -> None:
+    scenario = load_scenario(BASELINE, ["stages.commitment.wrong.end_chance=0.1"])
+    pm = process_map(scenario)
+    outreach, commitment = pm.stages[0], pm.stages[1]
+    assert any("raised defences): no response" in w for w in outreach.wrong)
+    assert any("raised defences): no decision" in w for w in commitment.wrong)
+    text = " ".join(render_text(pm).split())
+    assert "a stakeholder not won over blocks it at the stage's gate" in text
+    assert "consensus penalty), and a wrong step" not in text  # no formula with the group
+
+
 def test_dark_risk_integrates_the_models_hazard() -> None:
     scenario = load_scenario(BASELINE)
     nd = scenario.buyers.no_decision
@@ -348,6 +375,16 @@ def _check_layout(pm: ProcessMap) -> None:
             overlap_x = min(ea.x1, eb.x1) - max(ea.x0, eb.x0)
             overlap_y = min(ea.y1, eb.y1) - max(ea.y0, eb.y0)
             assert overlap_x <= 0.5 or overlap_y <= 0.5, (a, b)
+
+
+def test_the_flow_chart_names_going_dark_as_the_crm_counts_it() -> None:
+    """Before the stage where the CRM opens an opportunity a deal that goes dark is no response."""
+    pm = process_map(load_scenario(BASELINE))
+    assert pm.opens_at == 2  # commitment
+    fig = process_map_figure(pm)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("goes dark: no response") == 1  # outreach
+    assert texts.count("goes dark: no decision") == len(pm.stages) - 1
 
 
 @pytest.mark.parametrize(("n", "qualify"), [(3, True), (8, True), (4, False)])

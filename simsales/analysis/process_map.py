@@ -39,7 +39,7 @@ from simsales.scenario.distributions import (
     Triangular,
     Uniform,
 )
-from simsales.scenario.schema import Policies, Scenario, Stage, Team
+from simsales.scenario.schema import Leads, Policies, Scenario, Stage, Team
 
 __all__ = [
     "CONSENSUS_GROUP_SIZES",
@@ -147,6 +147,9 @@ class ProcessMap:
     outcomes: tuple[str, ...]  # how every opportunity ends
     levers: tuple[Lever, ...]
     accounts: tuple[str, ...] = ()  # the account lifecycle after the sale, if the scenario has one
+    #: the number (1-based) of the stage whose entry opens an opportunity (``crm.opens_at``): a
+    #: deal that goes dark before it ends as no response, from it on as no decision
+    opens_at: int = 1
 
 
 def process_map(scenario: Scenario) -> ProcessMap:
@@ -187,6 +190,7 @@ def process_map(scenario: Scenario) -> ProcessMap:
         outcomes=_outcomes(scenario),
         levers=levers(scenario),
         accounts=_accounts(scenario),
+        opens_at=scenario.opens_at_index + 1,
     )
 
 
@@ -401,11 +405,16 @@ def _wrong(scenario: Scenario, stage: Stage, key: str) -> list[tuple[str, str]]:
             )
         )
     if w.end_chance > 0:
+        ends = (
+            "no decision"
+            if scenario.stages.index(stage) >= scenario.opens_at_index
+            else "no response (it never becomes an opportunity)"
+        )
         out.append(
             (
                 f"{fmt_pct(w.end_chance)}: buyer stops engaging",
                 f"{fmt_pct(w.end_chance)} chance the buyer stops engaging at once (raised "
-                f"defences): no decision [{k}.end_chance]",
+                f"defences): {ends} [{k}.end_chance]",
             )
         )
     if w.lag_factor > 1:
@@ -486,14 +495,65 @@ def _pool(scenario: Scenario) -> tuple[str, ...]:
     )
     cap = f"at most {pol.wip_cap} open deals each" if pol.wip_cap else "no cap on open deals"
     flat = len(set(m.schedule.by_month)) == 1 and m.schedule.quarter_end_push == 1.0
-    return (
+    day = (
+        f"; each works {fmt_num(t.working_hours_per_day)} h a day "
+        f"[team.working_hours_per_day], {fmt_pct(t.non_selling_share)} of it on non-selling work "
+        f"(admin, internal meetings, travel) [team.non_selling_share]: "
+        f"{fmt_num(t.selling_hours_per_day)} h for calls, preparation, proposals and touches"
+        if t.non_selling_share > 0
+        else f"; each has {fmt_num(t.selling_hours_per_day)} h a day for selling "
+        "[team.working_hours_per_day]"
+    )
+    out: list[str] = [
         f"suspects arrive at {fmt_num(m.suspects_per_day)} a day [market.suspects_per_day]"
         + ("" if flat else ", more or fewer in some months [market.schedule]"),
         f"segments [market.segments]: {segs}",
         f"{t.sellers} sellers [team.sellers] take them first come, first served, by "
-        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]",
+        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]{day}",
         wait,
+    ]
+    if m.leads is not None:
+        out.append(_speed_to_lead(m.leads))
+    out.append(_pace(scenario))
+    return tuple(out)
+
+
+#: Days between a suspect's arrival and the seller's first reach-out that the map shows.
+REACH_OUT_DAYS = (0.0, 1.0, 3.0, 7.0)
+
+
+def _speed_to_lead(leads: Leads) -> str:
+    """Speed to lead in words: the first reach-out, and the chance to answer as days pass."""
+    chances = ", ".join(
+        f"{fmt_pct(rules.answer_chance(leads.answer_chance, d, leads.interest_half_life_days))}"
+        f" after {fmt_num(d)} d"
+        for d in REACH_OUT_DAYS
     )
+    return (
+        f"speed to lead: the seller reaches out first ({fmt_num(leads.first_touch_hours)} h of "
+        "research and a first message on the seller's calendar, so a busy seller reaches out "
+        f"later) [market.leads.first_touch_hours]; the suspect answers with "
+        f"{fmt_pct(leads.answer_chance)} if reached the moment it arrives "
+        f"[market.leads.answer_chance], halving every {fmt_num(leads.interest_half_life_days)} "
+        f"days [market.leads.interest_half_life_days]: {chances}; one who never answers ends "
+        "as no response"
+    )
+
+
+def _pace(scenario: Scenario) -> str:
+    """Each deal's pace in words, and how far it also sets the buyer's attention."""
+    b = scenario.buyers
+    text = (
+        f"each deal has a pace, {describe_distribution(b.pace)} [buyers.pace], multiplying every "
+        "lag and task of its buyer"
+    )
+    if b.pace_on_attention > 0:
+        power = f"pace^{fmt_num(b.pace_on_attention)}"
+        text += (
+            f"; a slow buyer's attention runs slower too: momentum half-lives × {power}, the "
+            f"competition hazard ÷ {power} [buyers.pace_on_attention]"
+        )
+    return text
 
 
 def _dark(scenario: Scenario) -> tuple[str, ...]:
@@ -524,8 +584,13 @@ def _dark(scenario: Scenario) -> tuple[str, ...]:
         f"a good call closes {fmt_pct(mom.call_restore_right)} of the gap to full momentum "
         f"[buyers.momentum.call_restore_right]; {touch}",
         booking,
-        "the buying group may also stall when a stage's work is done (its share of the "
-        "consensus penalty), and a wrong step may end contact at once",
+        (
+            "the buying group may also stall when a stage's work is done (a stakeholder not "
+            "won over blocks it at the stage's gate), and a wrong step may end contact at once"
+            if b.group is not None
+            else "the buying group may also stall when a stage's work is done (its share of the "
+            "consensus penalty), and a wrong step may end contact at once"
+        ),
         f"a dark deal is closed as no decision in the CRM "
         f"{describe_distribution(scenario.crm.close_out_delay_days, 'd')} later, holding its "
         "seller's WIP place until then [crm.close_out_delay_days]",

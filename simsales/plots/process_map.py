@@ -3,8 +3,8 @@
 One row per stage, between the suspect pool above and the decision below; one column (lane) per
 actor: the joint activities done in calls, what a wrong step costs (with the rework loop back to
 the calls), the seller's own work, the buyer's own tasks, and the exits a deal can take from the
-stage (going dark into no decision, disqualification). A box of the lean levers and their current
-values closes the chart. Lanes are told apart by their headers and boxes as well as by light
+stage (going dark into no response before the CRM opens an opportunity, no decision after it;
+disqualification). A box of the lean levers and their current values closes the chart. Lanes are told apart by their headers and boxes as well as by light
 tints, and exits by dashed outlines, so the chart reads in black and white.
 
 The layout is computed in inches (the axes span the figure one unit to the inch, y downwards):
@@ -138,7 +138,7 @@ def _stage_cells(pm: ProcessMap, st: StageStep) -> tuple[list[_Cell], list[_Cell
         _cell(
             EXIT,
             [
-                "goes dark: no decision",
+                f"goes dark: {'no decision' if st.number >= pm.opens_at else 'no response'}",
                 f"momentum half-life {st.half_life_days:.3g} d",
                 f"{gap:g} d without a call: {risk:.0%}",
             ],

@@ -117,7 +117,7 @@ def render_text(pm: ProcessMap, width: int = 100) -> str:
         "(a call runs on into the next stage when no buyer task or seller work blocks it).",
     ]
     lines = lines[:-1] + textwrap.wrap(lines[-1], width)
-    lines += ["", "GOING DARK (no decision)"]
+    lines += ["", "GOING DARK (before the opening: no response; after it: no decision)"]
     for phrase in pm.dark:
         lines += _item("", phrase, width)
     head = " / ".join(f"{fmt_num(d)} d" for d in DARK_GAP_DAYS)
