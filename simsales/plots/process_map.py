@@ -4,8 +4,9 @@ One row per stage, between the suspect pool above and the decision below; one co
 actor: the joint activities done in calls, what a wrong step costs (with the rework loop back to
 the calls), the seller's own work, the buyer's own tasks, and the exits a deal can take from the
 stage (going dark into no response before the CRM opens an opportunity, no decision after it;
-disqualification). A box of the lean levers and their current values closes the chart. Lanes are told apart by their headers and boxes as well as by light
-tints, and exits by dashed outlines, so the chart reads in black and white.
+disqualification). A box of the lean levers and their current values closes the chart. Lanes
+are told apart by their headers and boxes as well as by light tints, and exits by dashed
+outlines, so the chart reads in black and white.
 
 The layout is computed in inches (the axes span the figure one unit to the inch, y downwards):
 each text is wrapped to its box's width and each row is as tall as its fullest box, so no text
