@@ -715,7 +715,7 @@ def experiment(
     "--outcome",
     metavar="OUTCOME",
     help="Trace deals of the counted cohort that ended so: won, lost, no_decision, "
-    "disqualified, unworked or open.",
+    "disqualified, no_response, unworked or open.",
 )
 @click.option(
     "--sample",

@@ -91,6 +91,7 @@ def baseline(horizon: float = 400.0, warmup: float = 100.0, **overrides: Any) ->
     data = baseline_dict()
     data["run"]["horizon_days"] = horizon
     data["run"]["warmup_days"] = warmup
+    data["run"]["cohort_margin_days"] = 0.0  # the callers choose the deals they look at
     return make_scenario(data, **overrides)
 
 

@@ -25,7 +25,7 @@ from simsales.scenario import Scenario, load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 #: The bundled baseline, cut to a short run: about a tenth of a second per replication.
-SHORT = ["run.horizon_days=400", "run.warmup_days=100"]
+SHORT = ["run.horizon_days=400", "run.warmup_days=100", "run.cohort_margin_days=100"]
 
 WriteScenario = Callable[..., Path]
 
@@ -175,8 +175,9 @@ def test_common_random_numbers_narrow_the_interval(compression: Comparison) -> N
 
 
 def test_serial_and_parallel_comparisons_are_identical() -> None:
-    base = short_baseline("run.horizon_days=250", "run.warmup_days=50")
-    variant = short_baseline("run.horizon_days=250", "run.warmup_days=50", "name=v")
+    short = ("run.horizon_days=250", "run.warmup_days=50", "run.cohort_margin_days=0")
+    base = short_baseline(*short)
+    variant = short_baseline(*short, "name=v")
     variant = variant.model_copy(
         update={"policies": variant.policies.model_copy(update={"activities_per_call": 3})}
     )

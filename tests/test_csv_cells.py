@@ -117,7 +117,7 @@ def test_run_writes_no_formula_in_any_csv(tmp_path: Path) -> None:
 
 
 def test_compare_and_experiment_write_no_formula(tmp_path: Path) -> None:
-    short = "[run]\nhorizon_days = 500\nwarmup_days = 150\n"
+    short = "[run]\nhorizon_days = 500\nwarmup_days = 150\ncohort_margin_days = 50\n"
     base = tmp_path / "base.toml"
     base.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "=base"\n{short}', "utf-8")
     variant = tmp_path / "variant.toml"
@@ -153,6 +153,7 @@ def test_the_event_log_reads_back_with_hostile_names(tmp_path: Path) -> None:
         [
             "run.horizon_days=300",
             "run.warmup_days=50",
+            "run.cohort_margin_days=0",
             'stages.discovery.name="-discovery"',
             'market.segments[0].name="=core"',
         ],

@@ -29,7 +29,7 @@ from simsales.experiment.cluster import ClusterError, dask_executor  # noqa: E40
 from simsales.scenario import Scenario, load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHORT = ["run.horizon_days=250", "run.warmup_days=50"]
+SHORT = ["run.horizon_days=250", "run.warmup_days=50", "run.cohort_margin_days=0"]
 #: Nothing listens on port 1 of loopback.
 UNREACHABLE = "tcp://127.0.0.1:1"
 

@@ -65,7 +65,7 @@ def _stages(n: int) -> list[dict[str, Any]]:
         stage: dict[str, Any] = {
             "name": f"stage {i + 1} with a rather long name" if i % 3 == 1 else f"s{i + 1}",
             "activities": (1 + i) % 4,  # the 4th stage has no calls
-            "consensus_share": 1.0 / n,
+            "gate": 0.05,  # the baseline's buying group as people: a gate per stage
             "wrong": {"momentum_loss": 0.1, "lag_factor": 1.2, "decision_factor": 0.9},
         }
         if i % 2:
@@ -178,8 +178,12 @@ def test_calls_if_all_right_is_what_the_model_does(apc: int) -> None:
 
 
 def test_consensus_figures_are_the_formula() -> None:
-    scenario = load_scenario(BASELINE, ["buyers.consensus.q_per_extra=0.7"])
+    """Without [buyers.group], the map shows the consensus formula p_one · q^(n−1)."""
+    data = minimal_dict()
+    data["buyers"]["consensus"] = {"p_one": 0.81, "q_per_extra": 0.7}
+    scenario = make_scenario(data)
     pm = process_map(scenario)
+    assert not pm.people
     c = scenario.buyers.consensus
     mean = scenario.buyers.group_size.mean
     sizes = [p.group_size for p in pm.consensus]
@@ -187,11 +191,26 @@ def test_consensus_figures_are_the_formula() -> None:
     for point in pm.consensus:
         assert point.probability == pytest.approx(c.p_one * c.q_per_extra ** (point.group_size - 1))
     text = render_text(pm)
-    expected = ", ".join(
-        f"{p.label}: {round(100 * c.p_one * 0.7 ** (p.group_size - 1))}%" for p in pm.consensus
-    )
-    assert f"purchase likelihood by group size: {expected}" in text
+    assert "purchase likelihood by group size: 1: 81%" in text
     assert "6: 14%" in text  # 0.81 * 0.7 ** 5 = 0.136
+
+
+def test_the_buying_group_as_people_shows_its_gates() -> None:
+    """With [buyers.group], each stage's gate, and how a group nobody met but the champion fares."""
+    scenario = load_scenario(BASELINE)
+    group = scenario.buyers.group
+    assert group is not None
+    pm = process_map(scenario)
+    assert pm.people
+    for point in pm.consensus:
+        expected = 1.0
+        for stage in scenario.stages:
+            expected *= 1 - stage.gate * (1 - group.champion_alignment)
+            expected *= (1 - stage.gate * (1 - group.initial_alignment)) ** (point.group_size - 1)
+        assert point.probability == pytest.approx(expected)
+    text = " ".join(render_text(pm).split())
+    assert "passes every gate, by group size: 1:" in text
+    assert "[stages.outreach.gate]" in text and "[buyers.group.align_right]" in text
 
 
 def test_qualification_and_going_dark_are_shown_with_their_drivers() -> None:
@@ -199,11 +218,39 @@ def test_qualification_and_going_dark_are_shown_with_their_drivers() -> None:
     for line in wrapped.splitlines():
         assert len(line) <= 100, line
     text = " ".join(wrapped.split())
-    assert "disqualifies it below 0.3 [policies.qualification_strictness]" in text
-    assert "0.001 background" in text and "0.03 [buyers.no_decision.max_hazard_per_day]" in text
+    assert "disqualifies it below 0.25 [policies.qualification_strictness]" in text
+    assert "0.0007 background" in text
+    assert "0.008 [buyers.no_decision.max_hazard_per_day]" in text
     assert "halves every 21 days" in text
     assert "25% chance the buyer stops engaging at once" in text  # outreach done wrong
     assert "discount of 5% to 20%" in text  # close done wrong
+
+
+def test_speed_to_lead_the_sellers_day_and_pace_are_shown() -> None:
+    """The v2 mechanisms that act before the first call: the reach-out and the fading chance to
+    answer, the selling part of a seller's day, and each deal's pace."""
+    text = " ".join(render_text(process_map(load_scenario(BASELINE))).split())
+    assert "speed to lead: the seller reaches out first (0.25 h" in text
+    assert "answers with 90% if reached the moment it arrives" in text
+    assert "halving every 3 days [market.leads.interest_half_life_days]" in text
+    assert "45% after 3 d" in text  # 0.9 * 0.5 ** (3 / 3)
+    assert "60% of it on non-selling work" in text and "3.2 h for calls" in text
+    assert "[buyers.pace]" in text and "pace^0.6 [buyers.pace_on_attention]" in text
+    plain = " ".join(render_text(process_map(make_scenario(team__non_selling_share=0.0))).split())
+    assert "speed to lead" not in plain and "non-selling" not in plain
+    assert "each has 8 h a day for selling" in plain
+    assert "pace^" not in plain  # pace_on_attention 0: attention as before
+
+
+def test_raised_defences_end_as_no_response_before_the_opening_and_no_decision_after() -> None:
+    scenario = load_scenario(BASELINE, ["stages.commitment.wrong.end_chance=0.1"])
+    pm = process_map(scenario)
+    outreach, commitment = pm.stages[0], pm.stages[1]
+    assert any("raised defences): no response" in w for w in outreach.wrong)
+    assert any("raised defences): no decision" in w for w in commitment.wrong)
+    text = " ".join(render_text(pm).split())
+    assert "a stakeholder not won over blocks it at the stage's gate" in text
+    assert "consensus penalty), and a wrong step" not in text  # no formula with the group
 
 
 def test_dark_risk_integrates_the_models_hazard() -> None:
@@ -330,6 +377,16 @@ def _check_layout(pm: ProcessMap) -> None:
             assert overlap_x <= 0.5 or overlap_y <= 0.5, (a, b)
 
 
+def test_the_flow_chart_names_going_dark_as_the_crm_counts_it() -> None:
+    """Before the stage where the CRM opens an opportunity a deal that goes dark is no response."""
+    pm = process_map(load_scenario(BASELINE))
+    assert pm.opens_at == 2  # commitment
+    fig = process_map_figure(pm)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("goes dark: no response") == 1  # outreach
+    assert texts.count("goes dark: no decision") == len(pm.stages) - 1
+
+
 @pytest.mark.parametrize(("n", "qualify"), [(3, True), (8, True), (4, False)])
 def test_flow_chart_is_clean_for_short_and_long_processes(n: int, qualify: bool) -> None:
     pm = process_map(scenario_with_stages(n, qualify=qualify))
@@ -360,6 +417,7 @@ def test_three_and_eight_stage_scenarios_explain(
     """The command with a tiny TOML file, as a user would write one."""
     data = copy.deepcopy(minimal_dict())
     data["stages"] = _stages(3)
+    data["buyers"]["group"] = {}  # the stages have gates: the buying group as people
     path = write_scenario(dump_toml(data), "three.toml")
     result = invoke("explain", path, "--figure", tmp_path / "three.svg")
     assert result.exit_code == 0, result.output

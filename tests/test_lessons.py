@@ -2,7 +2,7 @@
 can never silently stop being true.
 
 The tests run the lesson's own experiment and scenario files (so a changed file changes what is
-tested) at a reduced size: a 800-day horizon instead of 1275, a few paired replications on
+tested) at a reduced size: a 800-day horizon instead of 1460, a few paired replications on
 common random numbers, on the file's own seed. Each asserts the claim's direction *and* a
 meaningful size with the 95% interval of the paired difference (``paired_difference``), not a
 point estimate. Where a lesson says a claim does *not* hold in the bundled baseline, that is
@@ -118,6 +118,16 @@ def opened_of_worked(scenario: Scenario, seed: int, n: int) -> list[float]:
     ]
 
 
+def cuts(d: PairedDifference, share: float) -> bool:
+    """The interval lies below 0 and the mean cut is at least ``share`` of the base."""
+    return bool(d.high < 0 and d.mean < -share * d.base_mean)
+
+
+def rises(d: PairedDifference, share: float) -> bool:
+    """The interval lies above 0 and the mean rise is at least ``share`` of the base."""
+    return bool(d.low > 0 and d.mean > share * d.base_mean)
+
+
 def _why(d: PairedDifference) -> str:
     return f"{d.mean:.4g} [{d.low:.4g}, {d.high:.4g}] on a base of {d.base_mean:.4g}"
 
@@ -125,16 +135,20 @@ def _why(d: PairedDifference) -> str:
 # --- lesson 1: call compression ---------------------------------------------------------------
 
 
-def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_by_more_than_30_percent() -> None:
+def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_and_no_decision() -> None:
     exp = experiment("call_compression")
     four = point(exp, policies__activities_per_call=4)
     n = 8
     won = diff(exp.base, four, "cycle_median_won_days", exp.seed, n)
     assert won.high < -0.30 * won.base_mean, _why(won)  # the whole interval beyond -30%
-    # a small effect (about 2.6 points of 61 opportunities): it takes more replications
+    # fewer opportunities die undecided: a call with more on its agenda meets more of the group
+    # and aligns each member present more (about a tenth fewer; it takes more replications)
     no_decision = diff(exp.base, four, "no_decision_rate", exp.seed, 2 * n)
     assert no_decision.high < 0, _why(no_decision)
-    # and the gain flattens out: 4 -> 5 activities gains far less than 1 -> 2 did
+    # and before the opening: more suspects get past outreach's gate and become opportunities
+    opened = diff(exp.base, four, "opportunity_share", exp.seed, n)
+    assert opened.low > 0.10 * opened.base_mean, _why(opened)
+    # the gain flattens out: 4 -> 5 activities gains far less than 1 -> 2 did
     two = point(exp, policies__activities_per_call=2)
     five = point(exp, policies__activities_per_call=5)
     first = diff(exp.base, two, "cycle_median_won_days", exp.seed, n // 2)
@@ -142,16 +156,16 @@ def test_lesson_1_four_activities_per_call_cut_the_time_to_a_win_by_more_than_30
     assert last.mean > first.mean / 3, f"1->2 {_why(first)}; 4->5 {_why(last)}"
 
 
-def test_lesson_1_five_activities_per_call_cost_suspects_before_any_opportunity_opens() -> None:
-    # the overload of a 5-activity call shows in prospecting (no response), not in the pipeline
+def test_lesson_1_five_activities_per_call_overload_the_buyer_for_no_gain() -> None:
+    # past the buyer's comfortable four, more steps go wrong, and no day is saved any more
     exp = experiment("call_compression")
     four = point(exp, policies__activities_per_call=4)
     five = point(exp, policies__activities_per_call=5)
     n = 8
-    silent = diff(four, five, "no_response_share", exp.seed, n)
-    assert silent.low > 0.01, _why(silent)  # more than a point more suspects never engage
     wrong = diff(four, five, "wrong_activities_per_opportunity", exp.seed, n)
     assert wrong.low > 0.1 * wrong.base_mean, _why(wrong)
+    won = diff(four, five, "cycle_median_won_days", exp.seed, n)
+    assert won.low > -0.10 * won.base_mean, _why(won)  # not even a tenth shorter
 
 
 # --- lesson 2: time kills deals ---------------------------------------------------------------
@@ -163,33 +177,39 @@ def test_lesson_2_a_contact_every_3_to_5_days_keeps_deals_alive() -> None:
     for days in (3, 5):
         touched = point(exp, policies__touch_every_days=days, policies__book_next_within_days=0)
         nd = diff(exp.base, touched, "no_decision_rate", exp.seed, n)
-        assert nd.high < -0.005, f"touch every {days} days: {_why(nd)}"
-        won = diff(exp.base, touched, "win_rate", exp.seed, n)
+        assert cuts(nd, 0.10), f"touch every {days} days: {_why(nd)}"
+        won = diff(exp.base, touched, "win_rate", exp.seed, 2 * n)  # a smaller effect
         assert won.low > 0, f"touch every {days} days: {_why(won)}"
-    # touches act before the opportunity opens too: more suspects become opportunities
+    # touches reach the whole buying group, before the opportunity opens too
     often = point(exp, policies__touch_every_days=3, policies__book_next_within_days=0)
     opened = diff(exp.base, often, "opportunity_share", exp.seed, n)
     assert opened.low > 0, _why(opened)
-    # with the next meeting also booked in each call, the gaps shrink and far fewer deals die
-    both = point(exp, policies__touch_every_days=3, policies__book_next_within_days=5)
-    nd = diff(exp.base, both, "no_decision_rate", exp.seed, n)
-    assert nd.high < -0.02, _why(nd)
-    gap = diff(exp.base, both, "mean_gap_days", exp.seed, n)
-    assert gap.high < -0.10 * gap.base_mean, _why(gap)
-    booked = diff(often, both, "no_decision_rate", exp.seed, n)  # booking beats touches alone
-    assert booked.high < 0, _why(booked)
+    # what they cost: the seller's hours, and slower wins (survivors, and a fuller calendar)
+    busy = diff(exp.base, often, "seller_utilisation", exp.seed, n)
+    assert busy.low > 0.05, _why(busy)
+    slower = diff(exp.base, often, "cycle_median_won_days", exp.seed, n)
+    assert slower.low > 0, _why(slower)
 
 
-def test_lesson_2_longer_gaps_between_contacts_feed_no_decision() -> None:
+def test_lesson_2_booking_the_next_meeting_does_as_much_and_adds_to_touches() -> None:
     exp = experiment("contact_gap")
     n = 8
     often = point(exp, policies__touch_every_days=3, policies__book_next_within_days=0)
     rarely = point(exp, policies__touch_every_days=21, policies__book_next_within_days=0)
-    nd = diff(often, rarely, "no_decision_rate", exp.seed, n)
-    assert nd.low > 0, _why(nd)
     booked = point(exp, policies__touch_every_days=21, policies__book_next_within_days=5)
-    nd = diff(booked, rarely, "no_decision_rate", exp.seed, n)  # unbooked: longer gaps
-    assert nd.low > 0.01, _why(nd)
+    both = point(exp, policies__touch_every_days=3, policies__book_next_within_days=5)
+    longer = diff(often, rarely, "no_decision_rate", exp.seed, n)  # longer gaps, more dark
+    assert longer.low > 0, _why(longer)
+    # booking alone (touches only every 21 days) cuts no decision about as much as touches
+    # every 3 days, with shorter gaps and faster wins rather than slower ones
+    alone = diff(exp.base, booked, "no_decision_rate", exp.seed, n)
+    assert cuts(alone, 0.10), _why(alone)
+    gap = diff(exp.base, booked, "mean_gap_days", exp.seed, n)
+    assert gap.high < -0.20 * gap.base_mean, _why(gap)
+    vs = diff(often, booked, "cycle_median_won_days", exp.seed, n)
+    assert vs.high < 0, _why(vs)
+    together = diff(often, both, "no_decision_rate", exp.seed, n)  # and both beat touches alone
+    assert together.high < 0, _why(together)
 
 
 # --- lesson 3: the buyer is an actor ----------------------------------------------------------
@@ -219,30 +239,45 @@ def _buyer_shares(scenario: Scenario, seed: int, n: int) -> tuple[float, float]:
 def test_lesson_3_most_of_a_won_deals_cycle_is_waiting_for_the_buyer() -> None:
     exp = experiment("buyer_enablement")
     tasks, waiting = _buyer_shares(exp.base, exp.seed, 3)
-    assert 0.15 < tasks < 0.35, f"buyer's own tasks: {tasks:.1%} of the won cycle"
+    assert 0.15 < tasks < 0.30, f"buyer's own tasks: {tasks:.1%} of the won cycle"
     assert waiting > 0.9, f"waiting for the buyer: {waiting:.1%} of the won cycle"
 
 
-def test_lesson_3_helping_the_buyer_shortens_the_cycle_more_than_selling_harder() -> None:
+def test_lesson_3_help_with_the_buyers_tasks_pays_only_if_the_seller_has_the_hours() -> None:
     exp = experiment("buyer_enablement")
     n = 8
-    helped = variant(exp, "enable_half")
-    won = diff(exp.base, helped, "cycle_median_won_days", exp.seed, n)
-    assert won.high < -0.04 * won.base_mean, _why(won)
-    for harder in ("chase_every_3_days", "twelve_sellers"):
-        other = variant(exp, harder)
-        vs = diff(other, helped, "cycle_median_won_days", exp.seed, n)
-        assert vs.high < 0, f"enable_half - {harder}: {_why(vs)}"
-    # the honest other side: chasing cuts no decision more than the help with tasks does
-    chase = diff(exp.base, variant(exp, "chase_every_3_days"), "no_decision_rate", exp.seed, n)
-    help_nd = diff(exp.base, helped, "no_decision_rate", exp.seed, n)
-    assert chase.high < help_nd.mean, f"chase {_why(chase)}; help {_why(help_nd)}"
-    # a mutual action plan (help and the next meeting agreed) beats chasing on both
-    plan = variant(exp, "mutual_action_plan")
-    chase_s = variant(exp, "chase_every_3_days")
-    for metric, sign in (("cycle_median_won_days", -1), ("no_decision_rate", -1), ("win_rate", 1)):
-        d = diff(chase_s, plan, metric, exp.seed, n)
+    helped, free = variant(exp, "enable_half"), variant(exp, "enable_half_no_hours")
+    # the same help at no seller time shortens the time to a win...
+    saved = diff(exp.base, free, "cycle_median_won_days", exp.seed, 2 * n)
+    assert cuts(saved, 0.04), _why(saved)
+    # ...paid for from a selling day that is 40% of the working day, much of it is given back:
+    # each stage now waits for the seller's help as the buyer's task shrinks
+    cost = diff(free, helped, "cycle_median_won_days", exp.seed, 2 * n)
+    assert cost.low > 0, _why(cost)
+    waits = diff(exp.base, helped, "seller_wait_share", exp.seed, n)
+    assert rises(waits, 0.5), _why(waits)
+    # chasing, the way of selling harder, makes wins slower still; more sellers change nothing
+    chase = variant(exp, "chase_every_3_days")
+    vs = diff(chase, helped, "cycle_median_won_days", exp.seed, n)
+    assert vs.high < 0, f"enable_half - chase: {_why(vs)}"
+    slower = diff(exp.base, chase, "cycle_median_won_days", exp.seed, n)
+    assert slower.low > 0, _why(slower)
+
+
+def test_lesson_3_a_mutual_action_plan_beats_chasing() -> None:
+    exp = experiment("buyer_enablement")
+    n = 8
+    plan, chase = variant(exp, "mutual_action_plan"), variant(exp, "chase_every_3_days")
+    # chasing cuts no decision far more than help with the tasks alone...
+    chased = diff(exp.base, chase, "no_decision_rate", exp.seed, n)
+    help_nd = diff(exp.base, variant(exp, "enable_half"), "no_decision_rate", exp.seed, n)
+    assert chased.high < help_nd.mean, f"chase {_why(chased)}; help {_why(help_nd)}"
+    # ...and help with the tasks and with the buyer's calendar beats chasing on time and wins
+    for metric, sign in (("cycle_median_won_days", -1), ("win_rate", 1)):
+        d = diff(chase, plan, metric, exp.seed, n)
         assert (d.high < 0) if sign < 0 else (d.low > 0), f"plan - chase, {metric}: {_why(d)}"
+    plan_nd = diff(exp.base, plan, "no_decision_rate", exp.seed, n)
+    assert cuts(plan_nd, 0.10), _why(plan_nd)
 
 
 def test_buyer_enablement_shrinks_each_task_on_the_same_draws_and_costs_seller_hours() -> None:
@@ -268,7 +303,7 @@ def test_buyer_enablement_shrinks_each_task_on_the_same_draws_and_costs_seller_h
             seen.setdefault(int(e["case"][i]), float(e["value"][i]))
         first.append(seen)
     both = sorted(first[0].keys() & first[1].keys())
-    assert len(both) > 50
+    assert len(both) > 20
     ratio = np.array([first[1][d] / first[0][d] for d in both])
     np.testing.assert_allclose(ratio, 0.5, rtol=1e-9)
     assert cb["work_hours"].sum() > ca["work_hours"].sum()  # the help is not free
@@ -279,18 +314,18 @@ def test_buyer_enablement_shrinks_each_task_on_the_same_draws_and_costs_seller_h
 
 def test_lesson_4_an_early_no_go_costs_fewer_seller_hours_per_win_than_a_late_one() -> None:
     late, early = scenario_file("baseline"), scenario_file("qualify-early")
-    seed, n = late.run.seed, 10
-    # fewer hours for about as many wins; seller_hours_per_win itself, a ratio of a few dozen
-    # wins, is too noisy at this size for its interval to exclude 0 (the lesson says so)
+    seed, n = late.run.seed, 16
+    # fewer hours for as many wins; seller_hours_per_win itself, a ratio of a few dozen wins, is
+    # too noisy at this size for its interval to exclude 0 (the lesson says so)
     hours = diff(late, early, "seller_utilisation", seed, n)
     assert hours.high < 0, _why(hours)
     dq_days = diff(late, early, "cycle_mean_disqualified_days", seed, n)
     assert dq_days.high < -0.4 * dq_days.base_mean, _why(dq_days)
     # the opportunities dropped early are mostly ones that would have died later as no decision:
-    # about seven points of opportunities move from one to the other, and their sum hardly moves
+    # a couple of points of opportunities move from one to the other, and their sum hardly moves
     nd = diff(late, early, "no_decision_rate", seed, n)
     dq = diff(late, early, "disqualified_rate", seed, n)
-    assert nd.high < -0.04 and dq.low > 0.04, f"no decision {_why(nd)}; dq {_why(dq)}"
+    assert nd.high < 0 and dq.low > 0, f"no decision {_why(nd)}; dq {_why(dq)}"
     ended = [
         values(s, "no_decision_rate", seed, n)[r] + values(s, "disqualified_rate", seed, n)[r]
         for s in (late, early)
@@ -303,13 +338,15 @@ def test_lesson_4_an_early_no_go_costs_fewer_seller_hours_per_win_than_a_late_on
 
 
 def test_lesson_4_stricter_qualification_alone_does_not_pay_in_the_baseline() -> None:
-    exp = experiment("qualification")  # the base is strictness 0.3, qualified in discovery
+    exp = experiment("qualification")  # the base is strictness 0.25, qualified in discovery
     n = 8
     strict = point(exp, policies__qualification_strictness=0.5)
     hours = diff(exp.base, strict, "seller_hours_per_win", exp.seed, n)
     assert hours.low > 0, _why(hours)
     rate = diff(exp.base, strict, "no_decision_rate", exp.seed, n)
     assert rate.high < 0, _why(rate)  # the pipeline looks cleaner while wins cost more
+    booked = diff(exp.base, strict, "bookings_per_year", exp.seed, n)
+    assert booked.high < 0, _why(booked)
 
 
 def test_the_early_qualification_scenario_differs_from_the_baseline_only_in_qualifying() -> None:
@@ -327,7 +364,15 @@ def test_the_early_qualification_scenario_differs_from_the_baseline_only_in_qual
 # --- lesson 5: the buying group ---------------------------------------------------------------
 
 
-def test_lesson_5_every_added_stakeholder_makes_a_decision_less_likely() -> None:
+def _bought_of_opportunities(scenario: Scenario, seed: int, n: int) -> list[float]:
+    """Share of opportunities whose group bought at all (won or lost), per replication."""
+    return [
+        _metrics(scenario, seed, r)["win_rate"] + _metrics(scenario, seed, r)["loss_rate"]
+        for r in range(n)
+    ]
+
+
+def test_lesson_5_every_added_stakeholder_makes_a_purchase_less_likely() -> None:
     exp = experiment("buying_group")
     n = 5
     sizes = (1, 3, 6, 9)
@@ -335,60 +380,87 @@ def test_lesson_5_every_added_stakeholder_makes_a_decision_less_likely() -> None
     for smaller, larger, a, b in zip(groups, groups[1:], sizes, sizes[1:], strict=False):
         bought = diff(smaller, larger, "purchase_likelihood_from_arrival", exp.seed, n)
         assert bought.high < 0, f"{a} -> {b} stakeholders: {_why(bought)}"
-        # in both funnels: fewer suspects engage, and more opportunities die undecided
         opened = diff(smaller, larger, "opportunity_share", exp.seed, n)
         assert opened.high < 0, f"{a} -> {b} stakeholders: {_why(opened)}"
-        undecided = diff(smaller, larger, "no_decision_rate", exp.seed, n)
-        assert undecided.low > 0, f"{a} -> {b} stakeholders: {_why(undecided)}"
-    six = diff(groups[0], groups[2], "purchase_likelihood_from_arrival", exp.seed, n)
-    assert six.high < -0.5 * six.base_mean, _why(six)  # six stakeholders: less than half
+    # six stakeholders buy 0.3-0.5 times as often as one (CEB: 81% -> 31%, 0.38)
+    one, six = groups[0], groups[2]
+    ratio = np.mean(values(six, "purchase_likelihood_from_arrival", exp.seed, n)) / np.mean(
+        values(one, "purchase_likelihood_from_arrival", exp.seed, n)
+    )
+    assert 0.3 <= ratio <= 0.5, ratio
 
 
-def test_lesson_5_the_first_model_splits_a_groups_friction_across_the_opening() -> None:
-    # what the page says of this model: from one stakeholder to six, both the prospecting funnel
-    # and the pipeline carry a large part of the effect (the next model moves most of it before
-    # the opening; then this test, and the lesson, must change)
+def test_lesson_5_most_of_a_groups_friction_acts_before_the_opportunity_opens() -> None:
     exp = experiment("buying_group")
     n = 5
     one, six = point(exp, buyers__group_size=1), point(exp, buyers__group_size=6)
+    # half as many suspects become opportunities (groups stopped at outreach's gate)...
     opened = diff(one, six, "opportunity_share", exp.seed, n)
-    assert opened.high < -0.2 * opened.base_mean, _why(opened)
-    undecided = diff(one, six, "no_decision_rate", exp.seed, n)
-    assert undecided.low > 0.10, _why(undecided)
+    assert opened.high < -0.35 * opened.base_mean, _why(opened)
+    # ...while of the opportunities that open, the share that buys at all falls far less
+    bought = paired_difference(
+        _bought_of_opportunities(one, exp.seed, n), _bought_of_opportunities(six, exp.seed, n)
+    )
+    assert bought.high < 0 and bought.mean > -0.35 * bought.base_mean, _why(bought)
+    assert bought.mean / bought.base_mean > opened.mean / opened.base_mean
+    undecided = diff(one, six, "no_decision_rate", exp.seed, n)  # inside: more no decision
+    assert undecided.low > 0.05, _why(undecided)
+
+
+def test_lesson_5_the_group_effect_comes_from_members_not_won_over() -> None:
+    # stakeholders who start as aligned as the purchase needs never block: then six buy about
+    # as often as one, and what is left of the effect is slower scheduling of a larger group
+    aligned = load_experiment(
+        ROOT / "experiments" / "buying_group.toml",
+        (*SHORT, "buyers.group.initial_alignment=1"),
+    )
+    n = 5
+    one = point(aligned, buyers__group_size=1)
+    six = point(aligned, buyers__group_size=6)
+    bought = diff(one, six, "purchase_likelihood_from_arrival", aligned.seed, n)
+    assert bought.mean > -0.10 * bought.base_mean, _why(bought)
 
 
 # --- lesson 6: flow and WIP -------------------------------------------------------------------
 
+#: A market whose suspects stay interested for weeks while they wait (lesson 6).
+LASTING = "market.leads.interest_half_life_days=30"
 
-def test_lesson_6_in_an_overloaded_team_a_wip_cap_wins_more_deals_per_seller() -> None:
+
+def test_lesson_6_with_fast_fading_leads_a_wip_cap_clogs_the_overloaded_team() -> None:
     exp = experiment("wip_overloaded")
-    n = 10
+    n = 6
+    for cap in (15, 25):
+        capped = point(exp, policies__wip_cap=cap)
+        wins = paired_difference(
+            wins_per_seller(exp.base, exp.seed, n), wins_per_seller(capped, exp.seed, n)
+        )
+        assert wins.high < 0, f"cap {cap}: {_why(wins)}"
+    # the mechanism: a seller takes the suspect waiting longest, whose interest is gone; it
+    # never answers, and its dead record holds the place until the CRM closes it out
+    tight = point(exp, policies__wip_cap=15)
+    late = diff(exp.base, tight, "response_mean_days", exp.seed, n)
+    assert late.low > 10, _why(late)
+    silent = diff(exp.base, tight, "engaged_share", exp.seed, n)
+    assert silent.high < -0.5 * silent.base_mean, _why(silent)
+
+
+def test_lesson_6_when_suspects_stay_interested_a_wip_cap_wins_more_per_seller() -> None:
+    exp = load_experiment(ROOT / "experiments" / "wip_overloaded.toml", (*SHORT, LASTING))
+    n = 6
     capped = point(exp, policies__wip_cap=25)
     wins = paired_difference(
         wins_per_seller(exp.base, exp.seed, n), wins_per_seller(capped, exp.seed, n)
     )
-    assert wins.low > 0.10 * wins.base_mean, _why(wins)
+    assert wins.low > 0.25 * wins.base_mean, _why(wins)
     gap = diff(exp.base, capped, "mean_gap_days", exp.seed, n)
     assert gap.high < -0.25 * gap.base_mean, _why(gap)
-    # on both sides of the opening: more of the suspects taken on become opportunities, and
-    # fewer opportunities end in no decision
-    opened = paired_difference(
-        opened_of_worked(exp.base, exp.seed, n), opened_of_worked(capped, exp.seed, n)
-    )
-    assert opened.low > 0.03, _why(opened)
-    undecided = diff(exp.base, capped, "no_decision_rate", exp.seed, n)
-    assert undecided.high < -0.05, _why(undecided)
-    # too tight a cap gives up more suspects than faster deals make up for
-    tight = point(exp, policies__wip_cap=10)
-    tight_wins = wins_per_seller(tight, exp.seed, n)
-    vs = paired_difference(tight_wins, wins_per_seller(capped, exp.seed, n))
-    assert vs.low > 0, _why(vs)
 
 
 def test_lesson_6_with_room_to_spare_no_wip_cap_wins_more() -> None:
-    exp = experiment("wip_limit")  # the baseline's eight sellers: about 8 open deals each
+    exp = experiment("wip_limit")  # the baseline's eight sellers: about 9 open deals each
     n = 5
-    for cap in (5, 10):  # 20 or more never binds here
+    for cap in (5, 10):  # 15 or more never binds here
         capped = point(exp, policies__wip_cap=cap)
         wins = paired_difference(
             wins_per_seller(exp.base, exp.seed, n), wins_per_seller(capped, exp.seed, n)
@@ -396,7 +468,7 @@ def test_lesson_6_with_room_to_spare_no_wip_cap_wins_more() -> None:
         assert not wins.low > 0, f"cap {cap}: {_why(wins)}"
     tight = point(exp, policies__wip_cap=5)
     lost = diff(exp.base, tight, "bookings_per_year", exp.seed, n)
-    assert lost.high < 0, _why(lost)
+    assert lost.high < -0.5 * lost.base_mean, _why(lost)
 
 
 # --- lesson 7: a rushed close ----------------------------------------------------------------
@@ -410,17 +482,18 @@ def lifecycle_file(name: str) -> Scenario:
     return load_scenario(ROOT / "scenarios" / f"{name}.toml", LIFECYCLE)
 
 
-def test_lesson_7_a_rushed_close_is_paid_for_later_in_health_churn_and_revenue() -> None:
+def test_lesson_7_a_rushed_close_is_paid_for_at_the_sale_and_later() -> None:
     base, rushed = lifecycle_file("land-and-expand"), lifecycle_file("rushed-close")
     seed, n = base.run.seed, 8
     slower = diff(base, rushed, "days_in_close", seed, n)
     assert slower.low > 0, _why(slower)  # redone steps: not even faster
     discount = diff(base, rushed, "mean_discount_won", seed, n)
     assert discount.low > 0, _why(discount)
+    # a close done wrong is open longer to competitors, and each wrong step weighs on it
+    won = diff(base, rushed, "win_rate", seed, 2 * n)  # a small effect: more replications
+    assert won.high < 0, _why(won)
     health = diff(base, rushed, "mean_start_health", seed, n)
     assert health.high < -0.10 * health.base_mean, _why(health)
-    churn = diff(base, rushed, "churn_rate_per_year", seed, n)
-    assert churn.low > 0, _why(churn)
     revenue = diff(base, rushed, "revenue_window", seed, n)
     assert revenue.high < 0, _why(revenue)
 

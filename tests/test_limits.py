@@ -168,7 +168,7 @@ def test_the_limits_are_in_the_help() -> None:
 
 def test_the_estimate_is_close_to_the_suspects_simulated() -> None:
     for overrides in ([], ["market.schedule.quarter_end_push=3", "market.suspects_per_day=3"]):
-        scenario = load_scenario(BASELINE, ["run.horizon_days=1000", *overrides])
+        scenario = load_scenario(BASELINE, ["run.horizon_days=1000", *overrides])  # margin 365
         simulated = len(simulate(scenario, seed=1, replication=0).deals)
         assert simulated == pytest.approx(expected_suspects(scenario), rel=0.1)
 

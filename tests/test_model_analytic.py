@@ -282,7 +282,7 @@ def test_every_stage_pays_its_consensus_share() -> None:
 
 def test_littles_law_on_a_steady_state_baseline() -> None:
     """Time-average number of deals worked (assigned until closed) = arrival rate x time worked."""
-    horizon, warmup, margin = 2000.0, 400.0, 450.0
+    horizon, warmup, margin = 3000.0, 400.0, 1500.0  # the slowest deals run for years
     sc = baseline(horizon, warmup, **{"market.schedule.by_month": [1.0] * 12})
     lo_w, hi_w = warmup, horizon - margin
     span = hi_w - lo_w

@@ -31,7 +31,8 @@ from model_helpers import (
     t_interval,
 )
 
-HORIZON, WARMUP, MARGIN = 800.0, 100.0, 300.0
+NAN = float("nan")
+HORIZON, WARMUP, MARGIN = 1000.0, 100.0, 500.0
 SEED = 99
 REPLICATIONS = 20
 LEVEL = 0.95  # two-sided: the predicted side is wrong with probability 2.5% at most
@@ -72,7 +73,7 @@ def metrics(variant: str, replication: int) -> dict[str, float]:
         "dark": float(np.mean((out == NO_DECISION) | (out == NO_RESPONSE))),
         "unworked": float(np.mean(out == UNWORKED)),
         "purchase": float(np.mean((out == WON) | (out == LOST))),
-        "median_won_cycle": float(np.median(cycle[out == WON])),
+        "median_won_cycle": float(np.median(cycle[out == WON])) if np.any(out == WON) else NAN,
         "mean_closed_cycle": float(np.mean(cycle[out != OPEN])),
         "gap_per_call": float(c["gap_days"][sel].sum() / max(calls.sum(), 1)),
         "seller_wait_per_call": float(c["seller_wait_days"][sel].sum() / max(calls.sum(), 1)),

@@ -171,7 +171,7 @@ def test_common_random_numbers_per_deal_behaviour() -> None:
     or hours, all of the same skill, deals do not interact; a deal that never reaches the one
     stage that differs between two variants must then behave identically in both."""
     data = baseline_dict()
-    data["run"].update(horizon_days=400.0, warmup_days=100.0)
+    data["run"].update(horizon_days=400.0, warmup_days=100.0, cohort_margin_days=0.0)
     data["team"].update(
         meeting_slots_per_day=100, working_hours_per_day=24.0, non_selling_share=0.0, skill=1.0
     )

@@ -26,7 +26,14 @@ BASELINE = "scenarios/baseline.toml"
 SHORT = {"run.horizon_days": 800, "run.warmup_days": 100, "run.cohort_margin_days": 250}
 REPLICATIONS = 12
 SEED = 31
+#: The baseline's buyer's date without its effect (tested on its own below).
+NOT_STALE: dict[str, Any] = {
+    "forecast.stale_half_life_factor": 1.0,
+    "forecast.stale_competition_factor": 1.0,
+}
+NO_COMPETITION: dict[str, Any] = {**NOT_STALE, "buyers.competition.hazard_per_day": 0.0}
 COMPETITION: dict[str, Any] = {
+    **NOT_STALE,
     "buyers.competition.hazard_per_day": 0.004,
     "buyers.competition.fit_weight": 0.8,
     "buyers.competition.wrong_step_factor": 1.0,
@@ -79,7 +86,7 @@ def _lost_midway(table: DealTable) -> np.ndarray:
 
 
 def test_competition_loses_deals_along_the_way_with_fewer_meetings() -> None:
-    lo, hi = _paired({}, COMPETITION, _metric("loss_rate"))
+    lo, hi = _paired(NO_COMPETITION, COMPETITION, _metric("loss_rate"))
     assert lo > 0, (lo, hi)
 
     def lost_before_the_last_stage(table: DealTable, _m: dict) -> float:
@@ -117,7 +124,7 @@ def test_a_sloppy_sale_sends_the_buyer_to_look_elsewhere() -> None:
 STALE: dict[str, Any] = {
     **COMPETITION,
     "forecast.stale_half_life_factor": 0.5,
-    "forecast.stale_competition_factor": 4.0,
+    "forecast.stale_competition_factor": 8.0,
 }
 
 
@@ -141,7 +148,7 @@ def test_deals_that_slip_past_the_buyers_date_win_less() -> None:
 
 def test_a_buyer_whose_interest_faded_chooses_us_less_often() -> None:
     faded = {"buyers.choice.momentum_weight": 1.0}
-    lo, hi = _paired({}, faded, _metric("win_rate"))
+    lo, hi = _paired({"buyers.choice.momentum_weight": 0.0}, faded, _metric("win_rate"))
     assert hi < 0, (lo, hi)
 
 

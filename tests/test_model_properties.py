@@ -178,7 +178,7 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
     by_month = draw(st.lists(floats(0.0, 2.0), min_size=12, max_size=12))
     if max(by_month) <= 0:
         by_month[0] = 1.0
-    return {
+    scenario = {
         "name": "generated",
         "crm": {"close_out_delay_days": close_out},
         "run": {
@@ -296,6 +296,10 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
             "stale_competition_factor": draw(floats(1.0, 5.0)),
         },
     }
+    if "group" in scenario["buyers"]:  # the buying group as people: gates, no consensus shares
+        for stage in scenario["stages"]:
+            stage["consensus_share"] = 0.0
+    return scenario
 
 
 @SETTINGS

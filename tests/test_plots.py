@@ -275,6 +275,42 @@ def test_sweep_heatmap(tmp_path: Path) -> None:
         plots.sweep_heatmap([1], [1, 2], grid, x_label="x", y_label="y", metric_label="z")
 
 
+def test_a_sweeps_long_metric_label_fits_beside_its_axis() -> None:
+    # a metric named with its cohort, as the reports label a share
+    sums = sweep_summaries([1.0, 3.0, 6.0])
+    label = "purchase_likelihood_from_arrival (% of worked suspects)"
+    fig = plots.sweep_curve(
+        [1, 3, 6], sums, x_label="buyers.group_size", metric_label=label, percent=True
+    )
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "purchase_likelihood_from_arrival\n(% of worked suspects)"
+    box = ax.yaxis.label.get_window_extent()
+    height = fig.get_figheight() * fig.dpi
+    assert box.y0 >= 0 and box.y1 <= height, (box.y0, box.y1, height)
+    short = plots.sweep_curve([1, 3, 6], sums, x_label="x", metric_label="win_rate (%)")
+    assert short.axes[0].get_ylabel() == "win_rate (%)"  # short labels stay on one line
+
+
+def test_a_heatmaps_title_fits_its_figure_with_long_key_paths() -> None:
+    # the labels of the bundled contact-gap experiment: a cohort and two long key paths
+    fig = plots.sweep_heatmap(
+        [2, 3, 5, 7, 14, 21],
+        [0, 5],
+        np.full((2, 6), 0.3),
+        x_label="policies.touch_every_days",
+        y_label="policies.book_next_within_days",
+        metric_label="no_decision_rate (% of opportunities)",
+        percent=True,
+    )
+    fig.canvas.draw()
+    title = fig.get_suptitle()
+    assert title.startswith("How do the two levers combine?")
+    box = fig._suptitle.get_window_extent()  # type: ignore[union-attr]
+    width = fig.get_figwidth() * fig.dpi
+    assert box.x0 >= 0 and box.x1 <= width, (box.x0, box.x1, width)
+
+
 def test_tornado_sorts_by_total_effect(tmp_path: Path) -> None:
     effects = [("small", 1.0, -2.0), ("large", -30.0, 41.0), ("middle", 20.0, -5.0)]
     fig = plots.tornado(effects, metric_label="median cycle (days)")

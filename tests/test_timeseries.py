@@ -83,8 +83,9 @@ def test_the_model_records_each_weeks_hours() -> None:
     window = rec.seller_week_hours[:, 14:].sum(axis=1)  # days 98 to 399
     assert window == pytest.approx(rec.seller_hours, rel=1e-12)
     assert rec.week_capacity_hours[14:].sum() == pytest.approx(rec.seller_capacity_hours[0])
-    assert rec.week_capacity_hours[:-1].tolist() == [30.0] * 57  # 5 days of 6 hours a week
-    assert rec.week_capacity_hours[-1] == 6.0  # day 399 alone, a Monday
+    # 5 days a week of the selling hours: 8 working hours, 60% of them not selling
+    assert rec.week_capacity_hours[:-1] == pytest.approx([5 * 8 * (1 - 0.6)] * 57)
+    assert rec.week_capacity_hours[-1] == pytest.approx(3.2)  # day 399 alone, a Monday
 
 
 def test_time_average_wip_equals_the_wip_metrics() -> None:

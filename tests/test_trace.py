@@ -121,6 +121,57 @@ def test_causes_of_going_dark(run: tuple[DealTable, list[DealStory], RunRecords]
     assert {"faded", "stalled"} <= seen
 
 
+def _lost_along_the_way(s: DealStory) -> bool:
+    """Lost in a gap to another supplier: decided before the seller learned it."""
+    return s.outcome == "lost" and any(
+        e.kind == "decided" and e.at < s.closed_at for e in s.episodes
+    )
+
+
+def test_a_loss_along_the_way_reads_as_one(
+    run: tuple[DealTable, list[DealStory], RunRecords],
+) -> None:
+    """A buyer who commits elsewhere in a gap is told apart from a group that decided at the end:
+    the stage it was in, and the day the seller learned it."""
+    _, stories, _ = run
+    lost = [s for s in stories if s.outcome == "lost"]
+    along = [s for s in lost if _lost_along_the_way(s)]
+    at_end = [s for s in lost if not _lost_along_the_way(s)]
+    assert along and at_end, "the run tests too little"
+    for s in along:
+        text = trace_text(s)
+        stage = s.stage_name(s.stage_reached)
+        assert f"In the gap, during {stage}, the buyer committed to another supplier" in text
+        assert f"learns it at the next contact, on day {s.closed_at:.1f}" in text
+        assert "decided to buy, from someone else" not in text
+    for s in at_end:
+        text = trace_text(s)
+        assert "decided to buy, from someone else or in house: lost" in text
+        assert "committed to another supplier" not in text
+
+
+def test_the_reach_out_and_a_keen_buyer_going_dark_are_named(
+    run: tuple[DealTable, list[DealStory], RunRecords],
+) -> None:
+    _, stories, _ = run
+    reached = [s for s in stories if any(e.kind == "reached" for e in s.episodes)]
+    assert reached
+    for s in reached[:50]:
+        first_gap = next((e for e in s.episodes if e.kind == "gap"), None)
+        if first_gap is not None and first_gap.parts[0].cause == "work":
+            assert "the seller found time to reach out on day" in trace_text(s), s.deal_id
+    faded = [s for s in stories if s.dark_cause == "faded"]
+    keen = {True: 0, False: 0}
+    for s in faded:
+        dark = next(e for e in s.episodes if e.kind == "went_dark")
+        text = trace_text(s)
+        still = dark.momentum >= 0.75  # the hazard is then mostly the background's
+        keen[still] += 1
+        assert ("time alone can kill a deal" in text) is still, (s.deal_id, dark.momentum)
+        assert ("its momentum had faded to" in text) is not still, s.deal_id
+    assert keen[True] and keen[False], keen
+
+
 def test_trace_is_stable_and_says_what_the_table_says(scenario: Scenario) -> None:
     first, _ = trace_deals(scenario, seed=5, replication=1, outcome="won", sample=2)
     again, _ = trace_deals(scenario, seed=5, replication=1, outcome="won", sample=2)

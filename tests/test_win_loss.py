@@ -35,7 +35,7 @@ from simsales.results.catalogue import WIN_LOSS_METRIC_NAMES
 from simsales.scenario import Scenario, load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
-SHORT = ["run.horizon_days=500", "run.warmup_days=60", "run.cohort_margin_days=0"]
+SHORT = ["run.horizon_days=1300", "run.warmup_days=60", "run.cohort_margin_days=0"]
 
 
 def scenario(*overrides: str) -> Scenario:

@@ -39,7 +39,7 @@ from simsales.scenario.distributions import (
     Triangular,
     Uniform,
 )
-from simsales.scenario.schema import Policies, Scenario, Stage, Team
+from simsales.scenario.schema import Leads, Policies, Scenario, Stage, Team
 
 __all__ = [
     "CONSENSUS_GROUP_SIZES",
@@ -101,6 +101,7 @@ class StageStep:
     flows_on: bool  # nothing blocks after it: a call may run on into the next stage
     half_life_days: float  # momentum half-life in this stage's gaps
     consensus_share: float
+    gate: float  # with the buying group as people: each member blocks with gate × (1 − alignment)
     dark_risk: tuple[float, ...]  # chance of going dark in each silent gap of DARK_GAP_DAYS
 
 
@@ -139,10 +140,16 @@ class ProcessMap:
     dark_touches: str  # the touches the gap risks include, in words ("without touches")
     dark_gap_days: tuple[float, ...]  # the silent gaps of each stage's dark_risk, days
     consensus: tuple[ConsensusPoint, ...]
+    #: the buying group as people ([buyers.group]): ``consensus`` is then the chance a group whose
+    #: other members were never met passes every stage's gate
+    people: bool
     close: tuple[str, ...]  # consensus and supplier choice, in phrases
     outcomes: tuple[str, ...]  # how every opportunity ends
     levers: tuple[Lever, ...]
     accounts: tuple[str, ...] = ()  # the account lifecycle after the sale, if the scenario has one
+    #: the number (1-based) of the stage whose entry opens an opportunity (``crm.opens_at``): a
+    #: deal that goes dark before it ends as no response, from it on as no decision
+    opens_at: int = 1
 
 
 def process_map(scenario: Scenario) -> ProcessMap:
@@ -178,10 +185,12 @@ def process_map(scenario: Scenario) -> ProcessMap:
         ),
         dark_gap_days=DARK_GAP_DAYS,
         consensus=consensus,
+        people=scenario.buyers.group is not None,
         close=_close(scenario),
         outcomes=_outcomes(scenario),
         levers=levers(scenario),
         accounts=_accounts(scenario),
+        opens_at=scenario.opens_at_index + 1,
     )
 
 
@@ -287,7 +296,17 @@ def fmt_pct(p: float) -> str:
 
 
 def _consensus(scenario: Scenario, n: float) -> float:
-    """P(n) = p_one · q^(n−1), as the model uses it (average fit, full momentum)."""
+    """P(n) = p_one · q^(n−1), as the model uses it (average fit, full momentum); with the
+    buying group as people, the chance a group of n passes every stage's gate when only the
+    champion was ever met (the others at their initial alignment): the friction before anyone
+    is won over."""
+    group = scenario.buyers.group
+    if group is not None:
+        chance = 1.0
+        for stage in scenario.stages:
+            chance *= 1.0 - rules.member_blocks(stage.gate, group.champion_alignment)
+            chance *= (1.0 - rules.member_blocks(stage.gate, group.initial_alignment)) ** (n - 1)
+        return chance
     c = scenario.buyers.consensus
     return rules.consensus(c.p_one, c.q_per_extra, n, 0.5, c.fit_weight)
 
@@ -361,6 +380,7 @@ def _stage_step(
         flows_on=stage.flows_on,
         half_life_days=half_life,
         consensus_share=stage.consensus_share,
+        gate=stage.gate if scenario.buyers.group is not None else 0.0,
         dark_risk=tuple(dark_risk(scenario, half_life, d, m0) for d in DARK_GAP_DAYS),
     )
 
@@ -385,11 +405,16 @@ def _wrong(scenario: Scenario, stage: Stage, key: str) -> list[tuple[str, str]]:
             )
         )
     if w.end_chance > 0:
+        ends = (
+            "no decision"
+            if scenario.stages.index(stage) >= scenario.opens_at_index
+            else "no response (it never becomes an opportunity)"
+        )
         out.append(
             (
                 f"{fmt_pct(w.end_chance)}: buyer stops engaging",
                 f"{fmt_pct(w.end_chance)} chance the buyer stops engaging at once (raised "
-                f"defences): no decision [{k}.end_chance]",
+                f"defences): {ends} [{k}.end_chance]",
             )
         )
     if w.lag_factor > 1:
@@ -470,14 +495,65 @@ def _pool(scenario: Scenario) -> tuple[str, ...]:
     )
     cap = f"at most {pol.wip_cap} open deals each" if pol.wip_cap else "no cap on open deals"
     flat = len(set(m.schedule.by_month)) == 1 and m.schedule.quarter_end_push == 1.0
-    return (
+    day = (
+        f"; each works {fmt_num(t.working_hours_per_day)} h a day "
+        f"[team.working_hours_per_day], {fmt_pct(t.non_selling_share)} of it on non-selling work "
+        f"(admin, internal meetings, travel) [team.non_selling_share]: "
+        f"{fmt_num(t.selling_hours_per_day)} h for calls, preparation, proposals and touches"
+        if t.non_selling_share > 0
+        else f"; each has {fmt_num(t.selling_hours_per_day)} h a day for selling "
+        "[team.working_hours_per_day]"
+    )
+    out: list[str] = [
         f"suspects arrive at {fmt_num(m.suspects_per_day)} a day [market.suspects_per_day]"
         + ("" if flat else ", more or fewer in some months [market.schedule]"),
         f"segments [market.segments]: {segs}",
         f"{t.sellers} sellers [team.sellers] take them first come, first served, by "
-        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]",
+        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]{day}",
         wait,
+    ]
+    if m.leads is not None:
+        out.append(_speed_to_lead(m.leads))
+    out.append(_pace(scenario))
+    return tuple(out)
+
+
+#: Days between a suspect's arrival and the seller's first reach-out that the map shows.
+REACH_OUT_DAYS = (0.0, 1.0, 3.0, 7.0)
+
+
+def _speed_to_lead(leads: Leads) -> str:
+    """Speed to lead in words: the first reach-out, and the chance to answer as days pass."""
+    chances = ", ".join(
+        f"{fmt_pct(rules.answer_chance(leads.answer_chance, d, leads.interest_half_life_days))}"
+        f" after {fmt_num(d)} d"
+        for d in REACH_OUT_DAYS
     )
+    return (
+        f"speed to lead: the seller reaches out first ({fmt_num(leads.first_touch_hours)} h of "
+        "research and a first message on the seller's calendar, so a busy seller reaches out "
+        f"later) [market.leads.first_touch_hours]; the suspect answers with "
+        f"{fmt_pct(leads.answer_chance)} if reached the moment it arrives "
+        f"[market.leads.answer_chance], halving every {fmt_num(leads.interest_half_life_days)} "
+        f"days [market.leads.interest_half_life_days]: {chances}; one who never answers ends "
+        "as no response"
+    )
+
+
+def _pace(scenario: Scenario) -> str:
+    """Each deal's pace in words, and how far it also sets the buyer's attention."""
+    b = scenario.buyers
+    text = (
+        f"each deal has a pace, {describe_distribution(b.pace)} [buyers.pace], multiplying every "
+        "lag and task of its buyer"
+    )
+    if b.pace_on_attention > 0:
+        power = f"pace^{fmt_num(b.pace_on_attention)}"
+        text += (
+            f"; a slow buyer's attention runs slower too: momentum half-lives × {power}, the "
+            f"competition hazard ÷ {power} [buyers.pace_on_attention]"
+        )
+    return text
 
 
 def _dark(scenario: Scenario) -> tuple[str, ...]:
@@ -508,8 +584,13 @@ def _dark(scenario: Scenario) -> tuple[str, ...]:
         f"a good call closes {fmt_pct(mom.call_restore_right)} of the gap to full momentum "
         f"[buyers.momentum.call_restore_right]; {touch}",
         booking,
-        "the buying group may also stall when a stage's work is done (its share of the "
-        "consensus penalty), and a wrong step may end contact at once",
+        (
+            "the buying group may also stall when a stage's work is done (a stakeholder not "
+            "won over blocks it at the stage's gate), and a wrong step may end contact at once"
+            if b.group is not None
+            else "the buying group may also stall when a stage's work is done (its share of the "
+            "consensus penalty), and a wrong step may end contact at once"
+        ),
         f"a dark deal is closed as no decision in the CRM "
         f"{describe_distribution(scenario.crm.close_out_delay_days, 'd')} later, holding its "
         "seller's WIP place until then [crm.close_out_delay_days]",
@@ -523,6 +604,20 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
         f"{s.name} (fit {fmt_num(s.fit.mean)}) {fmt_pct(_chosen(scenario, s.fit.mean))}"
         for s in scenario.market.segments
     )
+    group = b.group
+    first = (
+        (
+            "consensus: every stakeholder may block the deal at the end of each stage, with the "
+            "stage's gate [stages.<name>.gate] × (1 − their alignment); the champion starts at "
+            f"{fmt_num(group.champion_alignment)} [buyers.group.champion_alignment], the others "
+            f"at {fmt_num(group.initial_alignment)} [buyers.group.initial_alignment]; each "
+            f"activity a member sees done right closes {fmt_pct(group.align_right)} of the gap "
+            "[buyers.group.align_right]; members not met drift back, half the way every "
+            f"{fmt_num(group.drift_half_life_days)} d [buyers.group.drift_half_life_days]"
+        )
+        if group is not None
+        else None
+    )
     out: tuple[str, ...] = (
         f"consensus: P(n) = {fmt_num(c.p_one)} [buyers.consensus.p_one] × "
         f"{fmt_num(c.q_per_extra)}^(n−1) [buyers.consensus.q_per_extra] for a buying group of n "
@@ -534,6 +629,8 @@ def _close(scenario: Scenario) -> tuple[str, ...]:
         f"[buyers.choice.win_base]; by segment's mean fit: {per_segment} "
         "[buyers.choice.fit_weight]",
     )
+    if first is not None:
+        out = (first, *out[1:])
     comp = b.competition
     if comp.hazard_per_day > 0:
         days = 1.0 / comp.hazard_per_day

@@ -157,6 +157,7 @@ class RunContext:
     stale_competition: float  # factor on the competition hazard after it
     #: [buyers.group]: the buying group as people (None: the consensus formula)
     group: GroupSettings | None
+    pace_on_attention: float  # exponent of pace on the half-life and competition
     #: [market.leads]: speed to lead (None: every suspect taken on is reached at once)
     leads: LeadSettings | None
     push_days: float
@@ -271,6 +272,7 @@ class RunContext:
             stale_competition=scenario.forecast.stale_competition_factor,
             group=GroupSettings.of(b.group) if b.group is not None else None,
             leads=_lead_settings(scenario),
+            pace_on_attention=b.pace_on_attention,
             push_days=scenario.forecast.push_days,
             patience=scenario.market.patience_days,
             qualifies_somewhere=any(s.qualification is not None for s in scenario.stages),

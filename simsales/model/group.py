@@ -35,15 +35,28 @@ class BuyingGroup:
         self.since[i] = t
         return a
 
-    def meet(self, attendees: int, t: float, gain: float) -> None:
-        """A call at ``t`` with ``attendees`` members present aligns each by ``gain``."""
-        size = len(self.alignment)
-        self.alignment[0] = rules.aligned(self._bring_up_to(0, t), gain)
-        others = size - 1
+    def attend(self, attendees: int, t: float) -> list[int]:
+        """Who comes to a call at ``t`` needing ``attendees`` members: the champion and the
+        members met least recently (brought up to ``t``)."""
+        others = len(self.alignment) - 1
+        present = [0]
+        self._bring_up_to(0, t)
         for _ in range(min(attendees - 1, others)):
             i = self._next
-            self.alignment[i] = rules.aligned(self._bring_up_to(i, t), gain)
+            self._bring_up_to(i, t)
+            present.append(i)
             self._next = i + 1 if i < others else 1
+        return present
+
+    def align(self, present: list[int], gain: float) -> None:
+        """The members ``present`` move ``gain`` towards full alignment (they were brought up to
+        the call's time by ``attend``)."""
+        for i in present:
+            self.alignment[i] = rules.aligned(self.alignment[i], gain)
+
+    def meet(self, attendees: int, t: float, gain: float) -> None:
+        """A call at ``t`` with ``attendees`` members present aligns each by ``gain``."""
+        self.align(self.attend(attendees, t), gain)
 
     def touch(self, t: float, gain: float) -> None:
         """Content sent to the whole group at ``t``: every member moves ``gain`` towards 1."""

@@ -323,6 +323,7 @@ class Sale:
     """
 
     __slots__ = (
+        "attention",
         "clock",
         "consensus",
         "ctx",
@@ -368,6 +369,8 @@ class Sale:
                 at=start,
             )
         )
+        # a slow buyer's attention runs at its own pace too (buyers.pace_on_attention)
+        self.attention = draw.pace**ctx.pace_on_attention if ctx.pace_on_attention else 1.0
         self.lag_mult = 1.0  # grows with wrong steps that lengthen every later gap
         self.decision_mult = 1.0  # shrinks with wrong steps that make the decision less likely
         self.t = start  # when the latest thing happened: a call, or a stage's start
@@ -430,13 +433,16 @@ class Sale:
         if self.stage < ctx.opens_stage and deal.origin == NEW_BUSINESS:
             self.clock.loss_rate = 0.0
             return
-        self.clock.loss_rate = rules.competition_rate(
-            ctx.competition,
-            self.sp.competition_weight,
-            deal.draw.fit,
-            ctx.competition_fit_weight,
-            deal.wrong_stages.bit_count(),
-            ctx.competition_wrong_factor,
+        self.clock.loss_rate = (
+            rules.competition_rate(
+                ctx.competition,
+                self.sp.competition_weight,
+                deal.draw.fit,
+                ctx.competition_fit_weight,
+                deal.wrong_stages.bit_count(),
+                ctx.competition_wrong_factor,
+            )
+            / self.attention
         )
 
     # --- a call -------------------------------------------------------------------------------
@@ -461,7 +467,7 @@ class Sale:
     def wait_for(self, call: Call) -> Generator[Any, Any, None]:
         """The gap up to the call: momentum fades (touches slow it) and the buyer may go dark."""
         clock = self.clock
-        end = clock.advance(call.at, self.sp.half_life)
+        end = clock.advance(call.at, self.sp.half_life * self.attention)
         if clock.touch_times:
             _send_touches(self.ctx, self.deal, clock, self.group)
         if end >= 0.0:
@@ -505,8 +511,9 @@ class Sale:
         overload = ctx.overload[call.agenda]
         restore = ctx.restore_right
         rand = self.r.random
-        met = False  # the buying group has heard the call (it hears it once, by its end)
-        seen_right = seen_wrong = 0  # activities the members present saw done right, wrong
+        # the members present, and the activities they saw done right and wrong not yet counted
+        present = self.group.attend(call.attendees, t) if self.group is not None else None
+        seen_right = seen_wrong = 0
         while True:
             sp = self.sp
             k = left if left < self.remaining else self.remaining
@@ -533,32 +540,28 @@ class Sale:
                 return
             _hand_out_work(ctx, deal, sp, t, self.r, deal.draw.pace, log)
             self._note_the_buyers_date()
-            if not met:
-                met = self._align(call, t, seen_right, seen_wrong)
+            if present is not None:  # what they saw so far counts at this stage's gate
+                self._align(present, seen_right, seen_wrong)
+                seen_right = seen_wrong = 0
             if not self._agrees(rules.restored(clock.momentum, restore), t):
                 clock.contact(t, restore)
                 self.go_dark(t, _DARK_STALLED)
                 return
             self.enter_next_stage(t, NAN)
-        if not met:
-            self._align(call, t, seen_right, seen_wrong)
+        if present is not None:
+            self._align(present, seen_right, seen_wrong)
         clock.momentum = rules.restored(clock.momentum, restore)
         clock.last_contact = t
         if log is not None:
             log.momentum[call_row] = clock.momentum  # the momentum the call left
 
-    def _align(self, call: Call, t: float, right: int, wrong: int) -> bool:
+    def _align(self, present: list[int], right: int, wrong: int) -> None:
         """The members present align with the purchase by what they saw done right and wrong
-        (with the buying group as people; a no-op otherwise). True: the group has heard it."""
-        group = self.group
-        if group is not None:
-            settings = self.ctx.group
-            assert settings is not None
-            gain = rules.call_alignment_gain(
-                right, wrong, settings.align_right, settings.align_wrong
-            )
-            group.meet(call.attendees, t, gain)
-        return True
+        (with the buying group as people)."""
+        settings = self.ctx.group
+        assert settings is not None and self.group is not None
+        gain = rules.call_alignment_gain(right, wrong, settings.align_right, settings.align_wrong)
+        self.group.align(present, gain)
 
     def _wrong_steps(self, wrong: int, t: float, restore: float) -> bool:
         """Activities done wrong in a call: rework, the stage's consequence (once), and maybe
@@ -607,7 +610,7 @@ class Sale:
         clock = self.clock
         clock.busy_until = busy_until
         self.ready = busy_until if busy_until > self.work_end else self.work_end
-        end = clock.advance(self.ready, self.sp.half_life)
+        end = clock.advance(self.ready, self.sp.half_life * self.attention)
         if clock.touch_times:
             _send_touches(ctx, self.deal, clock, self.group)
         if end >= 0.0:

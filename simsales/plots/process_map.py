@@ -3,9 +3,10 @@
 One row per stage, between the suspect pool above and the decision below; one column (lane) per
 actor: the joint activities done in calls, what a wrong step costs (with the rework loop back to
 the calls), the seller's own work, the buyer's own tasks, and the exits a deal can take from the
-stage (going dark into no decision, disqualification). A box of the lean levers and their current
-values closes the chart. Lanes are told apart by their headers and boxes as well as by light
-tints, and exits by dashed outlines, so the chart reads in black and white.
+stage (going dark into no response before the CRM opens an opportunity, no decision after it;
+disqualification). A box of the lean levers and their current values closes the chart. Lanes
+are told apart by their headers and boxes as well as by light tints, and exits by dashed
+outlines, so the chart reads in black and white.
 
 The layout is computed in inches (the axes span the figure one unit to the inch, y downwards):
 each text is wrapped to its box's width and each row is as tall as its fullest box, so no text
@@ -122,6 +123,8 @@ def _stage_cells(pm: ProcessMap, st: StageStep) -> tuple[list[_Cell], list[_Cell
     buyer = [f"{t.name}: {t.duration}" for t in st.buyer_tasks]
     if st.consensus_share:
         buyer.append(f"group agrees to go on ({st.consensus_share:.0%} of the consensus penalty)")
+    if st.gate:
+        buyer.append(f"each stakeholder may block: {st.gate:g} × (1 − alignment)")
     cells = [
         _cell(STAGE, [f"{st.number}  {st.name}"], bold_first=True),
         _cell(JOINT, joint),
@@ -136,7 +139,7 @@ def _stage_cells(pm: ProcessMap, st: StageStep) -> tuple[list[_Cell], list[_Cell
         _cell(
             EXIT,
             [
-                "goes dark: no decision",
+                f"goes dark: {'no decision' if st.number >= pm.opens_at else 'no response'}",
                 f"momentum half-life {st.half_life_days:.3g} d",
                 f"{gap:g} d without a call: {risk:.0%}",
             ],
@@ -291,11 +294,13 @@ def _rows(pm: ProcessMap) -> list[tuple[list[_Cell], list[_Cell]]]:
              pool_exits)]  # fmt: skip
     rows += [_stage_cells(pm, st) for st in pm.stages]
     consensus = ", ".join(f"{p.label}: {p.probability:.0%}" for p in pm.consensus)
-    close = [
-        f"the buying group agrees to buy, by group size: {consensus} (at average fit; wrong "
-        "steps cut it further)",
-        *(_strip_keys(c) for c in pm.close[1:]),
-    ]
+    agrees = (
+        f"a group none of whose members but the champion were met passes every gate: {consensus}"
+        if pm.people
+        else f"the buying group agrees to buy, by group size: {consensus} (at average fit; wrong "
+        "steps cut it further)"
+    )
+    close = [agrees, *(_strip_keys(c) for c in pm.close[1:])]
     outcomes = [
         _cell(EXIT, ["won", "they choose us"], bold_first=True),
         _cell(EXIT, ["lost (No Go)", "they choose another"], bold_first=True),

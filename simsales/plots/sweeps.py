@@ -16,6 +16,15 @@ from simsales.results import MetricSummary
 
 __all__ = ["sweep_curve", "sweep_heatmap"]
 
+#: A metric label longer than this is split before its unit, so it fits beside a figure's axis.
+_LABEL_WIDTH = 32
+
+
+def _axis_label(label: str) -> str:
+    """A long metric label on two lines, its unit or cohort ("(% of worked suspects)") below."""
+    name, sep, unit = label.partition(" (")
+    return f"{name}\n({unit}" if sep and len(label) > _LABEL_WIDTH else label
+
 
 def sweep_curve(
     xs: Sequence[float],
@@ -59,7 +68,7 @@ def sweep_curve(
     )
     ax.plot(x, mean, color=style.colour, marker=style.marker, markeredgecolor="black", label="mean")
     ax.set_xlabel(x_label)
-    ax.set_ylabel(metric_label)
+    ax.set_ylabel(_axis_label(metric_label))
     if percent:
         percent_axis(ax)
     else:  # money and counts: 4,800,000, not 4.8 under a 1e6 offset
@@ -119,11 +128,12 @@ def sweep_heatmap(
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(metric_label)
+    bar.set_label(_axis_label(metric_label))
     if percent:
         percent_axis(bar.ax)
     else:
         grouped_axis(bar.ax.yaxis, grid)
+    # three short lines: a metric with its cohort and two key paths overflow one line's width
     fig.suptitle(
         title or f"How do the two levers combine?\n{metric_label}\nby {x_label} and {y_label}"
     )

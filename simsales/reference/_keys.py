@@ -46,8 +46,8 @@ CROSS_CHECKS: dict[str, str] = {
     "Team._selling_hours_moved": "`selling_hours_per_day` is refused with a note: it is now "
     "`working_hours_per_day` and `non_selling_share`.",
     "Scenario._stages_consistent": "Stage names must be unique; the stages' `consensus_share` "
-    "values must add up to 1; at most one stage may have a `qualification`, and at most one may "
-    "have `sets_forecast = true`.",
+    "values must add up to 1 (without `[buyers.group]`; with it they must be absent); at most "
+    "one stage may have a `qualification`, and at most one may have `sets_forecast = true`.",
     "Scenario._account_stages_exist": "Each `accounts.expansion.kinds` entry's `start_stage` "
     "must name a stage of the scenario.",
     "Scenario._crm_stage_exists": "`crm.opens_at`, if given, must name a stage of the scenario.",

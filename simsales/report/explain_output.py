@@ -117,7 +117,7 @@ def render_text(pm: ProcessMap, width: int = 100) -> str:
         "(a call runs on into the next stage when no buyer task or seller work blocks it).",
     ]
     lines = lines[:-1] + textwrap.wrap(lines[-1], width)
-    lines += ["", "GOING DARK (no decision)"]
+    lines += ["", "GOING DARK (before the opening: no response; after it: no decision)"]
     for phrase in pm.dark:
         lines += _item("", phrase, width)
     head = " / ".join(f"{fmt_num(d)} d" for d in DARK_GAP_DAYS)
@@ -135,7 +135,15 @@ def render_text(pm: ProcessMap, width: int = 100) -> str:
         )
     lines += ["", "THE CLOSE"]
     points = ", ".join(f"{p.label}: {fmt_pct(p.probability)}" for p in pm.consensus)
-    lines += _item("", f"purchase likelihood by group size: {points}", width)
+    if pm.people:
+        lines += _item(
+            "",
+            "a group whose members but the champion were never met passes every gate, by "
+            f"group size: {points} (meeting them and doing it right is what lifts this)",
+            width,
+        )
+    else:
+        lines += _item("", f"purchase likelihood by group size: {points}", width)
     for phrase in pm.close:
         lines += _item("", phrase, width)
     lines += ["", "HOW OPPORTUNITIES END"]
@@ -204,6 +212,11 @@ def _stage_lines(pm: ProcessMap, st: StageStep, width: int) -> list[str]:
         if st.consensus_share
         else ""
     )
+    if st.gate:
+        dark += (
+            f"; after it each stakeholder may block the deal: {fmt_num(st.gate)} × (1 − their "
+            f"alignment) [{st.key}.gate]"
+        )
     out += _item("Goes dark", dark, width, lw)
     return out
 

@@ -206,7 +206,7 @@ def _sentence(story: DealStory, e: Episode) -> str:
         )
     if kind == "gap":
         days = f"{e.days:.1f}"
-        return f"{_article(days)} {days}-day gap followed: {_gap_causes(e.parts)}."
+        return f"{_article(days)} {days}-day gap followed: {_gap_causes(e.parts, story)}."
     if kind == "call":
         covered = _count(e.activities, "activity", "activities")
         text = f"{_capital(stage)} call {e.number} of {e.of} covered {covered}"
@@ -242,6 +242,13 @@ def _sentence(story: DealStory, e: Episode) -> str:
     if kind == "decided":
         if e.outcome == "won":
             return f"The buying group decided to buy, and chose us: won.{_momentum(e.momentum)}"
+        if story.closed_at > e.at:  # lost along the way: the seller hears of it later
+            during = story.stage_name(story.stage_reached)
+            return (
+                f"In the gap, during {during}, the buyer committed to another supplier or "
+                f"approach: lost. The seller learns it at the next contact, on day "
+                f"{story.closed_at:.1f}.{_momentum(e.momentum)}"
+            )
         return (
             "The buying group decided to buy, from someone else or in house: lost."
             f"{_momentum(e.momentum)}"
@@ -263,13 +270,16 @@ def _sentence(story: DealStory, e: Episode) -> str:
     return f"The model logged '{e.event}' (value {e.value:g}).{_momentum(e.momentum)}"
 
 
-def _gap_causes(parts: Sequence[WaitPart]) -> str:
+def _gap_causes(parts: Sequence[WaitPart], story: DealStory) -> str:
     """What a gap waited for, part by part, with the day each part ended."""
+    reached = next((e.at for e in story.episodes if e.kind == "reached"), math.nan)
     said = []
     for i, p in enumerate(parts):
         until = p.start + p.days
         if p.cause == "task":
             said.append(f"the buyer's own tasks ran until day {until:.1f}")
+        elif p.cause == "work" and abs(until - reached) < 1e-6:  # speed to lead
+            said.append(f"the seller found time to reach out on day {until:.1f}")
         elif p.cause == "work":
             said.append(f"the seller's offline work until day {until:.1f}")
         elif p.cause == "buyer":
@@ -282,9 +292,18 @@ def _gap_causes(parts: Sequence[WaitPart]) -> str:
     return ", then ".join(said)
 
 
+#: Momentum at or above which a buyer who went dark in a gap is not said to have "faded".
+_STILL_KEEN = 0.75
+
+
 def _dark(e: Episode, stage: str) -> str:
     at = f" (momentum {e.momentum:.2f})" if not math.isnan(e.momentum) else ""
     if e.cause == "faded":
+        if e.momentum >= _STILL_KEEN:  # the hazard is mostly the part no contact removes
+            return (
+                f"The buyer went dark in the gap, its momentum still {e.momentum:.2f}: time "
+                "alone can kill a deal (a frozen budget, a champion who leaves)."
+            )
         return f"The buyer went dark: its momentum had faded to {e.momentum:.2f} in the gap."
     if e.cause == "stalled":
         return f"The buying group could not agree to go on after {stage}: the deal stalled{at}."

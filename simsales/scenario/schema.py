@@ -376,6 +376,16 @@ class Buyers(_Frozen):
         default_factory=lambda: LogNormal(median=1.0, p90=1.8),
         description="Per-deal factor on all buyer lags and tasks (urgency): drawn once per deal.",
     )
+    pace_on_attention: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="How much a deal's pace also sets how fast its interest fades and how fast "
+        "it weighs alternatives: the momentum half-life is multiplied, and the competition "
+        "hazard divided, by pace ** this. At 1 a slow buyer does everything at its own speed, "
+        "losing interest no faster in its own time; at 0 (the first model) every buyer fades "
+        "at the same rate per day, so slow deals die more often.",
+    )
     meeting_lag_days: Duration = Field(
         description="Days until one stakeholder's next free slot, from when a meeting is asked for."
     )
@@ -800,13 +810,20 @@ class Scenario(_Frozen):
 
     @field_validator("stages")
     @classmethod
-    def _stages_consistent(cls, stages: list[Stage]) -> list[Stage]:
+    def _stages_consistent(cls, stages: list[Stage], info: ValidationInfo) -> list[Stage]:
         # a field validator (not a model one) so it runs, with its key path, beside other errors
         names = [s.name for s in stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must be unique, got {names}")
+        buyers = info.data.get("buyers")
         total = sum(s.consensus_share for s in stages)
-        if abs(total - 1.0) > 1e-6:
+        if buyers is not None and buyers.group is not None:
+            if total > 0:
+                raise ValueError(
+                    "consensus_share is not used with [buyers.group] (the buying group as "
+                    "people): give each stage a gate instead, and no consensus_share"
+                )
+        elif abs(total - 1.0) > 1e-6:
             shares = ", ".join(f"{s.name}={s.consensus_share:g}" for s in stages)
             raise ValueError(f"stages' consensus_share must add up to 1, got {total:g} ({shares})")
         if sum(s.qualification is not None for s in stages) > 1:
