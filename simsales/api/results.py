@@ -92,7 +92,7 @@ class _Written:
     store_problem: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RunResult(_Written):
     """A run: ``request`` as run, each replication's metrics (``per_replication``) and, if kept,
     deal table (``deal_tables``); ``summaries`` are the means with 95% intervals."""
@@ -139,6 +139,10 @@ class RunResult(_Written):
         found = frames.summaries_frame({self.scenario.name: self.summaries}, self.catalogue)
         return found.drop(columns="scenario").set_index("metric")
 
+    def __repr__(self) -> str:
+        run = self.scenario.run
+        return f"<RunResult {self.scenario.name}: {run.replications} replications, seed {run.seed}>"
+
     def to_pandas(self) -> pd.DataFrame:
         """The metrics (``.metrics``)."""
         return self.metrics
@@ -165,7 +169,7 @@ class RunResult(_Written):
         return run_summary_html(self.scenario, self.summaries)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class CompareResult(_Written):
     """A comparison: ``request`` as run, the ``comparison`` (every metric's summaries and paired
     differences) and its ``answer`` on the shown metrics (the findings, worked out once)."""
@@ -178,6 +182,9 @@ class CompareResult(_Written):
     def shown(self) -> tuple[str, ...]:
         """The metrics the tables, findings and figures show."""
         return self.request.shown
+
+    def __repr__(self) -> str:
+        return _answer_repr("CompareResult", self.answer)
 
     @cached_property
     def catalogue(self) -> dict[str, Metric]:
@@ -226,7 +233,7 @@ class CompareResult(_Written):
         return answer_summary_html(self.answer)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ExperimentOutcome(_Written):
     """An experiment: ``request`` as run, the experiment layer's ``result`` (its comparison,
     cycle samples and points) and its ``answer``."""
@@ -238,6 +245,9 @@ class ExperimentOutcome(_Written):
     @property
     def comparison(self) -> Comparison:
         return self.result.comparison
+
+    def __repr__(self) -> str:
+        return _answer_repr("ExperimentOutcome", self.answer)
 
     @cached_property
     def catalogue(self) -> dict[str, Metric]:
@@ -299,3 +309,11 @@ def _by_variant(comparison: Comparison) -> dict[str, dict[str, Any]]:
         name: {metric: found.differences[name] for metric, found in comparison.metrics.items()}
         for name in comparison.variant_names
     }
+
+
+def _answer_repr(kind: str, answer: Answer) -> str:
+    """A result in a console: what was run, then its finding lines."""
+    from simsales.report.findings import finding_lines
+
+    head = f"<{kind} {answer.title}: {answer.replications} replications each, seed {answer.seed}>"
+    return "\n".join([head, *finding_lines(answer)])

@@ -230,6 +230,8 @@ def tradeoff(
     y_label: str,
     x_base: float,
     y_base: float,
+    x_unit: str = "",
+    y_unit: str = "",
     x_percent: bool = False,
     y_percent: bool = False,
     base_label: str = "base",
@@ -240,9 +242,10 @@ def tradeoff(
     The base sits at the origin; each point is a variant (``(label, x change, y change)``),
     with its interval along each axis (paired, on common random numbers). Filled markers
     differ from the base on at least one axis; hollow ones on neither. The top and right axes
-    read the same points as levels (the base's mean plus the change). ``x_percent`` and
-    ``y_percent``: shares (0..1) whose changes show in percentage points. Made for the time to
-    a win against the no-decision rate: down and to the left is better on both.
+    read the same points as levels (the base's mean plus the change), in ``x_unit`` and
+    ``y_unit``. ``x_percent`` and ``y_percent``: shares (0..1), shown in % and their changes in
+    percentage points. Made for the time to a win against the no-decision rate: down and to
+    the left is better on both.
     """
     if not points:
         raise ValueError("nothing to plot: no variants")
@@ -252,7 +255,9 @@ def tradeoff(
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.plot([0], [0], marker="s", color="black", markersize=9, linestyle="none", zorder=3)
-    ax.annotate(base_label, (0, 0), xytext=(6, 6), textcoords="offset points", fontsize=8)
+    ax.annotate(
+        base_label, (0, 0), xytext=(-6, 6), textcoords="offset points", fontsize=8, ha="right"
+    )
     handles = [Line2D([], [], marker="s", color="black", linestyle="none", label=base_label)]
     for i, (label, dx, dy) in enumerate(points):
         style = series_style(i + 1)
@@ -287,15 +292,18 @@ def tradeoff(
                 label=label,
             )
         )
-    x_unit = " (points)" if x_percent else ""
-    y_unit = " (points)" if y_percent else ""
-    ax.set_xlabel(f"change in {x_label} from the base{x_unit}")
-    ax.set_ylabel(f"change in {y_label} from the base{y_unit}")
+
+    def change(label: str, unit: str, percent: bool) -> str:
+        unit = "percentage points" if percent else unit
+        return f"change in {label} from the base" + (f" ({unit})" if unit else "")
+
+    ax.set_xlabel(change(x_label, x_unit, x_percent))
+    ax.set_ylabel(change(y_label, y_unit, y_percent))
     x_shift, y_shift = x_base * xs, y_base * ys
     top = ax.secondary_xaxis("top", functions=(_shifted(x_shift), _shifted(-x_shift)))
-    top.set_xlabel(x_label + (" (%)" if x_percent else ""))
+    top.set_xlabel(x_label + (f" ({x_unit})" if x_unit else ""))
     right = ax.secondary_yaxis("right", functions=(_shifted(y_shift), _shifted(-y_shift)))
-    right.set_ylabel(y_label + (" (%)" if y_percent else ""))
+    right.set_ylabel(y_label + (f" ({y_unit})" if y_unit else ""))
     ax.grid(alpha=0.4)
     ax.set_title(title or f"{x_label} against {y_label}: each variant's change from the base")
     if len(handles) <= 13:

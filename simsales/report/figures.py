@@ -175,8 +175,10 @@ def tradeoff_figure(
     assert x_record is not None and y_record is not None
     return tradeoff(
         points,
-        x_label=f"{x_record.short} ({x_record.unit_label(answer.currency)})",
-        y_label=f"{y_record.short} ({y_record.unit_label(answer.currency)})",
+        x_label=x_record.short,
+        y_label=y_record.short,
+        x_unit=x_record.unit_label(answer.currency),
+        y_unit=y_record.unit_label(answer.currency),
         x_base=x_found.summaries[comparison.base_name].mean,
         y_base=y_found.summaries[comparison.base_name].mean,
         x_percent=x_record.unit == "share",
