@@ -305,4 +305,4 @@ def test_a_bundled_experiment_runs_reduced_through_the_cli() -> None:
     first = result.output.splitlines()[1]  # the answer comes first: a line per point
     assert first.startswith("activities_per_call=2: time to a win ")
     assert "cycle_median_won_days: " in result.output
-    assert "activities_per_call=1 (the base)" in result.output or "best (lowest)" in result.output
+    assert "activities_per_call=1, the base" in result.output or "best (lowest)" in result.output

@@ -223,7 +223,7 @@ def experiment_answer(result: ExperimentResult) -> Answer:
                 f"{label}={_shown(exp.base_point[k])}"
                 for label, k in zip(keys, exp.sweep_keys, strict=True)
             )
-            labels[answer.base] = f"{values} (the base)"
+            labels[answer.base] = f"{values}, the base"
         return _replace(answer, best=best, labels=labels)
     if exp.kind == "sensitivity":
         levers = {m.name: tuple(sensitivity_effects(result, m.name)) for m in answer.metrics}

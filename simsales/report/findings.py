@@ -38,9 +38,12 @@ def signed(value: float, digits: int) -> str:
 
 
 def _digits(half: float, mean: float) -> int:
-    """Decimals of a finding: one significant digit of the half-width (at most 3 decimals)."""
+    """Decimals of a finding: one significant digit of the half-width, two where it starts
+    with 1, 2 or 3 (below 3.5: one digit would round it by up to a third), at most 3."""
     if math.isfinite(half) and half > 0:
-        return max(0, min(3, -math.floor(math.log10(half))))
+        power = math.floor(math.log10(half))
+        extra = 1 if half / 10**power < 3.5 else 0
+        return max(0, min(3, extra - power))
     return 0 if not mean or abs(mean) >= 10 else 1
 
 
