@@ -219,6 +219,8 @@ def tornado(
     return fig
 
 
+#: Most variants of ``tradeoff`` whose points are labelled beside them (then only the legend).
+ANNOTATED = 5
 #: A point of ``tradeoff``: its label, and its paired change of the x and the y metric.
 TradeoffPoint = tuple[str, "PairedDifference", "PairedDifference"]
 
@@ -250,7 +252,10 @@ def tradeoff(
     if not points:
         raise ValueError("nothing to plot: no variants")
     xs, ys = (100.0 if x_percent else 1.0), (100.0 if y_percent else 1.0)
-    fig = new_figure(7.5, 5.6)
+    widest = max(len(label) for label, _, _ in points)
+    ncols = max(1, min(4, 110 // (widest + 6)))  # a legend as wide as the figure at most
+    rows = math.ceil((len(points) + 1) / ncols)
+    fig = new_figure(7.5, 5.2 + 0.2 * rows)
     ax = fig.axes[0]
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
@@ -280,7 +285,8 @@ def tradeoff(
             capsize=3,
             zorder=3,
         )
-        ax.annotate(label, (x, y), xytext=(6, -10), textcoords="offset points", fontsize=7)
+        if len(points) <= ANNOTATED:  # more would overlap: the legend names them
+            ax.annotate(label, (x, y), xytext=(6, -10), textcoords="offset points", fontsize=7)
         handles.append(
             Line2D(
                 [],
@@ -294,7 +300,7 @@ def tradeoff(
         )
 
     def change(label: str, unit: str, percent: bool) -> str:
-        unit = "percentage points" if percent else unit
+        unit = "points" if percent else unit
         return f"change in {label} from the base" + (f" ({unit})" if unit else "")
 
     ax.set_xlabel(change(x_label, x_unit, x_percent))
@@ -306,8 +312,7 @@ def tradeoff(
     right.set_ylabel(y_label + (f" ({y_unit})" if y_unit else ""))
     ax.grid(alpha=0.4)
     ax.set_title(title or f"{x_label} against {y_label}: each variant's change from the base")
-    if len(handles) <= 13:
-        fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8)
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=8)
     return fig
 
 

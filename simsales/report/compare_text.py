@@ -19,7 +19,7 @@ from rich.table import Table
 from simsales.experiment import Comparison
 from simsales.experiment.answer import Answer
 from simsales.experiment.compare import CRN_NOTE
-from simsales.report.findings import answer_note, finding_lines, variant_details
+from simsales.report.findings import answer_note, variant_details, wrapped_finding
 from simsales.report.text import (
     cohort_line,
     fit_console,
@@ -30,7 +30,7 @@ from simsales.report.text import (
     split_to_fit,
 )
 
-__all__ = ["comparison_tables", "print_answer", "print_comparison", "wrap_finding"]
+__all__ = ["comparison_tables", "print_answer", "print_comparison"]
 
 
 def comparison_tables(answer: Answer, console: Console) -> list[Table]:
@@ -60,26 +60,11 @@ def comparison_tables(answer: Answer, console: Console) -> list[Table]:
 def print_answer(console: Console, answer: Answer) -> None:
     """The finding lines, each wrapped at the console's width between its effects, and what
     their numbers are."""
-    for line in finding_lines(answer):
-        console.print(wrap_finding(line, console.width), markup=False, soft_wrap=True)
+    for finding in answer.findings:
+        text = wrapped_finding(finding, answer.currency, console.width)
+        console.print(text, markup=False, soft_wrap=True)
     note = textwrap.fill(f"({answer_note(answer)})", console.width)
     console.print(note, markup=False, soft_wrap=True)
-
-
-def wrap_finding(line: str, width: int) -> str:
-    """A finding line that fits ``width``: broken after an effect's ``;`` (never inside a
-    number or an interval), continuation lines indented."""
-    parts = line.split("; ")
-    lines = [parts[0]]
-    for part in parts[1:]:
-        if len(lines[-1]) + 2 + len(part) <= width:
-            lines[-1] += "; " + part
-        else:
-            lines[-1] += ";"
-            lines.append("    " + part)
-    return "\n".join(
-        textwrap.fill(x, width, subsequent_indent="    ", break_on_hyphens=False) for x in lines
-    )
 
 
 def print_comparison(console: Console, answer: Answer, comparison: Comparison) -> None:

@@ -269,7 +269,7 @@ def _sweep_figures(result: ExperimentResult, answer: Answer) -> dict[str, Figure
             cells,
             x_label=x_key,
             y_label=y_key,
-            metric_label=f"change in {metric.name} from the base" + (f" ({unit})" if unit else ""),
+            metric_label="change from the base" + (f" ({unit})" if unit else ""),
             labels=labels,
             title=f"How do the two levers combine?\nchange in {metric.name} from "
             f"{answer.base} (≈0: interval includes 0)\nby {x_key} and {y_key}",

@@ -29,6 +29,7 @@ __all__ = [
     "finding_lines",
     "signed",
     "variant_details",
+    "wrapped_finding",
 ]
 
 
@@ -71,6 +72,24 @@ def finding_line(finding: Finding, currency: str) -> str:
     """A variant's line: its name, then its effect on each headline metric."""
     effects = "; ".join(effect_text(e, currency) for e in finding.effects)
     return f"{finding.variant}: {effects}"
+
+
+def wrapped_finding(finding: Finding, currency: str, width: int) -> str:
+    """``finding_line`` in lines of at most ``width`` where it can: broken after the name or
+    after an effect's ``;``, never inside a number or an interval; continuations indented."""
+    line = finding_line(finding, currency)
+    if len(line) <= width:
+        return line
+    texts = [effect_text(e, currency) for e in finding.effects]
+    first = f"{finding.variant}: {texts[0]}" if texts else f"{finding.variant}:"
+    lines = [first] if len(first) + 1 <= width else [f"{finding.variant}:", f"    {texts[0]}"]
+    for text in texts[1:]:
+        if len(lines[-1]) + 2 + len(text) <= width:
+            lines[-1] += "; " + text
+        else:
+            lines[-1] += ";"
+            lines.append("    " + text)
+    return "\n".join(lines)
 
 
 def finding_lines(answer: Answer) -> list[str]:

@@ -61,6 +61,11 @@ def _change(diff: PairedDifference | None, unit: str, currency: str) -> str:
     return "–" if diff is None else fmt_change(diff, unit, currency)
 
 
+def _short(diff: PairedDifference | None, unit: str, currency: str) -> str:
+    """``_change`` for the terminal's narrow columns: ``≈0`` for no detectable difference."""
+    return _change(diff, unit, currency).replace("no detectable difference", "≈0")
+
+
 def _base_text(answer: Answer, metric: Metric) -> str:
     """The base's value with its unit: ``61.3 ± 2.1%``, ``108 ± 7 days``."""
     base = answer.summaries[answer.base][metric.name]
@@ -80,8 +85,8 @@ def sensitivity_table(answer: Answer, metric: Metric) -> Table:
     table.add_column("swing" + (f" ({'points' if unit == 'share' else shown})" if shown else ""))
     for effect in answer.levers[metric.name]:
         lever = effect.lever
-        down = f"{_value(lever.low)}: " + _change(effect.down, unit, currency)
-        up = f"{_value(lever.high)}: " + _change(effect.up, unit, currency)
+        down = f"{_value(lever.low)}: " + _short(effect.down, unit, currency)
+        up = f"{_value(lever.high)}: " + _short(effect.up, unit, currency)
         table.add_row(
             escape(lever.label),
             escape(_value(lever.base)),

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from simsales.analysis import PairedDifference
 from simsales.experiment import Comparison
-from simsales.results import Metric, MetricSummary, catalogue_for, stage_keys, table_metrics
+from simsales.results import MetricSummary, catalogue_for, stage_keys, table_metrics
 from simsales.results.catalogue import COMPARE_METRICS
 from simsales.scenario import Scenario
 from simsales.scenario.text import CONTROL_CHARACTERS, printable
@@ -30,7 +30,6 @@ __all__ = [
     "COMPARE_METRICS",
     "MAX_WIDTH",
     "STAGE_COLUMNS",
-    "comparison_catalogue",
     "decimals",
     "fit_console",
     "fmt_change",
@@ -56,17 +55,6 @@ STAGE_COLUMNS = ("reach", "conversion", "days_in", "wip")
 def metric_units(scenario: Scenario) -> dict[str, str]:
     """Each metric's unit (``share``, ``days``, ``count``, ...), from the catalogue."""
     return {name: metric.unit for name, metric in catalogue_for(scenario).items()}
-
-
-def comparison_catalogue(comparison: Comparison) -> dict[str, Metric]:
-    """Every metric over all scenarios of a comparison (a variant may add metrics, such as the
-    account metrics of a variant with ``[accounts]``); the base's record wins."""
-    return catalogue_for(comparison.base, *comparison.variants)
-
-
-def comparison_units(comparison: Comparison) -> dict[str, str]:
-    """Every metric's unit over all scenarios of a comparison; the base's unit wins."""
-    return {name: m.unit for name, m in comparison_catalogue(comparison).items()}
 
 
 def shown_unit(unit: str, currency: str) -> str:
