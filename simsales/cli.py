@@ -1,11 +1,11 @@
 """The ``simsales`` command: validate scenario files, print their schema, run and compare them.
 
-Thin by design: each command parses its options, calls one library function and prints or
-writes; the tables, JSON and files are ``simsales.report``'s. Bad input exits with code 2 and a
-list of problems, never a traceback; a failed run exits 1; Ctrl-C exits 130 and SIGTERM 143,
-both without leaving partial files. The model, results and report packages are imported only by
-the commands that need them, so that ``validate`` and ``schema`` stay quick and work on their
-own.
+Thin by design: each command parses its options, builds a request of the library
+(``simsales.api``), calls it and prints; the tables, JSON and files are ``simsales.report``'s.
+Bad input exits with code 2 and a list of problems, never a traceback; a failed run exits 1;
+Ctrl-C exits 130 and SIGTERM 143, both without leaving partial files. The model, results and
+report packages are imported only by the commands that need them, so that ``validate`` and
+``schema`` stay quick and work on their own.
 """
 
 from __future__ import annotations

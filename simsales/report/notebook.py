@@ -59,7 +59,11 @@ def answer_summary_html(answer: Answer) -> str:
     rows = []
     for metric in answer.metrics:
         base = answer.summaries[answer.base][metric.name]
-        cells = [td(code(metric.name)), td(esc(fmt_summary(base, metric.unit)), num=True)]
+        unit = metric.unit_label(answer.currency)
+        cells = [
+            td(code(metric.name) + f" ({esc(unit)})"),
+            td(esc(fmt_summary(base, metric.unit)), num=True),
+        ]
         for variant in answer.variants:
             effect = answer.effects[variant][metric.name]
             text = effect_text(effect, answer.currency).removeprefix(metric.short).strip()

@@ -253,11 +253,13 @@ def split_to_fit(
     items: Sequence[Any], build: Callable[[Sequence[Any]], Table], console: Console
 ) -> list[Table]:
     """Tables of ``build(chunk)`` for consecutive chunks of ``items``, each chunk as long as
-    fits ``MAX_WIDTH`` columns (at least one item): wide tables are split, never wrapped."""
+    fits ``MAX_WIDTH`` columns, or a narrower terminal (at least one item): wide tables are
+    split, never wrapped."""
+    limit = min(MAX_WIDTH, console.width) if console.is_terminal else MAX_WIDTH
     tables: list[Table] = []
     chunk: list[Any] = []
     for item in items:
-        if chunk and table_width(console, build([*chunk, item])) > MAX_WIDTH:
+        if chunk and table_width(console, build([*chunk, item])) > limit:
             tables.append(build(chunk))
             chunk = []
         chunk.append(item)
