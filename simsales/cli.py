@@ -1,11 +1,11 @@
 """The ``simsales`` command: validate scenario files, print their schema, run and compare them.
 
-Thin by design: each command parses its options, calls one library function and prints or
-writes; the tables, JSON and files are ``simsales.report``'s. Bad input exits with code 2 and a
-list of problems, never a traceback; a failed run exits 1; Ctrl-C exits 130 and SIGTERM 143,
-both without leaving partial files. The model, results and report packages are imported only by
-the commands that need them, so that ``validate`` and ``schema`` stay quick and work on their
-own.
+Thin by design: each command parses its options, builds a request of the library
+(``simsales.api``), calls it and prints; the tables, JSON and files are ``simsales.report``'s.
+Bad input exits with code 2 and a list of problems, never a traceback; a failed run exits 1;
+Ctrl-C exits 130 and SIGTERM 143, both without leaving partial files. The model, results and
+report packages are imported only by the commands that need them, so that ``validate`` and
+``schema`` stay quick and work on their own.
 """
 
 from __future__ import annotations
@@ -15,32 +15,23 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import click
 from click.core import ParameterSource
 
 from simsales import __version__
-from simsales.output import (
-    HOLD_VAR,
-    OutputError,
-    StagedFiles,
-    atomic_open,
-    atomic_write_text,
-    hold_for_test,
-    prepare_out_dir,
-)
+from simsales.output import HOLD_VAR, OutputError, atomic_write_text, hold_for_test
 from simsales.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
 from simsales.scenario.text import printable
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from rich.console import Console
 
+    from simsales.api import Execution
     from simsales.experiment.store import RunStore
-    from simsales.model import RunRecords
-    from simsales.results.eventlog import EventLogExport
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -143,10 +134,13 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
-    """What to say and the exit code (128 + the signal) for Ctrl-C or SIGTERM."""
+    """What to say and the exit code (128 + the signal) for Ctrl-C or SIGTERM; a run the
+    library stopped (``simsales.api.Interrupted``) adds what it left behind."""
+    detail = getattr(exc, "detail", "")
+    exc = getattr(exc, "original", exc)
     if isinstance(exc, Terminated):
-        return "terminated (SIGTERM)", 128 + signal.SIGTERM
-    return "interrupted", 128 + signal.SIGINT
+        return "terminated (SIGTERM)" + detail, 128 + signal.SIGTERM
+    return "interrupted" + detail, 128 + signal.SIGINT
 
 
 class _Main(click.Group):
@@ -208,23 +202,22 @@ def _check_workload(
     replications: int,
     limits: tuple[float | None, float | None],
     *,
-    at_once: int = 1,
     event_log: bool = False,
-    cycles: bool = False,
 ) -> None:
     """Exit 2, saying by how much and what to do, if the work or memory passes the limits."""
-    from simsales.experiment.workload import WorkLimits, estimate_workload
+    from simsales.api import Execution, RequestError
+    from simsales.api.running import check_workload
 
     max_work, max_memory = limits
-    given = {"max_work": max_work, "max_memory": max_memory}
-    limit = WorkLimits(**{k: v for k, v in given.items() if v is not None})
-    load = estimate_workload(
-        scenarios, replications=replications, at_once=at_once, event_log=event_log, cycles=cycles
-    )
-    problems = load.problems(limit)
-    if problems:
-        said = ";\n  ".join(problems)
-        _fail(f"too large to start:\n  {said}.\n  {load.advice(limit)}", 2)
+    try:
+        check_workload(
+            scenarios,
+            replications,
+            Execution(max_work=max_work, max_memory=max_memory),
+            event_log=event_log,
+        )
+    except RequestError as err:
+        _fail(str(err), 2)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -399,87 +392,39 @@ def run(
     cache_dir: Path | None,
     no_cache: bool,
     events: str | None,
-    events_level: str,
+    events_level: Literal["event", "stage"],
     no_figures: bool,
     max_work: float | None,
     max_memory: float | None,
 ) -> None:
     """Run SCENARIO's replications and print its metrics with 95% confidence intervals."""
-    from simsales import report
-    from simsales.experiment import run_replications
-    from simsales.results import summarise
+    from simsales import api, report
 
-    (scenario,) = _load(scenario_file, overrides=overrides)
-    reps = replications or scenario.run.replications
-    seed = scenario.run.seed if seed is None else seed
-    # The resolved scenario written to summary.json must say what was run.
-    settings = scenario.run.model_copy(update={"replications": reps, "seed": seed})
-    scenario = scenario.model_copy(update={"run": settings})
-    jobs = _check_jobs(jobs, scheduler)
-    if events is None and events_level != "event":
-        _fail("--events-level stage needs --events [FILE]: it says what the event log holds", 2)
-    events_file = _events_file(events, out, force)
-    at_once = 1 if scheduler else jobs
-    limits = (max_work, max_memory)
-    _check_workload([scenario], reps, limits, at_once=at_once, event_log=events_file is not None)
-    command = ["simsales", "run", str(scenario_file), f"--replications={reps}", f"--seed={seed}"]
-    command += [f"--set={o}" for o in overrides] + [_where(jobs, scheduler)]
-    command += [f"--out={out}"] if out is not None else []
-    command += [f"--events={events_file}"] if events_file is not None else []
-    command += [f"--events-level={events_level}"] if events_level != "event" else []
-    command += ["--no-figures"] if no_figures and out is not None else []
+    where = _check_jobs(jobs, scheduler)
     store = _run_store(cache_dir, no_cache)
-    request = report.run_request(scenario, command=command)
-    with (
-        _cluster(scheduler) as executor,
-        _staged_output(out, force, store, record="summary.json", request=request) as staged,
-        _event_log_export(events_file, staged, scenario.name, events_level) as export,
-    ):
-        writer = report.deal_writer(staged, events=False) if staged is not None else None
-        writer = _then(writer, export)
-        flow = report.RunFlow(writer) if staged is not None and not no_figures else None
-        with _failing("run", store), _progress_bar(reps) as progress:
-            per_rep = run_replications(
-                scenario,
-                replications=reps,
-                seed=seed,
-                jobs=_slots(executor, jobs),
-                event_log=events_file is not None,
-                on_result=flow or writer,
-                progress=progress,
-                executor=executor,
-                store=store,
-            )
-        summaries = summarise(per_rep)
-        if staged is not None:
-            document = report.summary_document(
-                scenario,
-                summaries,
-                scenario_file=scenario_file,
-                overrides=overrides,
-                command=command,
-            )
-            with _writing(staged):
-                if flow is not None:
-                    report.save_figures(staged, flow.figures())
-                if export is not None:
-                    export.close()  # before its file is published with the others
-                report.publish_run(staged, document, per_rep)
-    _say_reused(store, reps)
+    with _api_errors("run", store), _progress_bar() as progress:
+        request = api.run_request(
+            scenario_file,
+            replications=replications,
+            seed=seed,
+            overrides=overrides,
+            execution=_execution(where, scheduler, store, progress, max_work, max_memory),
+            out=out,
+            force=force,
+            figures=not no_figures,
+            events=events,
+            events_level=events_level,
+            keep_deals=False,
+        )
+        _warn(request.notices)
+        result = api.run(request)
+    _say_reused(store, result.reused, request.replications, result.store_problem)
     if fmt == "json":
-        click.echo(report.to_json(report.run_summary(scenario, summaries)))
+        click.echo(report.to_json(report.run_summary(result.scenario, result.summaries)))
         return
     console = report.terminal_console()
-    report.print_run(console, scenario, summaries)
-    if out is not None:
-        skip = {"events.csv"}
-        skip |= {"accounts.csv"} if scenario.accounts is None else set()
-        files = [name for name in report.RUN_FILES if name not in skip]
-        files += [] if no_figures else ["figures/ (PNG and SVG)"]
-        files += [events_file.name] if events_file and events_file.parent == out else []
-        console.print(f"written to {out}/: {', '.join(files)}", soft_wrap=True, markup=False)
-    if events_file is not None and events_file.parent != out:
-        console.print(f"event log written to {events_file}", soft_wrap=True, markup=False)
+    report.print_run(console, result.scenario, result.summaries)
+    _say_written(console, out, result.written, request.events)
 
 
 @main.command(short_help="Compare variants with a base scenario, on common random numbers.")
@@ -503,7 +448,15 @@ def run(
     metavar="NAME",
     help="Show this metric (repeatable). Default: ten headline metrics. JSON and files hold all.",
 )
-@_format_option("text: a table and a summary; json: every metric, and nothing else, on stdout.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a key of BASE and of every VARIANT, e.g. run.horizon_days=500 (value read "
+    "as TOML). Repeatable.",
+)
+@_format_option("text: the answer, a table and a summary; json: every metric, on stdout.")
 @_OUT
 @_FORCE
 @_NO_FIGURES
@@ -515,9 +468,10 @@ def run(
 def compare(
     base_file: Path,
     variant_files: tuple[Path, ...],
-    replications: int | str | None,
+    replications: int | Literal["auto"] | None,
     seed: int | None,
     metrics: tuple[str, ...],
+    overrides: tuple[str, ...],
     fmt: str,
     out: Path | None,
     force: bool,
@@ -536,64 +490,32 @@ def compare(
     separate runs would give. Where the interval includes 0 the difference is reported as not
     detectable.
     """
-    from simsales import report
-    from simsales.experiment import PrecisionTargets, compare_scenarios
+    from simsales import api, report
 
-    files = (base_file, *variant_files)
-    scenarios = _load(*files)
-    shown = _check_metrics(metrics or report.COMPARE_METRICS, scenarios)
-    auto = replications == "auto"
-    reps = (replications if isinstance(replications, int) else None) or scenarios[
-        0
-    ].run.replications
-    targets = PrecisionTargets() if auto else None
-    seed = scenarios[0].run.seed if seed is None else seed
-    jobs = _check_jobs(jobs, scheduler)
-    most = targets.max_replications if targets else reps
-    _check_workload(scenarios, most, (max_work, max_memory), at_once=1 if scheduler else jobs)
-    command = ["simsales", "compare", *map(str, files)]
-    command += [f"--replications={'auto' if auto else reps}", f"--seed={seed}"]
-    command += [_where(jobs, scheduler)] + [f"--metric={m}" for m in metrics]
-    command += [f"--out={out}"] if out is not None else []
-    command += ["--no-figures"] if no_figures and out is not None else []
+    where = _check_jobs(jobs, scheduler)
     store = _run_store(cache_dir, no_cache)
-    request = report.scenarios_request(scenarios, seed=seed, command=command)
-    with (
-        _cluster(scheduler) as executor,
-        _staged_output(out, force, store, record="comparison.json", request=request) as staged,
-    ):
-        total = (targets.max_replications if targets else reps) * len(scenarios)
-        with _failing("comparison", store), _progress_bar(total) as progress:
-            result = compare_scenarios(
-                scenarios[0],
-                scenarios[1:],
-                replications=targets or reps,
-                seed=seed,
-                jobs=_slots(executor, jobs),
-                progress=progress,
-                executor=executor,
-                metrics=shown,
-                store=store,
-            )
-        if staged is not None:
-            document = report.comparison_document(result, files=files, command=command)
-            with _writing(staged):
-                written = report.publish_comparison(
-                    staged,
-                    document,
-                    result,
-                    shown,
-                    files=[str(f) for f in files],
-                    figures=not no_figures,
-                )
-    _say_reused(store, result.replications * len(scenarios))
+    with _api_errors("comparison", store, metric_option=True), _progress_bar() as progress:
+        request = api.compare_request(
+            base_file,
+            *variant_files,
+            replications=replications,
+            seed=seed,
+            metrics=metrics,
+            overrides=overrides,
+            execution=_execution(where, scheduler, store, progress, max_work, max_memory),
+            out=out,
+            force=force,
+            figures=not no_figures,
+        )
+        result = api.compare(request)
+    runs = result.comparison.replications * len(request.scenarios)
+    _say_reused(store, result.reused, runs, result.store_problem)
     if fmt == "json":
-        click.echo(report.to_json(result.to_dict()))
+        click.echo(report.to_json(result.comparison.to_dict()))
         return
     console = report.terminal_console()
-    report.print_comparison(console, result, shown)
-    if out is not None:
-        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True, markup=False)
+    report.print_comparison(console, result.answer, result.comparison)
+    _say_written(console, out, result.written)
 
 
 @main.command(short_help="Run an experiment file: variants or a sweep against a base.")
@@ -605,6 +527,11 @@ def compare(
     help="Default: the file's, or its base's."
     + _AUTO_HELP
     + " (the file's [precision], else 5% of |mean|; 5 to 200 replications).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Root seed of every scenario. Default: the file's, or its base's.",
 )
 @click.option(
     "--set",
@@ -625,7 +552,8 @@ def compare(
 @_limits
 def experiment(
     experiment_file: Path,
-    replications: int | str | None,
+    replications: int | Literal["auto"] | None,
+    seed: int | None,
     overrides: tuple[str, ...],
     fmt: str,
     out: Path | None,
@@ -643,62 +571,31 @@ def experiment(
     Every scenario runs the same replications on the same seed (common random numbers), so each
     variant's or point's difference from the base is paired replication by replication.
     """
-    from simsales import report
-    from simsales.experiment import load_experiment, run_experiment
+    from simsales import api, report
 
-    auto = replications == "auto"
-    fixed = replications if isinstance(replications, int) else None
-    try:
-        spec = load_experiment(experiment_file, overrides, replications=fixed)
-    except ScenarioError as err:
-        n = len(err.problems)
-        _print_problems(f"{experiment_file}: {n} problem{'s' if n != 1 else ''}:", err)
-        sys.exit(2)
-    jobs = _check_jobs(jobs, scheduler)
-    command = ["simsales", "experiment", str(experiment_file)]
-    command += [f"--replications={'auto' if auto else spec.replications}"]
-    command += [_where(jobs, scheduler)]
-    command += [f"--set={o}" for o in overrides]
-    command += [f"--out={out}"] if out is not None else []
-    command += ["--no-figures"] if no_figures and out is not None else []
-    per_scenario = spec.precision_targets().max_replications if auto else spec.replications
-    total = per_scenario * (1 + len(spec.scenarios))
-    _check_workload(
-        [spec.base, *spec.scenarios],
-        per_scenario,
-        (max_work, max_memory),
-        at_once=1 if scheduler else jobs,
-        cycles=True,
-    )
+    where = _check_jobs(jobs, scheduler)
     store = _run_store(cache_dir, no_cache)
-    request = report.experiment_request(spec, command=command)
-    with (
-        _cluster(scheduler) as executor,
-        _staged_output(out, force, store, record="experiment.json", request=request) as staged,
-    ):
-        with _failing("experiment", store), _progress_bar(total) as progress:
-            result = run_experiment(
-                spec,
-                jobs=_slots(executor, jobs),
-                progress=progress,
-                auto=auto,
-                executor=executor,
-                store=store,
-            )
-        if staged is not None:
-            document = report.experiment_document(result, command=command)
-            with _writing(staged):
-                written = report.publish_experiment(
-                    staged, result, document, figures=not no_figures
-                )
-    _say_reused(store, result.comparison.replications * (1 + len(spec.scenarios)))
+    with _api_errors("experiment", store), _progress_bar() as progress:
+        request = api.experiment_request(
+            experiment_file,
+            replications=replications,
+            seed=seed,
+            overrides=overrides,
+            execution=_execution(where, scheduler, store, progress, max_work, max_memory),
+            out=out,
+            force=force,
+            figures=not no_figures,
+        )
+        result = api.experiment(request)
+    comparison = result.comparison
+    runs = comparison.replications * (1 + len(comparison.variants))
+    _say_reused(store, result.reused, runs, result.store_problem)
     if fmt == "json":
-        click.echo(report.to_json(result.to_dict()))
+        click.echo(report.to_json(result.result.to_dict()))
         return
     console = report.terminal_console()
-    report.print_experiment(console, result)
-    if out is not None:
-        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True, markup=False)
+    report.print_experiment(console, result.result, result.answer)
+    _say_written(console, out, result.written)
 
 
 @main.command(short_help="Tell the story of individual deals, day by day.")
@@ -893,6 +790,16 @@ def _listing(written: Sequence[str]) -> str:
     return ", ".join(files)
 
 
+def _say_written(
+    console: Console, out: Path | None, written: Sequence[str], events: Path | None = None
+) -> None:
+    """Say which files were written into ``out``, and where the event log went."""
+    if out is not None:
+        console.print(f"written to {out}/: {_listing(written)}", soft_wrap=True, markup=False)
+    if events is not None and events.parent != out:
+        console.print(f"event log written to {events}", soft_wrap=True, markup=False)
+
+
 def _check_jobs(jobs: int, scheduler: str | None) -> int:
     """The local processes to use (0: all CPUs); exit 2 if ``--jobs`` comes with ``--scheduler``."""
     source = click.get_current_context().get_parameter_source("jobs")
@@ -901,35 +808,25 @@ def _check_jobs(jobs: int, scheduler: str | None) -> int:
     return jobs or os.cpu_count() or 1
 
 
-def _where(jobs: int, scheduler: str | None) -> str:
-    """The option of the recorded command that says where the work ran."""
-    return f"--jobs={jobs}" if scheduler is None else f"--scheduler={scheduler}"
+def _execution(
+    jobs: int,
+    scheduler: str | None,
+    store: RunStore | None,
+    progress: Callable[[int, int], None] | None,
+    max_work: float | None,
+    max_memory: float | None,
+) -> Execution:
+    """Where the work runs, with the run store, the progress bar and the limits."""
+    from simsales.api import Execution
 
-
-def _slots(executor: Executor | None, jobs: int) -> int:
-    """Replications to keep running at once: the cluster's worker threads, or ``jobs``."""
-    if executor is None:
-        return jobs
-    from simsales.experiment.cluster import executor_threads
-
-    return executor_threads(executor)
-
-
-@contextmanager
-def _cluster(scheduler: str | None) -> Iterator[Executor | None]:
-    """An executor on the Dask cluster at ``scheduler`` (``None`` without one); exit 1 if the
-    extra is missing or the scheduler cannot be reached."""
-    if scheduler is None:
-        yield None
-        return
-    from simsales.experiment.cluster import ClusterError, dask_executor
-
-    with ExitStack() as stack:
-        try:
-            executor = stack.enter_context(dask_executor(scheduler))
-        except ClusterError as err:
-            _fail(str(err), 1)
-        yield executor
+    return Execution(
+        jobs=jobs,
+        scheduler=scheduler,
+        store=store,
+        progress=progress,
+        max_work=max_work,
+        max_memory=max_memory,
+    )
 
 
 def _run_store(cache_dir: Path | None, no_cache: bool) -> RunStore | None:
@@ -946,133 +843,49 @@ def _run_store(cache_dir: Path | None, no_cache: bool) -> RunStore | None:
         _fail(f"{err}; or choose another folder (--cache-dir DIR), or none (--no-cache)", 2)
 
 
-def _say_reused(store: RunStore | None, total: int) -> None:
+def _say_reused(store: RunStore | None, reused: int, total: int, problem: str | None) -> None:
     """Say on stderr how many replications the run store served, and any trouble writing it."""
     if store is None:
         return
-    if store.reused:
+    if reused:
         click.echo(
-            printable(
-                f"{store.reused} of {total} replications reused from the run store {store.folder}"
-            ),
+            printable(f"{reused} of {total} replications reused from the run store {store.folder}"),
             err=True,
         )
-    if store.problem is not None:
-        click.echo(f"warning: {printable(store.problem)}; the results are complete", err=True)
+    if problem is not None:
+        click.echo(f"warning: {printable(problem)}; the results are complete", err=True)
 
 
-def _events_file(events: str | None, out: Path | None, force: bool) -> Path | None:
-    """Where ``--events`` writes: a bare name into ``--out``; exit 2 if it cannot."""
-    if events is None:
-        return None
-    from simsales.results.eventlog import event_log_format, legacy_ending_notice
-
-    if not events:  # --events alone
-        if out is None:
-            _fail("--events needs --out DIR (to write DIR/events.csv) or a FILE: log.xes, ...", 2)
-        events = "events.csv"
-    path = Path(events)
-    if out is not None and path.parent == Path("."):
-        path = out / path
-    try:
-        event_log_format(path)
-    except ValueError as err:
-        _fail(str(err), 2)
-    notice = legacy_ending_notice(path)
-    if notice is not None:
+def _warn(notices: Sequence[str]) -> None:
+    for notice in notices:
         click.echo(f"warning: {printable(notice)}", err=True)
-    if path.parent != out and path.exists() and not force:
-        _fail(f"{path} exists; choose another file or pass --force to overwrite it", 2)
-    if path.parent != out and not path.parent.is_dir():
-        _fail(f"cannot write {path}: no folder {path.parent}", 2)
-    return path
 
 
 @contextmanager
-def _event_log_export(
-    path: Path | None, staged: StagedFiles | None, scenario_name: str, level: str
-) -> Iterator[EventLogExport | None]:
-    """The ``--events`` file, staged with ``--out``'s files or written atomically on its own."""
-    if path is None:
-        yield None
-        return
-    from simsales.results.eventlog import EventLogExport, event_log_format
+def _api_errors(
+    what: str, store: RunStore | None = None, *, metric_option: bool = False
+) -> Iterator[None]:
+    """The library's errors as the command line reports them: files that do not load (their
+    problems, exit 2), a request that cannot run (exit 2; an unknown metric as a bad
+    ``--metric``), a cluster or a file that fails (exit 1), and any other failure of the run
+    (exit 1, or the traceback with ``SIMSALES_DEBUG`` set). An interrupt passes on to
+    ``_Main``."""
+    from simsales.api import LoadError, RequestError, WriteError
+    from simsales.experiment.cluster import ClusterError
 
-    fmt = event_log_format(path)
-    if staged is not None and path.parent == staged.folder:
-        fh = staged.open(path.name, newline="")
-        export = EventLogExport(fh, fmt, scenario_name=scenario_name, level=level)
-        yield export
-        export.close()
-        return
-    with atomic_open(path, newline="") as fh:
-        export = EventLogExport(fh, fmt, scenario_name=scenario_name, level=level)
-        yield export
-        export.close()
-
-
-def _then(
-    first: Callable[[int, RunRecords | None, dict[str, float]], None] | None,
-    export: EventLogExport | None,
-) -> Callable[[int, RunRecords | None, dict[str, float]], None] | None:
-    """An ``on_result`` that calls ``first``, then adds the replication to ``export``."""
-    if export is None:
-        return first
-
-    def on_result(r: int, records: RunRecords | None, metrics: dict[str, float]) -> None:
-        if first is not None:
-            first(r, records, metrics)
-        assert records is not None  # records are kept when on_result is given
-        export.add_records(records)
-
-    return on_result
-
-
-@contextmanager
-def _staged_output(
-    out: Path | None,
-    force: bool,
-    store: RunStore | None = None,
-    *,
-    record: str | None = None,
-    request: dict[str, Any] | None = None,
-) -> Iterator[StagedFiles | None]:
-    """The files of ``--out DIR``, discarded unless published; exit 130 on Ctrl-C, 143 on
-    SIGTERM. A folder whose ``record`` (``summary.json``, ...) says it was written for this
-    same ``request`` is rewritten without ``--force``: the same command, run again after it
-    was killed, resumes whenever the kill came."""
-
-    def rewritable(folder: Path) -> bool:
-        from simsales.report import holds_request
-
-        return record is not None and request is not None and holds_request(folder, record, request)
-
-    try:
-        folder = prepare_out_dir(out, force, rewritable=rewritable) if out is not None else None
-    except OutputError as err:
-        _fail(str(err), 2)
-    staged = None if folder is None else StagedFiles(folder, record=record)
-    try:
-        with staged if staged is not None else nullcontext():
-            yield staged
-    except KeyboardInterrupt as exc:
-        what, code = _stopped(exc)
-        if staged is not None and staged.published:
-            _fail(
-                f"{what} while publishing; {staged.folder} holds part of the files: "
-                f"run the same command again to complete it{_kept(store)}",
-                code,
-            )
-        _fail(f"{what}; no output files were written{_kept(store)}", code)
-    hold_for_test("published")
-
-
-@contextmanager
-def _failing(what: str, store: RunStore | None = None) -> Iterator[None]:
-    """Exit 1 if the block fails (with ``SIMSALES_DEBUG`` set: the traceback); say so if the
-    replications finished before are kept in the run store (a lost cluster, say)."""
     try:
         yield
+    except LoadError as err:
+        for file, problem in err.failures:
+            n = len(problem.problems)
+            _print_problems(f"{file}: {n} problem{'s' if n != 1 else ''}:", problem)
+        sys.exit(2)
+    except RequestError as err:
+        if metric_option and str(err).startswith("unknown metric"):
+            raise click.BadParameter(str(err), param_hint="'--metric'") from None
+        _fail(str(err), 2)
+    except (ClusterError, WriteError) as err:
+        _fail(str(err), 1)
     except Exception as exc:
         if os.environ.get("SIMSALES_DEBUG"):
             raise
@@ -1080,7 +893,7 @@ def _failing(what: str, store: RunStore | None = None) -> Iterator[None]:
 
 
 def _kept(store: RunStore | None) -> str:
-    """What an interrupted or failed run leaves for the rerun: '' if nothing was stored."""
+    """What a failed run leaves for the rerun: '' if nothing was stored."""
     if store is None or not store.computed:
         return ""
     return (
@@ -1090,75 +903,47 @@ def _kept(store: RunStore | None) -> str:
 
 
 @contextmanager
-def _writing(staged: StagedFiles) -> Iterator[None]:
-    """Exit 1 if a file of ``staged`` cannot be written."""
+def _failing(what: str) -> Iterator[None]:
+    """Exit 1 if the block fails (with ``SIMSALES_DEBUG`` set: the traceback)."""
     try:
         yield
-    except OSError as err:
-        _fail(f"cannot write to {staged.folder}: {err}", 1)
+    except Exception as exc:
+        if os.environ.get("SIMSALES_DEBUG"):
+            raise
+        _fail(f"the {what} failed: {type(exc).__name__}: {exc}", 1)
 
 
 @contextmanager
-def _progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr if it is a terminal; nothing in pipes, logs and tests."""
+def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr if it is a terminal, saying n/N; nothing in pipes, logs and
+    tests."""
     if os.environ.get(HOLD_VAR):  # test-only: hold once a replication is done (and stored)
-        yield lambda done: hold_for_test("computing")
+        yield lambda done, total: hold_for_test("computing")
         return
     if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import MofNCompleteColumn, Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("replications", total=total)
-        yield lambda done: bar.update(task, completed=done)
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("replications", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _load(*files: Path, overrides: Sequence[str] = ()) -> list[Scenario]:
-    """Load every file, or exit 2 listing the problems of each bad one (and duplicate names)."""
-    scenarios, bad = [], False
-    for path in files:
-        try:
-            scenarios.append(load_scenario(path, overrides))
-        except ScenarioError as err:
-            n = len(err.problems)
-            _print_problems(f"{path}: {n} problem{'s' if n != 1 else ''}:", err)
-            bad = True
-    if bad:
+    """Load every file, or exit 2 listing the problems of each bad one."""
+    from simsales.api.requests import LoadError, load_sources
+
+    try:
+        scenarios, _ = load_sources(files, overrides)
+    except LoadError as err:
+        for file, problem in err.failures:
+            n = len(problem.problems)
+            _print_problems(f"{file}: {n} problem{'s' if n != 1 else ''}:", problem)
         sys.exit(2)
-    seen: dict[str, Path] = {}
-    for scenario, path in zip(scenarios, files, strict=True):
-        if scenario.name in seen:
-            _fail(
-                f"{seen[scenario.name]} and {path} are both named {scenario.name!r}; "
-                "the name labels the results, so give each file its own `name = ...`",
-                2,
-            )
-        seen[scenario.name] = path
     return scenarios
-
-
-def _check_metrics(names: Sequence[str], scenarios: Sequence[Scenario]) -> list[str]:
-    """The metrics to show, each checked to exist in one of the scenarios."""
-    import difflib
-
-    from simsales.report import metric_units
-
-    known: dict[str, str] = {}
-    for scenario in scenarios:
-        known |= metric_units(scenario)
-    for name in names:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-            hint = (
-                f"did you mean {', '.join(map(repr, close[:-1]))}"
-                f"{' or ' if len(close) > 1 else ''}{close[-1]!r}?"
-                if close
-                else "`simsales reference --print outputs` lists every metric"
-            )
-            raise click.BadParameter(f"unknown metric {name!r}; {hint}", param_hint="'--metric'")
-    return list(dict.fromkeys(names))
 
 
 if __name__ == "__main__":  # python -m simsales.cli

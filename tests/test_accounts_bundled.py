@@ -52,4 +52,7 @@ def test_land_and_expand_experiment_runs_reduced(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["experiment", str(path), "--replications", "2", *SHORT])
     assert result.exit_code == 0, result.output
     assert "9 points from base land-and-expand" in result.output
-    assert "revenue_window: best (highest) at " in result.output
+    # "best" only where the best point is told apart from the runner-up; 2 replications rarely
+    assert "revenue_window: best (highest) at " in result.output or (
+        "revenue_window: highest at " in result.output and "no single best point" in result.output
+    )

@@ -281,6 +281,7 @@ def test_run_writes_its_files(tiny: Path, tmp_path: Path) -> None:
         "events.csv",
         "figures",
         "replications.csv",
+        "report.html",
         "summary.json",
     ]
     summary = json.loads((out / "summary.json").read_text())

@@ -137,40 +137,48 @@ def test_toml_literal_reads_back(value: object) -> None:
 
 def test_one_key_sweep_runs_every_point_on_the_same_random_numbers(folder: Path) -> None:
     exp = load_experiment(write(folder, HEAD + SWEEP))
-    assert [s.name for s in exp.scenarios] == ["activities_per_call=2", "activities_per_call=3"]
-    assert [s.policies.activities_per_call for s in exp.scenarios] == [2, 3]
+    # the base has 2 activities per call: that point is the base, run once, not twice
+    assert [s.name for s in exp.scenarios] == ["activities_per_call=3"]
+    assert [s.policies.activities_per_call for s in exp.scenarios] == [3]
+    assert exp.base_at == 0 and exp.base_point == {"policies.activities_per_call": 2}
+    assert exp.point_names == ("tiny", "activities_per_call=3")
     result = run_experiment(exp)
     comparison = result.comparison
-    assert comparison.variant_names == ("activities_per_call=2", "activities_per_call=3")
+    assert comparison.variant_names == ("activities_per_call=3",)
     assert {s.run.seed for s in (comparison.base, *comparison.variants)} == {7}
     suspects = {
         name: [rep["suspects"] for rep in reps] for name, reps in comparison.per_replication.items()
     }
     assert len(suspects["tiny"]) == 2
-    one, three = "activities_per_call=2", "activities_per_call=3"  # the base has 2
-    assert suspects["tiny"] == suspects[one] == suspects[three]
-    # The point equal to the base gives the base's numbers exactly.
-    np.testing.assert_equal(comparison.per_replication["tiny"], comparison.per_replication[one])
-    assert comparison.metrics["win_rate"].differences[one].mean == 0
+    assert suspects["tiny"] == suspects["activities_per_call=3"]
+    assert [p["scenario"] for p in result.to_dict()["points"]] == list(exp.point_names)
     for sample in result.cycles.values():
         assert len(sample) > 0
         assert sample.days.shape == sample.outcome.shape == sample.censored.shape
         assert np.all(sample.days >= 0)
-    assert result.cycles["tiny"].days.tolist() == result.cycles[one].days.tolist()
+
+
+def test_a_sweep_point_equal_to_the_base_gives_the_base_numbers(folder: Path) -> None:
+    """Leaving the base's point out of a sweep changes no number: that point, run as a
+    variant of its own, gives exactly the base's metrics."""
+    same = VARIANTS.replace("= 3 }", "= 2 }")  # the base's own value, as a named variant
+    result = run_experiment(load_experiment(write(folder, HEAD + same)))
+    per = result.comparison.per_replication
+    np.testing.assert_equal(per["tiny"], per["fast"])
+    swept = run_experiment(load_experiment(write(folder, HEAD + SWEEP, "sweep.toml")))
+    np.testing.assert_equal(swept.comparison.per_replication["tiny"], per["tiny"])
 
 
 def test_two_key_sweep_runs_the_full_grid(folder: Path) -> None:
     text = HEAD + SWEEP + '[[sweep.keys]]\nkey = "policies.wip_cap"\nvalues = [0, 2, 4]\n'
     exp = load_experiment(write(folder, text), replications=1)
     assert exp.replications == 1
-    assert [s.name for s in exp.scenarios][:2] == [
-        "activities_per_call=2, wip_cap=0",
-        "activities_per_call=2, wip_cap=2",
-    ]
-    assert len(exp.scenarios) == 6
+    # the first point (2 activities per call, no cap) is the base: the grid holds it once
+    assert exp.point_names[:2] == ("tiny", "activities_per_call=2, wip_cap=2")
+    assert len(exp.scenarios) == 5 and len(exp.grid) == 6
     assert exp.points[-1] == {"policies.activities_per_call": 3, "policies.wip_cap": 4}
     result = run_experiment(exp)
-    assert len(result.comparison.variants) == 6
+    assert len(result.comparison.variants) == 5
     suspects = {reps[0]["suspects"] for reps in result.comparison.per_replication.values()}
     assert len(suspects) == 1
 
@@ -203,15 +211,16 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
     text = invoke("experiment", path)
     assert text.exit_code == 0, text.output
     assert "sweep of policies.activities_per_call over 2 points" in text.output
-    assert "base (tiny)" in text.output
-    assert "win_rate: best (highest) at activities_per_call=" in text.output
-    assert "suspects: highest at" in text.output
+    assert "2 (base)" in text.output  # the base is the sweep's first point, shown once
+    assert text.output.count("activities_per_call=3: win rate ") == 1  # the answer, first
+    assert "win_rate: " in text.output and "suspects: highest at" in text.output
 
     shown = invoke("experiment", path, "--format", "json")
     assert shown.exit_code == 0, shown.output
     doc = json.loads(shown.stdout)  # stderr says the run store served the replications
     assert doc["kind"] == "sweep"
-    assert doc["variants"] == ["activities_per_call=2", "activities_per_call=3"]
+    assert doc["variants"] == ["activities_per_call=3"]  # the point at 2 is the base
+    assert [p["scenario"] for p in doc["points"]] == ["tiny", "activities_per_call=3"]
     assert doc["sweep_keys"] == ["policies.activities_per_call"]
 
     out = folder / "out"
@@ -228,16 +237,16 @@ def test_cli_sweep_text_json_and_files(folder: Path) -> None:
     saved = json.loads((out / "experiment.json").read_text())
     assert saved["seeds"]["root"] == 7
     assert saved["command"].startswith("simsales experiment")
-    assert set(saved["scenarios"]) == {"tiny", "activities_per_call=2", "activities_per_call=3"}
+    assert set(saved["scenarios"]) == {"tiny", "activities_per_call=3"}
     assert "numpy" in saved["versions"]
     with open(out / "replications.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["scenario"], r["replication"]) for r in rows][:3] == [
         ("tiny", "0"),
         ("tiny", "1"),
-        ("activities_per_call=2", "0"),
+        ("activities_per_call=3", "0"),
     ]
-    assert len(rows) == 6
+    assert len(rows) == 4
     with open(out / "cycles.csv", newline="") as fh:
         cycles = list(csv.DictReader(fh))
     assert list(cycles[0]) == ["scenario", "cycle_days", "outcome", "censored"]
@@ -283,7 +292,7 @@ def test_the_bundled_experiments_are_there() -> None:
 def test_bundled_experiment_validates(path: Path) -> None:
     exp = load_experiment(path, SHORT)
     assert exp.kind in ("sweep", "sensitivity", "variants")
-    assert len(exp.scenarios) >= (2 if exp.kind == "variants" else 5)  # variants: named choices
+    assert len(exp.grid) >= (2 if exp.kind == "variants" else 5)  # variants: named choices
     assert all(s.run.horizon_days == 400 for s in (exp.base, *exp.scenarios))
 
 
@@ -293,4 +302,7 @@ def test_a_bundled_experiment_runs_reduced_through_the_cli() -> None:
     result = invoke("experiment", path, "--replications", "2", *sets)
     assert result.exit_code == 0, result.output
     assert "5 points from base baseline; 2 replications each" in result.output
-    assert "cycle_median_won_days: best (lowest) at activities_per_call=" in result.output
+    first = result.output.splitlines()[1]  # the answer comes first: a line per point
+    assert first.startswith("activities_per_call=2: time to a win ")
+    assert "cycle_median_won_days: " in result.output
+    assert "activities_per_call=1, the base" in result.output or "best (lowest)" in result.output

@@ -146,7 +146,7 @@ def test_compare_experiment_and_trace_are_estimated_too(tiny: Path, tmp_path: Pa
     exp = tmp_path / "exp.toml"
     exp.write_text(
         'name = "e"\nbase = "tiny.toml"\nmetrics = ["win_rate"]\nreplications = 1000000000\n'
-        '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [2, 3]\n',
+        '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [3, 4]\n',
         "utf-8",
     )
     assert "3 scenarios" in refused(invoke("experiment", exp, "--no-cache"))

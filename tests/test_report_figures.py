@@ -41,7 +41,7 @@ def test_experiment_writes_figures_and_a_report_naming_them(folder: Path) -> Non
     assert result.exit_code == 0, result.output
     stems = {p.stem for p in figure_files(out)}
     assert stems == {
-        "outcome_shares", "funnel", "time_in_stage", "cycle_times", "differences",
+        "outcome_shares", "funnel", "time_in_stage", "cycle_times", "differences", "tradeoff",
         "sweep_win_rate", "sweep_calls_per_opportunity",
     }  # fmt: skip
     for stem in stems:
@@ -59,7 +59,13 @@ def test_experiment_writes_figures_and_a_report_naming_them(folder: Path) -> Non
     assert "Replications: 2 per scenario; root seed 7" in report
     assert "activities_per_call=3" in report
     assert not re.search(r"\d{4}-\d\d-\d\d", report)  # no dates: the same run, the same bytes
-    assert "figures/ (14 files" in result.output
+    assert "figures/ (16 files" in result.output
+    # the answer first: a finding line per point and the forest plot, then the details
+    assert report.index("## The answer") < report.index("](figures/differences.png)")
+    assert report.index("](figures/differences.png)") < report.index("## What was run")
+    page = (out / "report.html").read_text("utf-8")
+    assert page.index("The answer") < page.index('id="figure-differences"')
+    assert page.index('id="figure-differences"') < page.index("What was run")
     assert not list(out.glob(".*.tmp")) and not list((out / "figures").glob(".*.tmp"))
 
 
@@ -88,7 +94,7 @@ def test_compare_writes_its_figures_and_report(folder: Path, minimal_scenario_to
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     stems = {p.stem for p in figure_files(out)}
-    assert stems == {"outcome_shares", "funnel", "time_in_stage", "differences"}
+    assert stems == {"outcome_shares", "funnel", "time_in_stage", "differences", "tradeoff"}
     assert all(p.stat().st_size > 0 for p in figure_files(out))
     report = (out / "report.md").read_text("utf-8")
     for stem in stems:

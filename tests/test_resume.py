@@ -220,7 +220,7 @@ def folder(tmp_path: Path, minimal_scenario_toml: str) -> Path:
     (tmp_path / "exp.toml").write_text(
         'name = "exp"\nbase = "tiny.toml"\nmetrics = ["win_rate"]\nreplications = 3\n'
         "[precision]\nrelative = 0.5\n"
-        '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [2, 3]\n',
+        '[sweep]\n[[sweep.keys]]\nkey = "policies.activities_per_call"\nvalues = [3, 4]\n',
         "utf-8",
     )
     return tmp_path

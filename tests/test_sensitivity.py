@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from simsales.analysis import paired_difference
 from simsales.cli import main
 from simsales.experiment import load_experiment, run_experiment
+from simsales.experiment.answer import experiment_answer
 from simsales.experiment.sensitivity import (
     DEFAULT_METRICS,
     Lever,
@@ -207,7 +208,11 @@ def test_each_setting_is_a_paired_variant_of_the_base(folder: Path) -> None:
         "low_scenario": None,
         "high_scenario": "sellers=4",
     }
-    figures = tornado_figures(result, exp.spec.metrics)
+    answer = experiment_answer(result)
+    assert {m: [e.lever.key for e in answer.levers[m]] for m in exp.spec.metrics} == {
+        m: [e.lever.key for e in sensitivity_effects(result, m)] for m in exp.spec.metrics
+    }
+    figures = tornado_figures(result, answer)
     assert list(figures) == ["tornado_cycle_median_won_days", "tornado_no_decision_rate"]
     ax = figures["tornado_no_decision_rate"].axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]

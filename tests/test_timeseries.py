@@ -195,7 +195,7 @@ def test_run_out_writes_the_flow_figures(tmp_path: Path, minimal_scenario_toml: 
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(tiny), "-r", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "figures/ (PNG and SVG)" in result.output
+    assert "figures/ (4 files: PNG and SVG)" in result.output
     names = sorted(p.name for p in (out / "figures").iterdir())
     assert names == [
         "cumulative_flow.png",

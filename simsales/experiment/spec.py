@@ -222,6 +222,10 @@ class Experiment:
     sensitivity run, each lever setting's one key. ``levers`` (a sensitivity run only) says which
     scenarios are each lever's low and high settings. All scenarios share ``replications`` and
     ``seed`` (common random numbers).
+
+    A sweep point that is the base itself (its values are the base's) is not run twice: it is
+    left out of ``scenarios`` and ``points``, and ``base_at`` says where it stands in the grid
+    (``base_point`` its values); ``grid`` lists every point with the scenario that holds it.
     """
 
     spec: ExperimentSpec
@@ -233,6 +237,22 @@ class Experiment:
     replications: int
     seed: int
     levers: tuple[LeverRun, ...] = ()
+    base_at: int | None = None
+    base_point: dict[str, Any] | None = None
+
+    @property
+    def grid(self) -> tuple[tuple[dict[str, Any], str], ...]:
+        """Every point in the file's order, with the name of the scenario that holds its
+        results: the base's for the point that is the base."""
+        rows = [(point, s.name) for point, s in zip(self.points, self.scenarios, strict=True)]
+        if self.base_at is not None and self.base_point is not None:
+            rows.insert(self.base_at, (self.base_point, self.base.name))
+        return tuple(rows)
+
+    @property
+    def point_names(self) -> tuple[str, ...]:
+        """The scenario of each point of ``grid``, in order."""
+        return tuple(name for _, name in self.grid)
 
     @property
     def kind(self) -> Literal["variants", "sweep", "sensitivity"]:
@@ -254,12 +274,13 @@ def load_experiment(
     overrides: Sequence[str] = (),
     *,
     replications: int | None = None,
+    seed: int | None = None,
 ) -> Experiment:
     """Read, validate and resolve an experiment file; raise ``ScenarioError`` listing problems.
 
     ``overrides`` (``--set`` strings) apply to the base and every variant or point, after the
-    file's own top-level ``set`` and before each variant's or point's. ``replications`` replaces
-    the file's (and the base's).
+    file's own top-level ``set`` and before each variant's or point's. ``replications`` and
+    ``seed`` replace the file's (and the base's).
     """
     display = os.fspath(path)
     data = read_toml(Path(path), display, kind="experiment file")
@@ -301,13 +322,18 @@ def load_experiment(
     else:
         changes = _changes(spec)
     scenarios, points = [], []
-    for change, name, where in changes:
+    base_at, base_point = None, None
+    at_base = _base_values(spec, base)
+    for index, (change, name, where) in enumerate(changes):
         texts = _override_texts(change)
         labels = dict(zip(texts, where, strict=True))
         try:
             scenario = _load(base_path, display, [*first, *texts], labels)
         except ScenarioError as err:
             problems.extend(err.problems)
+            continue
+        if base_at is None and _is_base(change, at_base, scenario, base):
+            base_at, base_point = index, change  # the base itself: run once, as the base
             continue
         scenarios.append(scenario.model_copy(update={"name": name}))
         points.append(change)
@@ -317,7 +343,8 @@ def load_experiment(
     if problems:
         raise ScenarioError(problems)
     reps = replications or spec.replications or base.run.replications
-    seed = base.run.seed if spec.seed is None else spec.seed
+    if seed is None:
+        seed = base.run.seed if spec.seed is None else spec.seed
     return Experiment(
         spec=spec,
         file=display,
@@ -328,7 +355,31 @@ def load_experiment(
         replications=reps,
         seed=seed,
         levers=levers,
+        base_at=base_at,
+        base_point=base_point,
     )
+
+
+def _base_values(spec: ExperimentSpec, base: Scenario) -> dict[str, Any] | None:
+    """The base's values at a sweep's keys (``None`` unless it is a sweep, or a key is not
+    in the base as such)."""
+    if spec.sweep is None:
+        return None
+    try:
+        return {k.key: base_value(base, k.key) for k in spec.sweep.keys}
+    except KeyError:
+        return None
+
+
+def _is_base(
+    change: dict[str, Any], at_base: dict[str, Any] | None, scenario: Scenario, base: Scenario
+) -> bool:
+    """Whether a sweep point is the base: its values are the base's, and so is the scenario."""
+    if at_base is None or any(
+        type(at_base.get(k)) is not type(v) or at_base.get(k) != v for k, v in change.items()
+    ):
+        return False
+    return scenario.model_copy(update={"name": base.name}) == base
 
 
 def toml_literal(value: Any) -> str:

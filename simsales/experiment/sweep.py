@@ -90,10 +90,7 @@ class ExperimentResult:
             "file": exp.file,
             "spec": exp.spec.model_dump(mode="json", exclude_none=True),
             "overrides": list(exp.overrides),
-            "points": [
-                {"scenario": s.name, "set": point}
-                for s, point in zip(exp.scenarios, exp.points, strict=True)
-            ],
+            "points": [{"scenario": name, "set": point} for point, name in exp.grid],
         }
         if exp.kind == "sweep":
             out["sweep_keys"] = list(exp.sweep_keys)

@@ -63,6 +63,8 @@ _PEAK_PER_EVENT = 90.0
 #: named floats), and for an experiment each counted opportunity's cycle time (10 bytes).
 _METRICS_BYTES = 8_000.0
 _CYCLE_BYTES = 10.0
+#: Bytes of a kept deal table per byte of a stored row: its days are read as float64.
+_KEPT_PER_ROW_BYTE = 1.6
 #: Share of suspects that become accounts, for the opportunities accounts bring: an upper guess
 #: (the bundled scenarios win 5-15% of suspects).
 _ACCOUNT_SHARE = 0.25
@@ -220,11 +222,13 @@ def estimate_workload(
     at_once: int = 1,
     event_log: bool = False,
     cycles: bool = False,
+    deals: bool = False,
 ) -> Workload:
     """Estimate the cost of ``replications`` of every scenario, ``at_once`` of them side by side.
 
     ``event_log``: the replications keep their event logs (``run --events``, ``trace``);
-    ``cycles``: every counted opportunity's cycle time is kept (an experiment).
+    ``cycles``: every counted opportunity's cycle time is kept (an experiment); ``deals``: every
+    replication's deal table is kept (a library run's ``RunResult.deals``).
     """
     if not scenarios:
         raise ValueError("estimate_workload needs at least one scenario")
@@ -232,7 +236,10 @@ def estimate_workload(
     costs = [_replication_bytes(s, n, event_log) for s, n in zip(scenarios, suspects, strict=True)]
     largest = int(np.argmax(costs))
     kept = replications * sum(
-        _METRICS_BYTES + (_CYCLE_BYTES * n if cycles else 0.0) for n in suspects
+        _METRICS_BYTES
+        + (_CYCLE_BYTES * n if cycles else 0.0)
+        + (_KEPT_PER_ROW_BYTE * _row_bytes(s) * n if deals else 0.0)
+        for s, n in zip(scenarios, suspects, strict=True)
     )
     return Workload(
         scenarios=len(scenarios),

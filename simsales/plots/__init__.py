@@ -8,7 +8,9 @@ reads in black and white too; axes carry units, titles state the question the fi
   (``scenario_summaries`` regroups a ``Comparison`` for them);
 - ``metric_differences``: a forest plot of a comparison's paired differences;
 - ``cycle_ecdf``: Kaplan–Meier cycle-time CDFs (``cycles_from_tables`` makes its input);
-- ``sweep_curve``, ``sweep_heatmap``: a metric against one or two swept values;
+- ``sweep_differences``, ``sweep_heatmap``: a metric's paired change from the base against one
+  or two swept values (``sweep_curve``: its mean);
+- ``tradeoff``: each variant's change of two metrics at once (time to a win, no decision);
 - ``tornado``: the change in a metric when each lever moves one step down and up;
 - ``cumulative_flow``, ``flow_load``: deals per state, WIP and seller load over time
   (``simsales.results.timeseries`` makes their input);
@@ -17,7 +19,7 @@ reads in black and white too; axes carry units, titles state the question the fi
 """
 
 from simsales.plots.cycles import Cycles, cycle_ecdf, cycles_from_tables
-from simsales.plots.differences import metric_differences, tornado
+from simsales.plots.differences import metric_differences, tornado, tradeoff
 from simsales.plots.flow import cumulative_flow, flow_load
 from simsales.plots.process_map import process_map_figure
 from simsales.plots.scenarios import (
@@ -27,7 +29,7 @@ from simsales.plots.scenarios import (
     scenario_summaries,
     time_in_stage,
 )
-from simsales.plots.sweeps import sweep_curve, sweep_heatmap
+from simsales.plots.sweeps import sweep_curve, sweep_differences, sweep_heatmap
 from simsales.plots.timeline import deal_timelines
 
 __all__ = [
@@ -44,7 +46,9 @@ __all__ = [
     "process_map_figure",
     "scenario_summaries",
     "sweep_curve",
+    "sweep_differences",
     "sweep_heatmap",
     "time_in_stage",
     "tornado",
+    "tradeoff",
 ]

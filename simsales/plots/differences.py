@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -13,9 +13,10 @@ from matplotlib.lines import Line2D
 from simsales.plots._style import grouped, grouped_axis, new_figure, percent_axis, series_style
 
 if TYPE_CHECKING:  # plots only read a comparison; no need to import the experiment machinery
+    from simsales.analysis import PairedDifference
     from simsales.experiment import Comparison
 
-__all__ = ["metric_differences", "tornado"]
+__all__ = ["metric_differences", "tornado", "tradeoff"]
 
 #: A confidence interval (low, high), in the metric's units.
 Interval = tuple[float, float]
@@ -216,3 +217,105 @@ def tornado(
         labels.append(f"{level:.0%} interval (paired); (value): interval includes 0")
     fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig
+
+
+#: Most variants of ``tradeoff`` whose points are labelled beside them (then only the legend).
+ANNOTATED = 5
+#: A point of ``tradeoff``: its label, and its paired change of the x and the y metric.
+TradeoffPoint = tuple[str, "PairedDifference", "PairedDifference"]
+
+
+def tradeoff(
+    points: Sequence[TradeoffPoint],
+    *,
+    x_label: str,
+    y_label: str,
+    x_base: float,
+    y_base: float,
+    x_unit: str = "",
+    y_unit: str = "",
+    x_percent: bool = False,
+    y_percent: bool = False,
+    base_label: str = "base",
+    title: str | None = None,
+) -> Figure:
+    """Two metrics at once: each variant's paired change of both from the base, with intervals.
+
+    The base sits at the origin; each point is a variant (``(label, x change, y change)``),
+    with its interval along each axis (paired, on common random numbers). Filled markers
+    differ from the base on at least one axis; hollow ones on neither. The top and right axes
+    read the same points as levels (the base's mean plus the change), in ``x_unit`` and
+    ``y_unit``. ``x_percent`` and ``y_percent``: shares (0..1), shown in % and their changes in
+    percentage points. Made for the time to a win against the no-decision rate: down and to
+    the left is better on both.
+    """
+    if not points:
+        raise ValueError("nothing to plot: no variants")
+    xs, ys = (100.0 if x_percent else 1.0), (100.0 if y_percent else 1.0)
+    widest = max(len(label) for label, _, _ in points)
+    ncols = max(1, min(4, 110 // (widest + 6)))  # a legend as wide as the figure at most
+    rows = math.ceil((len(points) + 1) / ncols)
+    fig = new_figure(7.5, 5.2 + 0.2 * rows)
+    ax = fig.axes[0]
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.plot([0], [0], marker="s", color="black", markersize=9, linestyle="none", zorder=3)
+    ax.annotate(
+        base_label, (0, 0), xytext=(-6, 6), textcoords="offset points", fontsize=8, ha="right"
+    )
+    handles = [Line2D([], [], marker="s", color="black", linestyle="none", label=base_label)]
+    for i, (label, dx, dy) in enumerate(points):
+        style = series_style(i + 1)
+        x, y = dx.mean * xs, dy.mean * ys
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        xerr = [[x - dx.low * xs], [dx.high * xs - x]] if math.isfinite(dx.half_width) else None
+        yerr = [[y - dy.low * ys], [dy.high * ys - y]] if math.isfinite(dy.half_width) else None
+        told = dx.distinguishable or dy.distinguishable
+        ax.errorbar(
+            [x],
+            [y],
+            xerr=xerr,
+            yerr=yerr,
+            fmt=style.marker,
+            color=style.colour,
+            markeredgecolor="black",
+            markerfacecolor=style.colour if told else "white",
+            markersize=8,
+            capsize=3,
+            zorder=3,
+        )
+        if len(points) <= ANNOTATED:  # more would overlap: the legend names them
+            ax.annotate(label, (x, y), xytext=(6, -10), textcoords="offset points", fontsize=7)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=style.marker,
+                color=style.colour,
+                markeredgecolor="black",
+                linestyle="none",
+                label=label,
+            )
+        )
+
+    def change(label: str, unit: str, percent: bool) -> str:
+        unit = "points" if percent else unit
+        return f"change in {label} from the base" + (f" ({unit})" if unit else "")
+
+    ax.set_xlabel(change(x_label, x_unit, x_percent))
+    ax.set_ylabel(change(y_label, y_unit, y_percent))
+    x_shift, y_shift = x_base * xs, y_base * ys
+    top = ax.secondary_xaxis("top", functions=(_shifted(x_shift), _shifted(-x_shift)))
+    top.set_xlabel(x_label + (f" ({x_unit})" if x_unit else ""))
+    right = ax.secondary_yaxis("right", functions=(_shifted(y_shift), _shifted(-y_shift)))
+    right.set_ylabel(y_label + (f" ({y_unit})" if y_unit else ""))
+    ax.grid(alpha=0.4)
+    ax.set_title(title or f"{x_label} against {y_label}: each variant's change from the base")
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=8)
+    return fig
+
+
+def _shifted(shift: float) -> Any:
+    """``x + shift``, element by element: a secondary axis that reads a change as a level."""
+    return lambda values: np.asarray(values, dtype=float) + shift

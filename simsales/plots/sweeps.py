@@ -9,12 +9,14 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
+from simsales.analysis import PairedDifference
 from simsales.plots._style import grouped, grouped_axis, new_figure, percent_axis, series_style
 from simsales.results import MetricSummary
 
-__all__ = ["sweep_curve", "sweep_heatmap"]
+__all__ = ["sweep_curve", "sweep_differences", "sweep_heatmap"]
 
 #: A metric label longer than this is split before its unit, so it fits beside a figure's axis.
 _LABEL_WIDTH = 32
@@ -90,8 +92,11 @@ def sweep_heatmap(
     percent: bool = False,
     fmt: str | None = None,
     title: str | None = None,
+    labels: Sequence[Sequence[str]] | None = None,
 ) -> Figure:
     """Heat map of a metric's mean over two swept values, each cell annotated with its value.
+
+    ``labels[i][j]``, if given, replaces the text of a cell (a paired change: ``−12``, ``≈0``).
 
     ``grid_means[i, j]`` is the mean at ``y_values[i]`` and ``x_values[j]``; NaN cells (undefined)
     are grey and read "n/a". ``percent`` shows a share (0..1) as a percentage on the colour bar and
@@ -117,7 +122,13 @@ def sweep_heatmap(
         for j in range(grid.shape[1]):
             value = grid[i, j]
             text = (
-                "n/a" if not math.isfinite(value) else fmt.format(value) if fmt else grouped(value)
+                labels[i][j]
+                if labels is not None
+                else "n/a"
+                if not math.isfinite(value)
+                else fmt.format(value)
+                if fmt
+                else grouped(value)
             )
             dark = math.isfinite(value) and value < middle  # viridis is dark at the low end
             ax.text(
@@ -137,4 +148,103 @@ def sweep_heatmap(
     fig.suptitle(
         title or f"How do the two levers combine?\n{metric_label}\nby {x_label} and {y_label}"
     )
+    return fig
+
+
+def sweep_differences(
+    xs: Sequence[float],
+    changes: Sequence[PairedDifference | None],
+    *,
+    base_mean: float,
+    x_label: str,
+    metric_label: str,
+    percent: bool = False,
+    title: str | None = None,
+    base_label: str = "base",
+) -> Figure:
+    """Each sweep point's paired change of a metric from the base, with its interval.
+
+    ``changes[i]`` is the paired difference at ``xs[i]`` (``variant − base``), ``None`` at the
+    point that is the base itself (drawn at 0, a square). Filled markers are changes whose
+    interval excludes 0; hollow ones are not told apart from the base. The differences are
+    paired on common random numbers, so their intervals are the ones that say whether a point
+    differs from the base, not the wider bands of each mean. The right-hand axis reads the same
+    points as the metric's level (the base's mean plus the change). ``percent``: a share (0..1)
+    whose changes show in percentage points.
+    """
+    if len(xs) != len(changes):
+        raise ValueError(f"{len(xs)} swept values but {len(changes)} changes")
+    if not xs:
+        raise ValueError("nothing to plot: no sweep points")
+    scale = 100.0 if percent else 1.0
+    order = np.argsort(np.asarray(xs, dtype=float))
+    x = np.asarray(xs, dtype=float)[order]
+    picked = [changes[i] for i in order]
+    mean = np.array([0.0 if d is None else d.mean for d in picked]) * scale
+    low = np.array([0.0 if d is None else d.low for d in picked]) * scale
+    high = np.array([0.0 if d is None else d.high for d in picked]) * scale
+    style = series_style(0)
+    fig = new_figure(7.0, 4.4)
+    ax = fig.axes[0]
+    ax.axhline(0, color="black", linewidth=1)
+    ax.plot(x, mean, color=style.colour, linewidth=1.2, zorder=2)
+    level = next((d.level for d in picked if d is not None), 0.95)
+    for xi, m, lo, hi, d in zip(x, mean, low, high, picked, strict=True):
+        if d is None:
+            ax.plot(
+                [xi], [0.0], marker="s", color="black", markersize=8, linestyle="none", zorder=3
+            )
+            continue
+        finite = math.isfinite(lo) and math.isfinite(hi)
+        ax.errorbar(
+            [xi],
+            [m],
+            yerr=[[m - lo], [hi - m]] if finite else None,
+            fmt=style.marker,
+            color=style.colour,
+            markeredgecolor="black",
+            markerfacecolor=style.colour if d.distinguishable else "white",
+            markersize=8,
+            capsize=4,
+            zorder=3,
+        )
+    unit = " (points)" if percent else ""
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(f"change in {metric_label} from the base{unit}")
+    level_scale = base_mean * scale
+    right = ax.secondary_yaxis(
+        "right",
+        functions=(
+            lambda d: np.asarray(d, dtype=float) + level_scale,
+            lambda v: np.asarray(v, dtype=float) - level_scale,
+        ),
+    )
+    right.set_ylabel(f"{metric_label}" + (" (%)" if percent else ""))
+    if not percent:
+        grouped_axis(ax.yaxis, np.concatenate([mean, low, high]))
+    ax.grid(alpha=0.4)
+    ax.set_title(title or f"How does {metric_label} change with {x_label}?")
+    handles = [
+        Line2D([], [], marker="s", color="black", linestyle="none", label=base_label),
+        Line2D(
+            [],
+            [],
+            marker=style.marker,
+            color=style.colour,
+            markeredgecolor="black",
+            linestyle="none",
+            label=f"paired change, {level:.0%} interval excludes 0",
+        ),
+        Line2D(
+            [],
+            [],
+            marker=style.marker,
+            color=style.colour,
+            markeredgecolor="black",
+            markerfacecolor="white",
+            linestyle="none",
+            label="not told apart from the base",
+        ),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
     return fig

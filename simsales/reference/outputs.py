@@ -392,16 +392,22 @@ def _comparison_section() -> list[str]:
         "confidence interval) and each variant's paired difference from the base, with the "
         "resolved scenarios, the files, the simsales version and the command line.",
         "- `replications.csv`: every metric, one row per replication of each scenario.",
-        "- `report.md`: a Markdown report to read without the tool: what was run, the tables "
-        "of the shown metrics (`--metric`) with their paired differences, the findings, and "
-        "the figures with a caption each.",
+        "- `report.md`: a Markdown report to read without the tool. It opens with the answer: "
+        "a line per variant with the paired change of the headline metrics (the time to a win "
+        "and the no-decision rate) and its 95% interval, and the forest plot of every shown "
+        "metric's change. Then what was run, the tables of the shown metrics (`--metric`) "
+        "with their paired differences, the findings, and the other figures with a caption "
+        "each.",
         "- `report.html`: the same report as one self-contained page to open in a browser, "
         "offline: the figures embedded, no script and nothing loaded from elsewhere, and what "
         "reproduces the results (the command line, the seeds, the versions, and each input "
         "file's SHA-256 and text). Names and text from the input files are shown as text.",
-        "- `figures/`: outcome shares, the funnel, time in stage and the paired differences, "
-        "each as PNG and SVG (not with `--no-figures`). `simsales experiment --out` writes "
-        "these too, with cycle-time curves and, for a sweep, a curve or heat map per metric.",
+        "- `figures/`: the paired differences (`differences`), each variant's change of the "
+        "time to a win against its change of the no-decision rate (`tradeoff`), outcome "
+        "shares, the funnel and time in stage, each as PNG and SVG (not with `--no-figures`). "
+        "`simsales experiment --out` writes these too, with cycle-time curves and, for a "
+        "sweep, each point's paired change from the base per metric (a curve for one key, a "
+        "heat map for two).",
         "",
         "### `comparison.json`",
         "",
@@ -466,6 +472,9 @@ def outputs_reference_markdown() -> str:
         "- `figures/`: a cumulative flow diagram (deals in each state, day by day) and work in "
         "progress per stage, open deals per seller and seller utilisation week by week, averaged "
         "over the replications, each as PNG and SVG (not with `--no-figures`).",
+        "- `report.html`: the metric and stage tables and the figures as one self-contained page "
+        "to open in a browser, offline, with what reproduces them (the command line, the seed, "
+        "the versions, the scenario file's SHA-256 and text).",
         "",
         "`simsales compare BASE VARIANT... --out DIR` writes `comparison.json`, a "
         "`replications.csv` of every scenario, `report.md`, `report.html` and `figures/`: see "

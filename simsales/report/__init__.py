@@ -1,7 +1,8 @@
 """Reports of runs and comparisons: text for the terminal, JSON, and the result files.
 
-- ``text``: the tables and findings ``simsales run`` and ``simsales compare`` print, on a
-  ``rich.console.Console`` the caller gives.
+- ``text``: the numbers and the tables ``simsales run`` prints, on a ``rich.console.Console``
+  the caller gives; ``compare_text``: what ``simsales compare`` prints, the answer first.
+- ``findings``: the answer (``simsales.experiment.answer``) in words, for every writer.
 - ``serialize``: the JSON of ``--format json``, ``summary.json`` and ``comparison.json``.
 - ``files``: the CSV and JSON files of ``--out``, published together or not at all.
 - ``experiment``: what ``simsales experiment`` prints and writes (sweep tables, its files).
@@ -9,6 +10,7 @@
 Reports read results, analyses and experiments; they never run a simulation.
 """
 
+from simsales.report.compare_text import print_comparison
 from simsales.report.experiment import (
     EXPERIMENT_FILES,
     experiment_document,
@@ -42,7 +44,6 @@ from simsales.report.text import (
     fmt_change,
     fmt_summary,
     metric_units,
-    print_comparison,
     print_run,
     terminal_console,
 )

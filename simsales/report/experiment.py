@@ -26,26 +26,29 @@ from simsales.analysis import PairedDifference
 from simsales.experiment.compare import CRN_NOTE
 from simsales.experiment.spec import key_labels
 from simsales.model.records import OUTCOMES
+from simsales.report.compare_text import print_answer, print_comparison
 from simsales.report.figures import experiment_figures
 from simsales.report.files import commit_with_figures, write_scenario_replications
+from simsales.report.findings import best_line
 from simsales.report.html import experiment_html, read_input, stage_figures
 from simsales.report.markdown import experiment_markdown
 from simsales.report.sensitivity import print_sensitivity
 from simsales.report.serialize import scenarios_request, to_json
 from simsales.report.text import (
-    best_lines,
     decimals,
+    fit_console,
     fmt_summary,
-    metric_units,
-    print_comparison,
+    plain,
     print_precision,
+    split_to_fit,
 )
 from simsales.report.text import shown_unit as _shown_unit
-from simsales.results import catalogue_for
+from simsales.results import Metric
 from simsales.results.csvtext import csv_text
 
 if TYPE_CHECKING:
     from simsales.experiment import Experiment, ExperimentResult
+    from simsales.experiment.answer import Answer
     from simsales.output import StagedFiles
 
 __all__ = [
@@ -55,7 +58,7 @@ __all__ = [
     "fmt_delta",
     "print_experiment",
     "publish_experiment",
-    "sweep_table",
+    "sweep_tables",
     "write_cycles",
 ]
 
@@ -80,67 +83,76 @@ def fmt_delta(diff: PairedDifference, unit: str) -> str:
     return text
 
 
-def sweep_table(result: ExperimentResult, shown: Sequence[str], units: dict[str, str]) -> Table:
-    """One row per sweep point (the base first); per metric its value over its change."""
-    exp, comparison = result.experiment, result.comparison
-    table = Table()
-    for label in key_labels(exp.sweep_keys):
-        table.add_column(escape(label), justify="right")
-    for metric in shown:
-        unit = _shown_unit(units.get(metric, ""), exp.base.currency)
-        table.add_column(escape(f"{metric} ({unit})" if unit else metric), justify="right")
-    base_name = comparison.base_name
-    cells = [f"base ({escape(base_name)})", *([""] * (len(exp.sweep_keys) - 1))]
-    for metric in shown:
-        summary = comparison.metrics[metric].summaries[base_name]
-        cells.append(fmt_summary(summary, units.get(metric, "")))
-    table.add_row(*cells, end_section=True)
-    for scenario, point in zip(comparison.variants, exp.points, strict=True):
-        cells = [escape(_value(point[key])) for key in exp.sweep_keys]
-        for metric in shown:
-            found, unit = comparison.metrics[metric], units.get(metric, "")
-            cells.append(
-                fmt_summary(found.summaries[scenario.name], unit)
-                + "\n"
-                + fmt_delta(found.differences[scenario.name], unit)
-            )
-        table.add_row(*cells)
-    return table
+def sweep_tables(result: ExperimentResult, answer: Answer, console: Console) -> list[Table]:
+    """One row per sweep point in the file's order (the base's point marked; a base off the
+    grid first); per metric its value over its change from the base. Metrics beyond what fits
+    100 columns go to further tables, each with the key columns."""
+    exp = result.experiment
+    keys = exp.sweep_keys
+    rows: list[tuple[dict[str, Any] | None, str]] = list(exp.grid)
+    if exp.base_at is None:
+        rows.insert(0, (None, answer.base))
+
+    def build(metrics: Sequence[Metric]) -> Table:
+        table = Table()
+        for label in key_labels(keys):
+            table.add_column(escape(label), justify="right", no_wrap=True)
+        for metric in metrics:
+            unit = _shown_unit(metric.unit, answer.currency)
+            head = f"{metric.name} ({unit})" if unit else metric.name
+            table.add_column(escape(head), justify="right", no_wrap=True)
+        for point, name in rows:
+            is_base = name == answer.base
+            if point is None:
+                cells = [f"base ({name})", *([""] * (len(keys) - 1))]
+            else:
+                cells = [_value(point[key]) for key in keys]
+                if is_base:
+                    cells[-1] += " (base)"
+            for metric in metrics:
+                summary = fmt_summary(answer.summaries[name][metric.name], metric.unit)
+                if is_base:
+                    cells.append(summary)
+                else:
+                    change = fmt_delta(answer.effects[name][metric.name].change, metric.unit)
+                    cells.append(f"{summary}\n{change}")
+            table.add_row(*plain(*cells), end_section=is_base and point is None)
+        return table
+
+    return split_to_fit(answer.metrics, build, console)
 
 
-def print_experiment(console: Console, result: ExperimentResult) -> None:
-    """Variants as a comparison; a sweep as ``sweep_table`` and where each metric is best."""
-    shown = result.metrics
+def print_experiment(console: Console, result: ExperimentResult, answer: Answer) -> None:
+    """The answer first; then variants as a comparison, a sweep as ``sweep_tables`` and where
+    each metric is best, a sensitivity run as its tables of levers."""
     comparison, exp = result.comparison, result.experiment
     if exp.kind == "variants":
-        print_comparison(console, comparison, shown)
+        print_comparison(console, answer, comparison)
         return
     if exp.kind == "sensitivity":
-        print_sensitivity(console, result)
+        print_sensitivity(console, result, answer)
         return
-    units = metric_units(comparison.base)
-    table = sweep_table(result, shown, units)
-    piped = not console.is_terminal
-    if piped:
-        unlimited = console.options.update_width(10_000)
-        console.width = max(80, console.measure(table, options=unlimited).maximum)
+    tables = sweep_tables(result, answer, console)
+    piped = fit_console(console, tables)
     run = comparison.base.run
     console.print(
         f"[bold]{escape(exp.spec.name)}[/bold]: sweep of {escape(', '.join(exp.sweep_keys))} "
-        f"over {len(exp.scenarios)} points from base {escape(comparison.base_name)}; "
+        f"over {len(exp.grid)} points from base {escape(comparison.base_name)}; "
         f"{comparison.replications} replications each, seed {comparison.seed}, "
         f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days",
         soft_wrap=piped,
     )
+    print_answer(console, answer)
     console.print(CRN_NOTE, soft_wrap=piped)
     console.print(
         "mean ± 95% half-width; under it the paired difference from the base "
         "(≈0: its 95% interval includes 0; same: equal in every replication)",
         soft_wrap=piped,
     )
-    console.print(table)
-    for line in best_lines(result, shown, catalogue_for(comparison.base)):
-        console.print(escape(line), soft_wrap=True)
+    for table in tables:
+        console.print(table)
+    for best in answer.best:
+        console.print(escape(best_line(best, answer.currency, answer.labels)), soft_wrap=True)
     print_precision(console, comparison)
 
 
@@ -186,6 +198,7 @@ def write_cycles(fh: IO[str], result: ExperimentResult) -> None:
 def publish_experiment(
     staged: StagedFiles,
     result: ExperimentResult,
+    answer: Answer,
     document: dict[str, Any],
     *,
     figures: bool = True,
@@ -200,14 +213,14 @@ def publish_experiment(
         staged.open("replications.csv", newline=""), result.comparison.per_replication
     )
     write_cycles(staged.open("cycles.csv", newline=""), result)
-    drawn = experiment_figures(result, result.metrics) if figures else {}
+    drawn = experiment_figures(result, answer) if figures else {}
     stems = list(drawn)
     images = stage_figures(staged, drawn)
-    staged.write_text("report.md", experiment_markdown(result, stems))
+    staged.write_text("report.md", experiment_markdown(result, answer, stems))
     exp = result.experiment
     base = os.path.normpath(os.path.join(os.path.dirname(exp.file), exp.spec.base))
     inputs = [read_input(exp.file, "Experiment file"), read_input(base, "Base scenario")]
-    page = experiment_html(result, images, document=document, inputs=inputs)
+    page = experiment_html(result, answer, images, document=document, inputs=inputs)
     staged.write_text("report.html", page)
     return commit_with_figures(staged)
 

@@ -18,7 +18,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from simsales.analysis import PairedDifference
-from simsales.experiment.sensitivity import LeverRun, sensitivity_effects
+from simsales.experiment.sensitivity import LeverRun
 from simsales.plots import (
     cumulative_flow,
     cycle_ecdf,
@@ -27,20 +27,22 @@ from simsales.plots import (
     metric_differences,
     outcome_shares,
     scenario_summaries,
-    sweep_curve,
+    sweep_differences,
     sweep_heatmap,
     time_in_stage,
     tornado,
+    tradeoff,
 )
-from simsales.plots._style import printable_figure
+from simsales.plots._style import grouped, printable_figure
 from simsales.plots.differences import Interval
-from simsales.report.text import comparison_units, metric_units, shown_unit
-from simsales.results.catalogue import metric_record
+from simsales.report.text import shown_unit
+from simsales.results.catalogue import HEADLINE_METRICS, metric_record
 from simsales.results.table import DealTable
 from simsales.results.timeseries import FlowSeries, average_flow, flow_series_of_records
 
 if TYPE_CHECKING:
     from simsales.experiment import Comparison, ExperimentResult, OnResult
+    from simsales.experiment.answer import Answer
     from simsales.model import RunRecords
     from simsales.output import StagedFiles
 
@@ -55,6 +57,7 @@ __all__ = [
     "run_figures",
     "save_figures",
     "tornado_figures",
+    "tradeoff_figure",
 ]
 
 #: The subfolder of ``--out`` that holds the figures.
@@ -63,6 +66,8 @@ FIGURE_DIR = "figures"
 FIGURE_FORMATS = ("png", "svg")
 #: Resolution of the PNG files, dots per inch.
 PNG_DPI = 120
+#: The joint figure's metrics: the time to a win (x) against the no-decision rate (y).
+TRADEOFF_METRICS: tuple[str, str] = (HEADLINE_METRICS[0], HEADLINE_METRICS[1])
 
 _CAPTIONS = {
     "outcome_shares": "How opportunities end in each scenario: look for bars whose intervals "
@@ -76,6 +81,9 @@ _CAPTIONS = {
     "sooner; the dotted line marks the median.",
     "differences": "Each variant's paired change from the base, in % of the base mean: filled "
     "markers are changes whose 95% interval excludes zero.",
+    "tradeoff": "Each variant's paired change of the time to a win (across) and of the "
+    "no-decision rate (up), with 95% intervals: lower left is faster and fewer deals lost to "
+    "no decision; hollow markers are not told apart from the base on either.",
     "cumulative_flow": "Deals in each state day by day, stacked in flow order: a band's height "
     "is the deals in that state; a band that keeps widening is a queue that grows.",
     "flow_over_time": "Weekly averages of the deals in each stage, the deals each seller carries "
@@ -126,41 +134,78 @@ def run_figures(daily: FlowSeries, weekly: FlowSeries) -> dict[str, Figure]:
     return {"cumulative_flow": cumulative_flow(daily), "flow_over_time": flow_load(weekly)}
 
 
-def comparison_figures(comparison: Comparison, metrics: Sequence[str]) -> dict[str, Figure]:
-    """The figures of a comparison that need no cycle times, by file stem.
+def comparison_figures(comparison: Comparison, answer: Answer) -> dict[str, Figure]:
+    """The figures of a comparison that need no cycle times, by file stem, the answer first.
 
-    Outcome shares, the funnel and time in stage per scenario, and a forest plot of the paired
-    differences of ``metrics`` (those the comparison has).
+    A forest plot of the paired differences of the answer's metrics (``differences``), each
+    variant's change of the time to a win against the no-decision rate (``tradeoff``), then
+    outcome shares, the funnel and time in stage per scenario.
     """
+    figures: dict[str, Figure] = {}
+    shown = [m.name for m in answer.metrics]
+    if shown:
+        shares = {m.name for m in answer.metrics if m.unit == "share"}
+        figures["differences"] = metric_differences(comparison, shown, shares=shares)
+    joint = tradeoff_figure(comparison, answer)
+    if joint is not None:
+        figures["tradeoff"] = joint
     by_scenario = scenario_summaries(comparison)
     stages = [stage.name for stage in comparison.base.stages]
-    figures = {
-        "outcome_shares": outcome_shares(by_scenario),
-        "funnel": funnel(by_scenario, stages),
-        "time_in_stage": time_in_stage(by_scenario, stages),
-    }
-    shown = [m for m in metrics if m in comparison.metrics]
-    if shown:
-        units = comparison_units(comparison)
-        figures["differences"] = metric_differences(
-            comparison, shown, shares={m for m in shown if units.get(m) == "share"}
-        )
+    figures["outcome_shares"] = outcome_shares(by_scenario)
+    figures["funnel"] = funnel(by_scenario, stages)
+    figures["time_in_stage"] = time_in_stage(by_scenario, stages)
     return figures
 
 
-def experiment_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict[str, Figure]:
-    """Every figure of an experiment, by file stem.
+def tradeoff_figure(
+    comparison: Comparison, answer: Answer, labels: Mapping[str, str] | None = None
+) -> Figure | None:
+    """``tradeoff`` of the two headline metrics (time to a win, no decision) over the
+    variants, or ``None`` if the comparison lacks one. ``labels`` names the variants."""
+    x_name, y_name = TRADEOFF_METRICS
+    if x_name not in comparison.metrics or y_name not in comparison.metrics:
+        return None
+    x_found, y_found = comparison.metrics[x_name], comparison.metrics[y_name]
+    labels = labels or {}
+    points = [
+        (labels.get(v, v), x_found.differences[v], y_found.differences[v])
+        for v in comparison.variant_names
+    ]
+    x_record, y_record = metric_record(x_name), metric_record(y_name)
+    assert x_record is not None and y_record is not None
+    return tradeoff(
+        points,
+        x_label=x_record.short,
+        y_label=y_record.short,
+        x_unit=x_record.unit_label(answer.currency),
+        y_unit=y_record.unit_label(answer.currency),
+        x_base=x_found.summaries[comparison.base_name].mean,
+        y_base=y_found.summaries[comparison.base_name].mean,
+        x_percent=x_record.unit == "share",
+        y_percent=y_record.unit == "share",
+        base_label=f"base: {comparison.base_name}",
+        title=f"Faster wins, fewer deals lost to no decision?\n(paired changes from "
+        f"{comparison.base_name}, {answer.level:.0%} intervals; lower left is better)",
+    )
 
-    Those of ``comparison_figures``, the Kaplan–Meier cycle-time curves (``cycle_times``), and
-    for a sweep one figure per metric of ``metrics``: a curve against the swept value
-    (``sweep_<metric>``) for one key, a heat map over both (``heatmap_<metric>``) for two. A
-    sensitivity run has a tornado per metric (``tornado_<metric>``) and nothing else: with a
-    variant per lever setting, the per-scenario figures would only repeat it less clearly.
+
+def experiment_figures(result: ExperimentResult, answer: Answer) -> dict[str, Figure]:
+    """Every figure of an experiment, by file stem, the answer first.
+
+    Those of ``comparison_figures``; for a sweep one figure per metric of the answer, the
+    paired change from the base against the swept value (``sweep_<metric>``) for one key, a
+    heat map of the change over both (``heatmap_<metric>``) for two; and the Kaplan–Meier
+    cycle-time curves (``cycle_times``). A sensitivity run has a tornado per metric
+    (``tornado_<metric>``) and nothing else: with a variant per lever setting, the per-scenario
+    figures would only repeat it less clearly.
     """
     comparison = result.comparison
     if result.experiment.kind == "sensitivity":  # the tornados hold every paired difference
-        return tornado_figures(result, [m for m in metrics if m in comparison.metrics])
-    figures = comparison_figures(comparison, metrics)
+        return tornado_figures(result, answer)
+    figures = comparison_figures(comparison, answer)
+    if result.experiment.kind == "sweep":  # the sweep's own figures after the answer's
+        lead = {k: figures.pop(k) for k in ("differences", "tradeoff") if k in figures}
+        figures = lead | _sweep_figures(result, answer) | figures
     names = (comparison.base_name, *comparison.variant_names)
     cycles = {
         name: (c.days, c.censored, c.outcome)
@@ -169,75 +214,102 @@ def experiment_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict
     }
     if cycles:
         figures["cycle_times"] = cycle_ecdf(cycles)
-    exp = result.experiment
-    units = metric_units(comparison.base)
-    shown = [m for m in metrics if m in comparison.metrics]
-    if exp.kind == "sweep" and len(exp.sweep_keys) == 1:
-        (key,) = exp.sweep_keys
-        values = [point[key] for point in exp.points]
-        numeric = all(_is_number(v) for v in values)
-        for metric in shown:
-            summaries = [comparison.metrics[metric].summaries[n] for n in comparison.variant_names]
-            unit = units.get(metric, "")
-            fig = sweep_curve(
-                [float(v) for v in values] if numeric else list(range(len(values))),
-                summaries,
-                x_label=key,
-                metric_label=_metric_label(metric, unit, comparison.base.currency),
-                percent=unit == "share",
-                title=f"How does {metric} change with {key.rsplit('.', 1)[-1]}?",
-            )
-            if not numeric or len(values) <= 12:  # a tick at each swept value, as written
-                ticks = [float(v) for v in values] if numeric else list(range(len(values)))
-                fig.axes[0].set_xticks(ticks, [_text(v) for v in values])
-            figures[f"sweep_{metric}"] = fig
-    elif exp.kind == "sweep":
-        x_key, y_key = exp.sweep_keys
-        xs = _distinct(point[x_key] for point in exp.points)
-        ys = _distinct(point[y_key] for point in exp.points)
-        for metric in shown:
-            grid = np.full((len(ys), len(xs)), math.nan)
-            found = comparison.metrics[metric].summaries
-            for point, name in zip(exp.points, comparison.variant_names, strict=True):
-                grid[ys.index(point[y_key]), xs.index(point[x_key])] = found[name].mean
-            unit = units.get(metric, "")
-            figures[f"heatmap_{metric}"] = sweep_heatmap(
-                [_text(v) for v in xs],
-                [_text(v) for v in ys],
-                grid,
-                x_label=x_key,
-                y_label=y_key,
-                metric_label=_metric_label(metric, unit, comparison.base.currency),
-                percent=unit == "share",
-            )
     return figures
 
 
-def tornado_figures(result: ExperimentResult, metrics: Sequence[str]) -> dict[str, Figure]:
+def _sweep_figures(result: ExperimentResult, answer: Answer) -> dict[str, Figure]:
+    """A sweep's figure per metric: the paired change from the base at each point."""
+    exp = result.experiment
+    currency = answer.currency
+    figures = {}
+    grid = exp.grid
+    if len(exp.sweep_keys) == 1:
+        (key,) = exp.sweep_keys
+        values = [point[key] for point, _ in grid]
+        numeric = all(_is_number(v) for v in values)
+        xs = [float(v) for v in values] if numeric else list(range(len(values)))
+        for metric in answer.metrics:
+            changes = [
+                None if name == answer.base else answer.effects[name][metric.name].change
+                for _, name in grid
+            ]
+            fig = sweep_differences(
+                xs,
+                changes,
+                base_mean=answer.summaries[answer.base][metric.name].mean,
+                x_label=key,
+                metric_label=_metric_label(metric.name, metric.unit, currency),
+                percent=metric.unit == "share",
+                title=f"How does {metric.name} change with {key.rsplit('.', 1)[-1]}?\n"
+                f"(paired change from {answer.base}, {answer.level:.0%} intervals)",
+                base_label=f"base: {answer.base}",
+            )
+            if not numeric or len(values) <= 12:  # a tick at each swept value, as written
+                fig.axes[0].set_xticks(xs, [_text(v) for v in values])
+            figures[f"sweep_{metric.name}"] = fig
+        return figures
+    x_key, y_key = exp.sweep_keys
+    xs_, ys_ = _distinct(p[x_key] for p, _ in grid), _distinct(p[y_key] for p, _ in grid)
+    for metric in answer.metrics:
+        scale = 100.0 if metric.unit == "share" else 1.0
+        cells = np.full((len(ys_), len(xs_)), math.nan)
+        labels = [["n/a"] * len(xs_) for _ in ys_]
+        for point, name in grid:
+            i, j = ys_.index(point[y_key]), xs_.index(point[x_key])
+            if name == answer.base:
+                cells[i, j], labels[i][j] = 0.0, "base"
+                continue
+            diff = answer.effects[name][metric.name].change
+            cells[i, j] = diff.mean * scale
+            labels[i][j] = fmt_delta_short(diff, metric.unit)
+        unit = "points" if metric.unit == "share" else shown_unit(metric.unit, currency)
+        figures[f"heatmap_{metric.name}"] = sweep_heatmap(
+            [_text(v) for v in xs_],
+            [_text(v) for v in ys_],
+            cells,
+            x_label=x_key,
+            y_label=y_key,
+            metric_label="change from the base" + (f" ({unit})" if unit else ""),
+            labels=labels,
+            title=f"How do the two levers combine?\nchange in {metric.name} from "
+            f"{answer.base} (≈0: interval includes 0)\nby {x_key} and {y_key}",
+        )
+    return figures
+
+
+def fmt_delta_short(diff: PairedDifference, unit: str) -> str:
+    """A heat-map cell: the change (points for a share), ``≈0`` if not detectable."""
+    scale = 100.0 if unit == "share" else 1.0
+    if diff.n < 2 or not math.isfinite(diff.half_width):
+        return "–"
+    if not diff.distinguishable:
+        return "≈0"
+    return grouped(diff.mean * scale, sign=True)
+
+
+def tornado_figures(result: ExperimentResult, answer: Answer) -> dict[str, Figure]:
     """A sensitivity run's tornado of each metric (``tornado_<metric>``): each lever's paired
     change from the base one step down and one step up, with its interval, largest swing on top."""
     comparison = result.comparison
-    units = metric_units(comparison.base)
     figures = {}
-    for metric in metrics:
-        effects = sensitivity_effects(result, metric)
+    for metric in answer.metrics:
         rows: list[tuple[str, float, float]] = []
         intervals: dict[str, tuple[Interval | None, Interval | None]] = {}
-        for effect in effects:
+        for effect in answer.levers[metric.name]:
             label = lever_label(effect.lever)
             down, up = effect.down, effect.up
             rows.append((label, _mean_of(down), _mean_of(up)))
             intervals[label] = (_interval_of(down), _interval_of(up))
-        unit = units.get(metric, "")
-        base_mean = comparison.metrics[metric].summaries[comparison.base_name].mean
-        shown = shown_unit(unit, comparison.base.currency)
+        unit = metric.unit
+        base_mean = answer.summaries[answer.base][metric.name].mean
+        shown = shown_unit(unit, answer.currency)
         base_text = f"{100 * base_mean:.3g}%" if unit == "share" else f"{base_mean:.3g} {shown}"
-        figures[f"tornado_{metric}"] = tornado(
+        figures[f"tornado_{metric.name}"] = tornado(
             rows,
             metric_label=_metric_label(
-                metric, "" if unit == "share" else unit, comparison.base.currency
+                metric.name, "" if unit == "share" else unit, answer.currency
             ),
-            title=f"Which lever moves {metric} most?\n(base {base_text.strip()}, "
+            title=f"Which lever moves {metric.name} most?\n(base {base_text.strip()}, "
             f"{comparison.replications} replications; one lever at a time)",
             down_label="lever one step down",
             up_label="lever one step up",
@@ -279,10 +351,14 @@ def caption(stem: str, *, sweep_keys: Sequence[str] = ()) -> str:
             metric = f"`{stem.removeprefix(prefix)}`"
             if prefix == "sweep_":
                 return (
-                    f"{metric} against {swept}, with its 95% confidence band: look for where the "
-                    "curve flattens, past which more of the lever buys little."
+                    f"{metric}: each point's paired change from the base against {swept}, "
+                    "with its 95% interval (the right axis reads the level): look for where "
+                    "the curve flattens, past which more of the lever buys little."
                 )
-            return f"Mean {metric} over every combination of {swept}: compare along each row."
+            return (
+                f"{metric}: each combination of {swept}, its paired change from the base "
+                "(≈0: the 95% interval includes 0): compare along each row."
+            )
     return stem
 
 

@@ -13,15 +13,20 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from simsales.report.figures import FIGURE_DIR, comparison_figures
-from simsales.report.html import comparison_html, read_input, stage_figures
+from simsales.report.html import comparison_html, read_input, run_html, stage_figures
+from simsales.report.htmlpage import InputFile
 from simsales.report.markdown import comparison_markdown
 from simsales.report.serialize import to_json
 from simsales.results.csvtext import csv_text
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from simsales.experiment import Comparison
+    from simsales.experiment.answer import Answer
     from simsales.model import RunRecords
     from simsales.output import StagedFiles
+    from simsales.scenario import Scenario
 
 __all__ = [
     "COMPARE_FILES",
@@ -37,7 +42,14 @@ __all__ = [
 ]
 
 #: Files ``run --out`` may write; ones not written this time are removed after a forced rerun.
-RUN_FILES = ("summary.json", "replications.csv", "deals.csv", "events.csv", "accounts.csv")
+RUN_FILES = (
+    "summary.json",
+    "replications.csv",
+    "deals.csv",
+    "events.csv",
+    "accounts.csv",
+    "report.html",
+)
 #: Files ``compare --out`` writes.
 COMPARE_FILES = ("comparison.json", "replications.csv", "report.md", "report.html")
 #: The columns before the metrics in ``compare``'s ``replications.csv``.
@@ -112,25 +124,38 @@ def deal_writer(
 
 
 def publish_run(
-    staged: StagedFiles, summary: dict[str, Any], per_rep: Sequence[dict[str, float]]
-) -> None:
-    """Write ``summary.json`` and ``replications.csv`` and publish every staged file together.
+    staged: StagedFiles,
+    summary: dict[str, Any],
+    per_rep: Sequence[dict[str, float]],
+    *,
+    scenario: Scenario,
+    figures: Mapping[str, Figure] | None = None,
+    inputs: Sequence[InputFile] = (),
+) -> list[str]:
+    """Write ``summary.json``, ``replications.csv``, ``report.html`` and the ``figures``, and
+    publish every staged file together; return the names written, relative to the folder.
 
     Files of ``RUN_FILES`` and figures not written this time (``events.csv`` of an earlier run
     with ``--events``, left in a folder reused with ``--force``) are removed.
     """
+    from simsales.results import summarise
+
     staged.write_text("summary.json", to_json(summary) + "\n")
     write_replications(staged.open("replications.csv", newline=""), per_rep)
-    written = set(commit_with_figures(staged))
-    for name in set(RUN_FILES) - written:
+    images = stage_figures(staged, figures or {})
+    page = run_html(scenario, summarise(per_rep), images, document=summary, inputs=inputs)
+    staged.write_text("report.html", page)
+    written = commit_with_figures(staged)
+    for name in set(RUN_FILES) - set(written):
         (staged.folder / name).unlink(missing_ok=True)
+    return written
 
 
 def publish_comparison(
     staged: StagedFiles,
     report: dict[str, Any],
     comparison: Comparison,
-    metrics: Sequence[str],
+    answer: Answer,
     *,
     files: Sequence[str] = (),
     figures: bool = True,
@@ -138,20 +163,20 @@ def publish_comparison(
     """Write ``comparison.json`` (``report``), ``replications.csv``, ``report.md``,
     ``report.html`` and (if ``figures``) the figures, and publish them; return the names written.
 
-    ``metrics`` are those the report's tables and difference plot show; ``files`` the scenario
-    files of the base and the variants, named in the report.
+    ``answer`` is the comparison's answer on the shown metrics; ``files`` the scenario files
+    of the base and the variants, named in the report.
     """
     staged.write_text("comparison.json", to_json(report) + "\n")
     write_scenario_replications(
         staged.open("replications.csv", newline=""), comparison.per_replication
     )
-    drawn = comparison_figures(comparison, metrics) if figures else {}
+    drawn = comparison_figures(comparison, answer) if figures else {}
     stems = list(drawn)
     images = stage_figures(staged, drawn)
-    staged.write_text("report.md", comparison_markdown(comparison, metrics, stems, files=files))
+    staged.write_text("report.md", comparison_markdown(comparison, answer, stems, files=files))
     roles = ["Base scenario", *(["Variant scenario"] * (len(files) - 1))]
-    inputs = [read_input(f, role) for f, role in zip(files, roles, strict=True)]
-    page = comparison_html(comparison, metrics, images, document=report, inputs=inputs)
+    inputs = [read_input(f, role) for f, role in zip(files, roles, strict=True) if f]
+    page = comparison_html(comparison, answer, images, document=report, inputs=inputs)
     staged.write_text("report.html", page)
     return commit_with_figures(staged)
 

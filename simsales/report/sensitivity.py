@@ -20,11 +20,13 @@ from rich.table import Table
 
 from simsales.analysis import PairedDifference
 from simsales.experiment.compare import CRN_NOTE
-from simsales.experiment.sensitivity import LeverEffect, LeverRun, sensitivity_effects
-from simsales.report.text import fmt_change, fmt_summary, metric_units, print_precision, shown_unit
+from simsales.experiment.sensitivity import LeverEffect, LeverRun
+from simsales.report.text import fit_console, fmt_change, fmt_summary, print_precision, shown_unit
+from simsales.results import Metric
 
 if TYPE_CHECKING:
     from simsales.experiment import ExperimentResult
+    from simsales.experiment.answer import Answer
 
 __all__ = [
     "print_sensitivity",
@@ -59,24 +61,32 @@ def _change(diff: PairedDifference | None, unit: str, currency: str) -> str:
     return "–" if diff is None else fmt_change(diff, unit, currency)
 
 
-def sensitivity_table(result: ExperimentResult, metric: str, units: dict[str, str]) -> Table:
+def _short(diff: PairedDifference | None, unit: str, currency: str) -> str:
+    """``_change`` for the terminal's narrow columns: ``≈0`` for no detectable difference."""
+    return _change(diff, unit, currency).replace("no detectable difference", "≈0")
+
+
+def _base_text(answer: Answer, metric: Metric) -> str:
+    """The base's value with its unit: ``61.3 ± 2.1%``, ``108 ± 7 days``."""
+    base = answer.summaries[answer.base][metric.name]
+    return _with_unit(fmt_summary(base, metric.unit), shown_unit(metric.unit, answer.currency))
+
+
+def sensitivity_table(answer: Answer, metric: Metric) -> Table:
     """One row per lever, sorted by swing: base, low and high settings with their changes."""
-    comparison = result.comparison
-    currency = comparison.base.currency
-    unit = units.get(metric, "")
+    unit, currency = metric.unit, answer.currency
     shown = shown_unit(unit, currency)
-    base = comparison.metrics[metric].summaries[comparison.base_name]
-    title = f"{metric} (base {_with_unit(fmt_summary(base, unit), shown)})"
+    title = f"{metric.name} (base {_base_text(answer, metric)})"
     table = Table(title=escape(title), title_justify="left")
     table.add_column("lever")
     table.add_column("base", justify="right")
-    table.add_column("one step down", justify="right")
-    table.add_column("one step up", justify="right")
+    table.add_column("one step down", justify="right", no_wrap=True)
+    table.add_column("one step up", justify="right", no_wrap=True)
     table.add_column("swing" + (f" ({'points' if unit == 'share' else shown})" if shown else ""))
-    for effect in sensitivity_effects(result, metric):
+    for effect in answer.levers[metric.name]:
         lever = effect.lever
-        down = f"{_value(lever.low)}: " + _change(effect.down, unit, currency)
-        up = f"{_value(lever.high)}: " + _change(effect.up, unit, currency)
+        down = f"{_value(lever.low)}: " + _short(effect.down, unit, currency)
+        up = f"{_value(lever.high)}: " + _short(effect.up, unit, currency)
         table.add_row(
             escape(lever.label),
             escape(_value(lever.base)),
@@ -88,18 +98,16 @@ def sensitivity_table(result: ExperimentResult, metric: str, units: dict[str, st
     return table
 
 
-def sensitivity_lines(result: ExperimentResult, metrics: Sequence[str]) -> list[str]:
+def sensitivity_lines(answer: Answer) -> list[str]:
     """Per metric, the lever with the largest detectable swing, or that none was detectable."""
-    comparison = result.comparison
-    units = metric_units(comparison.base)
     lines = []
-    for metric in metrics:
-        effects = sensitivity_effects(result, metric)
+    for metric in answer.metrics:
+        effects = answer.levers[metric.name]
         moving = [
             e for e in effects if any(d is not None and d.distinguishable for d in (e.down, e.up))
         ]
         if not moving:
-            lines.append(f"{metric}: no lever moved it detectably")
+            lines.append(f"{metric.name}: no lever moved it detectably")
             continue
         top = moving[0]
         best = max(
@@ -107,25 +115,23 @@ def sensitivity_lines(result: ExperimentResult, metrics: Sequence[str]) -> list[
             key=lambda d: abs(d.mean),
         )
         setting = top.lever.low if best is top.down else top.lever.high
-        change = fmt_change(best, units.get(metric, ""), comparison.base.currency, prose=True)
+        change = fmt_change(best, metric.unit, answer.currency, prose=True)
         others = ", ".join(e.lever.label for e in moving[1:3])
         lines.append(
-            f"{metric}: moved most by {top.lever.label} ({change} at {_value(setting)})"
+            f"{metric.name}: moved most by {top.lever.label} ({change} at {_value(setting)})"
             + (f"; then {others}" if others else "")
         )
     return lines
 
 
-def print_sensitivity(console: Console, result: ExperimentResult) -> None:
-    """What was run, a table per metric (levers by swing), and the lever that leads each."""
+def print_sensitivity(console: Console, result: ExperimentResult, answer: Answer) -> None:
+    """What was run, the answer, a table per metric (levers by swing), the lever that leads
+    each."""
+    from simsales.report.compare_text import print_answer
+
     exp, comparison = result.experiment, result.comparison
-    units = metric_units(comparison.base)
-    tables = [sensitivity_table(result, m, units) for m in result.metrics]
-    piped = not console.is_terminal
-    if piped:
-        unlimited = console.options.update_width(10_000)
-        widest = max(console.measure(t, options=unlimited).maximum for t in tables)
-        console.width = max(80, widest)
+    tables = [sensitivity_table(answer, m) for m in answer.metrics]
+    piped = fit_console(console, tables)
     run = comparison.base.run
     console.print(
         f"[bold]{escape(exp.spec.name)}[/bold]: sensitivity of {len(exp.levers)} levers, "
@@ -134,6 +140,7 @@ def print_sensitivity(console: Console, result: ExperimentResult) -> None:
         f"horizon {run.horizon_days:g} days, warm-up {run.warmup_days:g} days",
         soft_wrap=piped,
     )
+    print_answer(console, answer)
     console.print(CRN_NOTE, soft_wrap=piped)
     console.print(
         "each setting: the paired difference from the base and its [95% interval] "
@@ -142,7 +149,7 @@ def print_sensitivity(console: Console, result: ExperimentResult) -> None:
     )
     for table in tables:
         console.print(table)
-    for line in sensitivity_lines(result, result.metrics):
+    for line in sensitivity_lines(answer):
         console.print(escape(line), soft_wrap=True)
     print_precision(console, comparison)
 
@@ -158,14 +165,10 @@ def sensitivity_run_lines(levers: Sequence[LeverRun], escape_md: Any, code: Any)
     return lines
 
 
-def sensitivity_markdown(
-    result: ExperimentResult, metrics: Sequence[str], escape_md: Any, row: Any
-) -> list[str]:
+def sensitivity_markdown(answer: Answer, escape_md: Any, row: Any) -> list[str]:
     """The Results section: a table per metric, levers by swing, and the findings."""
-    comparison = result.comparison
-    currency = comparison.base.currency
-    units = metric_units(comparison.base)
-    level = f"{comparison.level:.0%}"
+    currency = answer.currency
+    level = f"{answer.level:.0%}"
     lines = [
         "## Results",
         "",
@@ -174,17 +177,15 @@ def sensitivity_markdown(
         'first. "no detectable difference": the interval includes 0.',
         "",
     ]
-    for metric in metrics:
-        unit = units.get(metric, "")
-        base = comparison.metrics[metric].summaries[comparison.base_name]
-        shown = shown_unit(unit, currency)
+    for metric in answer.metrics:
+        unit = metric.unit
         lines += [
-            f"### `{metric}`: base {_with_unit(fmt_summary(base, unit), shown)}",
+            f"### `{metric.name}`: base {_base_text(answer, metric)}",
             "",
             row(["lever", "base", "one step down", "one step up", "swing"]),
             row(["---"] * 5),
         ]
-        for effect in sensitivity_effects(result, metric):
+        for effect in answer.levers[metric.name]:
             lever = effect.lever
             cells = [escape_md(lever.label), escape_md(_value(lever.base))]
             for setting, diff in ((lever.low, effect.down), (lever.high, effect.up)):
@@ -194,7 +195,7 @@ def sensitivity_markdown(
             lines.append(row(cells))
         lines.append("")
     lines += ["## Findings", ""]
-    lines += [f"- {escape_md(line)}" for line in sensitivity_lines(result, metrics)]
+    lines += [f"- {escape_md(line)}" for line in sensitivity_lines(answer)]
     lines += [
         "",
         f"Each interval is {level} on its own: of many differences that are really zero, about "

@@ -74,17 +74,18 @@ def summary_document(
     scenario: Scenario,
     summaries: dict[str, MetricSummary],
     *,
-    scenario_file: str | os.PathLike[str],
+    scenario_file: str | os.PathLike[str] | None,
     overrides: Sequence[str],
     command: Sequence[str],
 ) -> dict[str, Any]:
     """``summary.json``: ``run_summary`` and what reproduces it.
 
-    That is the scenario file and its ``--set`` overrides, the command line (``command``, its
-    words), the simsales version and the fully resolved scenario as run.
+    That is the scenario file (``None`` for a scenario built in memory) and its ``--set``
+    overrides, the command line (``command``, its words), the simsales version and the fully
+    resolved scenario as run.
     """
     return run_summary(scenario, summaries) | {
-        "scenario_file": os.fspath(scenario_file),
+        "scenario_file": None if scenario_file is None else os.fspath(scenario_file),
         "overrides": list(overrides),
         "command": shlex.join(command),
         "simsales_version": __version__,
@@ -93,17 +94,23 @@ def summary_document(
 
 
 def comparison_document(
-    result: Comparison, *, files: Sequence[str | os.PathLike[str]], command: Sequence[str]
+    result: Comparison,
+    *,
+    files: Sequence[str | os.PathLike[str] | None],
+    command: Sequence[str],
 ) -> dict[str, Any]:
     """``comparison.json``: ``result.to_dict(scenarios=True)`` and what reproduces it.
 
     ``files`` are the scenario files of the base and the variants, in that order; they are
     written by scenario name, with the command line (``command``, its words) and the simsales
-    version.
+    version (``None`` for a scenario built in memory).
     """
     scenarios = (result.base, *result.variants)
     return result.to_dict(scenarios=True) | {
-        "files": {s.name: os.fspath(f) for s, f in zip(scenarios, files, strict=True)},
+        "files": {
+            s.name: None if f is None else os.fspath(f)
+            for s, f in zip(scenarios, files, strict=True)
+        },
         "command": shlex.join(command),
         "simsales_version": __version__,
     }

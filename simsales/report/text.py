@@ -10,9 +10,8 @@ every metric at full precision.
 from __future__ import annotations
 
 import math
-import textwrap
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderHook, RenderResult
 from rich.markup import escape
@@ -22,30 +21,26 @@ from rich.text import Text
 
 from simsales.analysis import PairedDifference
 from simsales.experiment import Comparison
-from simsales.experiment.compare import CRN_NOTE
-from simsales.results import Metric, MetricSummary, catalogue_for, stage_keys, table_metrics
+from simsales.results import MetricSummary, catalogue_for, stage_keys, table_metrics
 from simsales.results.catalogue import COMPARE_METRICS
 from simsales.scenario import Scenario
 from simsales.scenario.text import CONTROL_CHARACTERS, printable
 
-if TYPE_CHECKING:
-    from simsales.experiment import ExperimentResult
-
 __all__ = [
     "COMPARE_METRICS",
+    "MAX_WIDTH",
     "STAGE_COLUMNS",
-    "best_lines",
-    "comparison_catalogue",
-    "comparison_table",
     "decimals",
-    "findings",
+    "fit_console",
     "fmt_change",
     "fmt_summary",
     "metric_units",
-    "print_comparison",
+    "plain",
+    "print_precision",
     "print_run",
     "run_table",
     "shown_unit",
+    "split_to_fit",
     "stage_table",
     "terminal_console",
 ]
@@ -60,17 +55,6 @@ STAGE_COLUMNS = ("reach", "conversion", "days_in", "wip")
 def metric_units(scenario: Scenario) -> dict[str, str]:
     """Each metric's unit (``share``, ``days``, ``count``, ...), from the catalogue."""
     return {name: metric.unit for name, metric in catalogue_for(scenario).items()}
-
-
-def comparison_catalogue(comparison: Comparison) -> dict[str, Metric]:
-    """Every metric over all scenarios of a comparison (a variant may add metrics, such as the
-    account metrics of a variant with ``[accounts]``); the base's record wins."""
-    return catalogue_for(comparison.base, *comparison.variants)
-
-
-def comparison_units(comparison: Comparison) -> dict[str, str]:
-    """Every metric's unit over all scenarios of a comparison; the base's unit wins."""
-    return {name: m.unit for name, m in comparison_catalogue(comparison).items()}
 
 
 def shown_unit(unit: str, currency: str) -> str:
@@ -169,7 +153,7 @@ class _Printable:
                 yield Segment(printable(segment.text), segment.style)
 
 
-def _plain(*cells: str) -> list[Text]:
+def plain(*cells: str) -> list[Text]:
     """Table cells taken as text, never as rich markup: a stage named ``[link=...]`` stays
     a name, not a hyperlink."""
     return [Text(cell) for cell in cells]
@@ -190,7 +174,7 @@ def run_table(scenario: Scenario, summaries: dict[str, MetricSummary]) -> Table:
         rows = [m for m in metrics if m.name in summaries]
         for i, metric in enumerate(rows):
             table.add_row(
-                *_plain(
+                *plain(
                     group if i == 0 else "",
                     metric.name,
                     fmt_summary(summaries[metric.name], metric.unit),
@@ -217,7 +201,7 @@ def stage_table(scenario: Scenario, summaries: dict[str, MetricSummary]) -> Tabl
             metric = f"{column}_{key}"
             found = summaries.get(metric)
             cells.append(fmt_summary(found, units.get(metric, "")) if found is not None else "")
-        table.add_row(*_plain(name, *cells))
+        table.add_row(*plain(name, *cells))
     return table
 
 
@@ -254,89 +238,43 @@ def print_run(console: Console, scenario: Scenario, summaries: dict[str, MetricS
     console.print(stage_table(scenario, summaries))
 
 
-# --- a comparison --------------------------------------------------------------------------------
+# --- fitting a terminal ------------------------------------------------------------------------
+
+#: The widest a table may be: it must read in a 100-column terminal without a wrapped number.
+MAX_WIDTH = 100
 
 
-def comparison_table(
-    result: Comparison, shown: Sequence[str], catalogue: dict[str, Metric]
-) -> Table:
-    """One row per metric of ``shown``; under each variant's value its change from the base."""
-    base = result.base
-    table = Table()
-    table.add_column("metric", no_wrap=True)
-    table.add_column("unit")
-    for name in (base.name, *result.variant_names):
-        table.add_column(escape(name), justify="right")
-    for metric in shown:
-        found = result.metrics[metric]
-        unit = catalogue[metric].unit
-        cells = [metric, catalogue[metric].unit_label(base.currency)]
-        for name, summary in found.summaries.items():
-            cell = fmt_summary(summary, unit)
-            if name != base.name:
-                cell += "\n" + fmt_change(found.differences[name], unit, base.currency)
-            cells.append(cell)
-        table.add_row(*_plain(*cells), end_section=True)
-    return table
+def table_width(console: Console, table: Table) -> int:
+    """The columns ``table`` takes when nothing is wrapped."""
+    return console.measure(table, options=console.options.update_width(10_000)).maximum
 
 
-def findings(
-    result: Comparison, variant: str, shown: Sequence[str], units: Mapping[str, str]
-) -> list[str]:
-    """The detectable changes of ``variant``, then the metrics lost in noise, as lines."""
-    changes, noise, unknown = [], [], []
-    for metric in shown:
-        diff = result.metrics[metric].differences[variant]
-        if diff.n < 2 or math.isnan(diff.half_width):
-            unknown.append(metric)
-        elif diff.distinguishable:
-            text = fmt_change(diff, units.get(metric, ""), result.base.currency, prose=True)
-            changes.append(f"{metric} {text}")
-        else:
-            noise.append(metric)
-    lines = [f"changed: {', '.join(changes)}"] if changes else []
-    if noise:
-        lines.append(f"no detectable difference: {', '.join(noise)}")
-    if unknown:
-        lines.append(f"no interval (fewer than 2 replications with a value): {', '.join(unknown)}")
-    return lines
+def split_to_fit(
+    items: Sequence[Any], build: Callable[[Sequence[Any]], Table], console: Console
+) -> list[Table]:
+    """Tables of ``build(chunk)`` for consecutive chunks of ``items``, each chunk as long as
+    fits ``MAX_WIDTH`` columns, or a narrower terminal (at least one item): wide tables are
+    split, never wrapped."""
+    limit = min(MAX_WIDTH, console.width) if console.is_terminal else MAX_WIDTH
+    tables: list[Table] = []
+    chunk: list[Any] = []
+    for item in items:
+        if chunk and table_width(console, build([*chunk, item])) > limit:
+            tables.append(build(chunk))
+            chunk = []
+        chunk.append(item)
+    if chunk or not tables:
+        tables.append(build(chunk))
+    return tables
 
 
-def best_lines(
-    result: ExperimentResult, shown: Sequence[str], catalogue: dict[str, Metric]
-) -> list[str]:
-    """Per metric, the sweep point where it is best (or highest and lowest), as lines."""
-    comparison = result.comparison
-    currency = comparison.base.currency
-    lines = []
-    for metric in shown:
-        found, unit = comparison.metrics[metric], catalogue[metric].unit
-        means = {
-            s: found.summaries[s].mean
-            for s in comparison.variant_names
-            if math.isfinite(found.summaries[s].mean)
-        }
-        if not means:
-            lines.append(f"{metric}: no value at any point")
-            continue
-        high, low = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
-        better = catalogue[metric].better
-        lower = better == "lower"
-        unit_text = "" if unit == "count" else shown_unit(unit, currency)
-        if better != "neither":
-            best = low if lower else high
-            summary = f"{fmt_summary(found.summaries[best], unit)} {unit_text}".rstrip()
-            change = fmt_change(found.differences[best], unit, currency, prose=True)
-            lines.append(
-                f"{metric}: best ({'lowest' if lower else 'highest'}) at {best}: {summary}; "
-                f"against the base: {change}"
-            )
-        else:
-            lines.append(
-                f"{metric}: highest at {high} ({fmt_summary(found.summaries[high], unit)}), "
-                f"lowest at {low} ({fmt_summary(found.summaries[low], unit)})"
-            )
-    return lines
+def fit_console(console: Console, tables: Sequence[Table]) -> bool:
+    """Widen a console that is not a terminal (a file, a pipe) to its widest table, at least
+    80 columns, so that no line is broken; return whether it is piped."""
+    piped = not console.is_terminal
+    if piped:
+        console.width = max(80, *(table_width(console, t) for t in tables))
+    return piped
 
 
 def print_precision(console: Console, result: Comparison) -> None:
@@ -344,55 +282,3 @@ def print_precision(console: Console, result: Comparison) -> None:
     if result.precision is not None:
         for line in result.precision.lines():
             console.print(line, markup=False, soft_wrap=True)
-
-
-def print_comparison(console: Console, result: Comparison, shown: Sequence[str]) -> None:
-    """What was compared, the table of ``shown`` metrics, and each variant's findings.
-
-    When ``console`` is not a terminal (a file or a pipe) it is widened to the table's width, at
-    least 80 columns, so that no line of the table is broken.
-    """
-    base, variants = result.base, result.variants
-    catalogue = comparison_catalogue(result)
-    units = {name: m.unit for name, m in catalogue.items()}
-    table = comparison_table(result, shown, catalogue)
-    piped = not console.is_terminal
-    if piped:
-        unlimited = console.options.update_width(10_000)
-        console.width = max(80, console.measure(table, options=unlimited).maximum)
-    run = base.run
-    console.print(
-        f"[bold]{escape(base.name)}[/bold] vs {escape(', '.join(result.variant_names))}: "
-        f"{result.replications} replication{'s' if result.replications != 1 else ''} each, "
-        f"seed {result.seed}, horizon {run.horizon_days:g} days",
-        soft_wrap=piped,
-    )
-    console.print(escape(cohort_line(base)), soft_wrap=piped)
-    for v in variants:
-        if (v.run.horizon_days, v.run.warmup_days) != (run.horizon_days, run.warmup_days):
-            console.print(
-                f"note: {escape(v.name)} runs a horizon of {v.run.horizon_days:g} days, "
-                f"warm-up {v.run.warmup_days:g} days"
-            )
-    console.print(CRN_NOTE)
-    console.print(
-        f"mean ± 95% half-width; under each variant its change from {escape(base.name)}: "
-        "the paired difference and its [95% interval]"
-    )
-    console.print(table)
-    for v in variants:
-        console.print(f"[bold]{escape(v.name)}[/bold] against {escape(base.name)}:")
-        for line in findings(result, v.name, shown, units):
-            wrapped = textwrap.fill(
-                line, console.width, initial_indent="  ", subsequent_indent="    "
-            )
-            console.print(wrapped, markup=False, soft_wrap=True)
-    print_precision(console, result)
-    if result.replications < 2:
-        console.print("With one replication there is no interval: run at least 2 (-r).")
-    else:
-        console.print(
-            "Each interval is 95% on its own: of many differences that are really zero, "
-            "about 1 in 20 will still look detectable.",
-            soft_wrap=piped,
-        )

@@ -51,6 +51,18 @@ Unit = Literal[
 ]
 #: Which way a metric is better; ``neither`` where it depends on what one wants.
 Better = Literal["higher", "lower", "neither"]
+#: How the change of each unit is written in a finding line (``−54 d``, ``−1.2 pts``).
+_CHANGE_UNITS: dict[str, str] = {
+    "share": "pts",
+    "days": "d",
+    "hours": "h",
+    "count": "",
+    "years": "y",
+    "per_day": "per day",
+    "per_year": "per year",
+    "score": "",
+    "currency": "",
+}
 #: A condition on a scenario under which a metric can move at all.
 Moves = Callable[["Scenario"], bool]
 
@@ -87,6 +99,19 @@ class Metric:
     table: bool = False
     compare: bool = False
     moves: Moves | None = None
+    #: a few words a manager would say for it ("time to a win"); the name if none
+    label: str = ""
+
+    @property
+    def short(self) -> str:
+        """The metric in a sentence: its ``label``, else its name."""
+        return self.label or self.name
+
+    @property
+    def change_unit(self) -> str:
+        """The unit of a change in a finding line: ``pts`` for a share (percentage points),
+        ``d`` for days, ``h`` for hours; ``""`` for a count; the currency is the caller's."""
+        return _CHANGE_UNITS.get(self.unit, self.unit.replace("_", " "))
 
     def unit_label(self, currency: str = "") -> str:
         """The unit as reports write it: ``% of opportunities``, ``days``, ``EUR``."""
@@ -467,12 +492,33 @@ _WIN_LOSS: tuple[Metric, ...] = (
 )  # fmt: skip
 
 _ALWAYS = (*_PIPELINE, *_CYCLE, *_SLIPPAGE, *_ACTIVITY, *_PROSPECTING, *_SELLERS, *_MONEY)
+#: What a manager would call the metrics findings name most (the comparison defaults).
+_LABELS: dict[str, str] = {
+    "win_rate": "win rate",
+    "no_decision_rate": "no decision",
+    "no_decision_of_not_won": "no decision of deals not won",
+    "cycle_median_won_days": "time to a win",
+    "cycle_median_days": "cycle time",
+    "calls_per_opportunity": "calls per opportunity",
+    "mean_gap_days": "gap between calls",
+    "opportunity_share": "suspects to opportunities",
+    "seller_utilisation": "seller utilisation",
+    "bookings_per_year": "bookings a year",
+    "loss_rate": "loss rate",
+    "disqualified_rate": "disqualified",
+    "wrong_activities_per_opportunity": "wrong steps per opportunity",
+    "touches_per_opportunity": "touches per opportunity",
+}
+
 #: Every metric, in the order reports show them; per-stage ones as ``<stage>`` templates.
-CATALOGUE: tuple[Metric, ...] = (
-    *_ALWAYS,
-    *_STAGES,
-    *(replace(m, moves=_accounts) for m in _ACCOUNTS),
-    *(replace(m, moves=_win_loss) for m in _WIN_LOSS),
+CATALOGUE: tuple[Metric, ...] = tuple(
+    replace(m, label=_LABELS.get(m.name, ""))
+    for m in (
+        *_ALWAYS,
+        *_STAGES,
+        *(replace(m, moves=_accounts) for m in _ACCOUNTS),
+        *(replace(m, moves=_win_loss) for m in _WIN_LOSS),
+    )
 )
 #: The two numbers the tool is about: the time to a win and the no-decision rate (the default
 #: metrics of a sensitivity run, the first of every comparison).
