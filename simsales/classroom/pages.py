@@ -64,7 +64,7 @@ def fmt_vs_base(diff: PairedDifference | None) -> str:
     if diff is None or diff.n < 2 or not math.isfinite(diff.half_width):
         return "–"
     if diff.mean == 0 and diff.half_width == 0:
-        return "0 (the same in every replication)"
+        return "0 (identical)"
     digits = decimals(diff.mean, diff.half_width)
     return (
         f"{_signed(diff.mean, digits)} [{_signed(diff.low, digits)}, {_signed(diff.high, digits)}]"
@@ -90,15 +90,12 @@ def leaderboard_table(classroom: Classroom, result: RoundResult) -> Table:
         title=f"{spec.name}: round {result.number} — score: {spec.score.label}",
         caption=f"mean ± 95% half-width over {spec.replications} replications, seed {spec.seed}",
     )
-    for head, justify in (
-        ("rank", "right"),
-        ("team", "left"),
-        ("score", "right"),
-        ("vs base [95% interval]", "right"),
-        ("changes this round", "left"),
-        ("cost", "right"),
-    ):
-        grid.add_column(head, justify=justify)  # type: ignore[arg-type]
+    grid.add_column("rank", justify="right")
+    grid.add_column("team")
+    grid.add_column("score", justify="right")
+    grid.add_column("vs base [95% interval]", justify="right")
+    grid.add_column("changes this round", overflow="fold")  # lever names wrap, never cut
+    grid.add_column("cost", justify="right")
     for s in result.board:
         decision = result.plan.decisions.get(s.name)
         grid.add_row(
@@ -163,7 +160,7 @@ def leaderboard_html(classroom: Classroom, result: RoundResult) -> str:
         if tied
         else "<p>Every entry is told apart from every other.</p>",
     ]
-    return page(f"{spec.name}: round {result.number}", body, _document())
+    return _page(f"{spec.name}: round {result.number}", body)
 
 
 def _label(result: RoundResult, name: str) -> str:
@@ -175,10 +172,12 @@ def _score_formula(classroom: Classroom) -> str:
     return " + ".join(terms).replace("+ -", "− ")
 
 
-def _document() -> dict[str, str]:
+def _page(title: str, body: list[str]) -> str:
+    """A page of the report's look (``simsales.report.htmlpage.page``), its footer the class's."""
     from simsales import __version__
 
-    return {"simsales_version": __version__}
+    text = page(title, body, {"simsales_version": __version__})
+    return text.replace("; the same report as report.md.</footer>", " for the class.</footer>")
 
 
 def debrief_html(classroom: Classroom, result: RoundResult, team: Team) -> str:
@@ -246,7 +245,7 @@ def debrief_html(classroom: Classroom, result: RoundResult, team: Team) -> str:
     )
     body += _metrics_section(result, team.id, currency)
     body += _deal_section(result, team)
-    return page(title, body, _document())
+    return _page(title, body)
 
 
 def _metrics_section(result: RoundResult, team_id: str, currency: str) -> list[str]:
