@@ -103,6 +103,9 @@ def test_init_makes_a_class_that_loads(tmp_path: Path) -> None:
     assert len(tokens) == 3 and all(len(t) >= 16 for t in tokens)
     again = _cli(*args)
     assert again.exit_code == 2 and "not empty" in again.stderr
+    twins = _cli("class", "init", tmp_path / "d", "--team", "Red", "--team", "red!")
+    assert twins.exit_code == 2 and "share the id 'red'" in twins.stderr
+    assert not (tmp_path / "d").exists()
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

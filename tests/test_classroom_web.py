@@ -156,7 +156,9 @@ def _submit(browser: Any, button: str = "save") -> None:
 
     page = browser.find_element("tag name", "html")
     browser.find_element("id", button).click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+    wait = WebDriverWait(browser, 20)
+    wait.until(expected_conditions.staleness_of(page))
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def _follow(browser: Any, by: str, what: str) -> None:
@@ -166,7 +168,9 @@ def _follow(browser: Any, by: str, what: str) -> None:
 
     page = browser.find_element("tag name", "html")
     browser.find_element(by, what).click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+    wait = WebDriverWait(browser, 20)
+    wait.until(expected_conditions.staleness_of(page))
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def _errors(browser: Any) -> str:

@@ -229,6 +229,11 @@ def init_class(
         except ValueError as err:
             raise ScenarioError([Problem(f"--team {team_name}", "", None, str(err))]) from None
         teams.append(Team(id=tid, name=team_name or f"Team {i + 1}", token=_token()))
+    ids = [t.id for t in teams]
+    if len(set(ids)) < len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        msg = f"two teams would share the id {twice[0]!r}: give them names that differ more"
+        raise ScenarioError([Problem("--team", "", None, msg)])
     root = prepare_out_dir(folder, force)
     text = Path(market_file).read_text("utf-8")
     plain_copy = not overrides and "extends" not in _top_keys(market_file)

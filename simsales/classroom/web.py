@@ -111,6 +111,7 @@ function update() {
   const out = document.getElementById("budget-left");
   out.textContent = left.toLocaleString("en-GB", {maximumFractionDigits: 0});
   out.dataset.left = String(left);
+  document.getElementById("over").hidden = left >= 0;
 }
 for (const select of document.querySelectorAll("select[data-now]")) {
   select.addEventListener("change", update);
@@ -340,7 +341,8 @@ def _said(problem: Problem) -> str:
     text = problem.message
     if problem.value is not None:
         text += f" (got {format_value(problem.value)})"
-    return f"{where.removeprefix('levers.')}: {text}" if where else text
+    where = "" if where == "levers" else where.removeprefix("levers.")  # the whole decision
+    return f"{where}: {text}" if where else text
 
 
 def _decision_form(
@@ -360,7 +362,9 @@ def _decision_form(
         f'<input type="hidden" name="{ROUND_FIELD}" value="{number}">',
         f'<p id="budget" data-budget="{spec.budget:g}">Budget left this round: '
         f'<span id="budget-left" data-left="{left:g}">{esc(f"{left:,.0f}")}</span> '
-        f"{esc(currency)} of {esc(money(spec.budget, currency))}</p>",
+        f"{esc(currency)} of {esc(money(spec.budget, currency))}"
+        f'<span id="over" class="field-error"{"" if left < 0 else " hidden"}>: over the '
+        "budget</span></p>",
     ]
     for lever in spec.levers:
         parts.append(_lever_field(lever, now[lever.name], shown[lever.name], currency, errors))
@@ -467,6 +471,8 @@ def _lever(classroom: Classroom, name: str) -> Lever | None:
 
 def _instructor_page(state: _State) -> Response:
     classroom = state.classroom
+    with state.lock:  # before the round number: a message said is a round already written
+        running, message, said = state.running, state.message, list(state.problems)
     number, values = _next_round(classroom)
     rows = []
     for team in classroom.spec.teams:
@@ -478,22 +484,22 @@ def _instructor_page(state: _State) -> Response:
             status, cost = f"invalid: {len(err.problems)} problem(s)", ""
         rows.append(f"<tr><td>{esc(team.name)}</td><td>{esc(status)}</td><td>{esc(cost)}</td></tr>")
     body = [f"<h1>{esc(classroom.spec.name)}: round {number}</h1>", _nav(classroom, team=False)]
-    if state.running:
+    if running:
         body.append(f"<p class='saved' id='running'>Round {number} is being played…</p>")
-    elif state.message:
-        body.append(f"<p class='saved' id='message'>{esc(state.message)}</p>")
-    if state.problems:
-        items = "".join(f"<li>{esc(p)}</li>" for p in state.problems)
+    elif message:
+        body.append(f"<p class='saved' id='message'>{esc(message)}</p>")
+    if said:
+        items = "".join(f"<li>{esc(p)}</li>" for p in said)
         body.append(f"<div class='errors' role='alert' id='errors'><ul>{items}</ul></div>")
     body.append("<table><tr><th>team</th><th>decision</th><th>cost</th></tr>")
     body += rows
     body.append("</table>")
-    if not state.running:
+    if not running:
         body.append(
             '<form method="post" action="/instructor/close"><p><button type="submit" '
             f'id="close">Close round {number}: play it</button></p></form>'
         )
-    refresh = 2 if state.running else None
+    refresh = 2 if running else None
     return _page(f"{classroom.spec.name}: instructor", body, refresh=refresh)
 
 
