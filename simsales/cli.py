@@ -946,5 +946,166 @@ def _load(*files: Path, overrides: Sequence[str] = ()) -> list[Scenario]:
     return scenarios
 
 
+# --- simsales class: teams play rounds on one market (simsales.classroom) -----------------------
+
+
+@main.group("class", short_help="A class of teams playing rounds against each other.")
+def class_() -> None:
+    """A class: teams change levers of one market within a budget, round after round, and are
+    ranked on common random numbers. `class init DIR` sets it up; teams save decisions in
+    DIR/decisions/ (or on the web page of `class serve DIR`); `class round DIR` plays a round."""
+
+
+def _class_or_exit(folder: Path) -> Any:
+    """The loaded class, or exit 2 listing every problem of its files."""
+    from simsales.classroom import load_class
+
+    try:
+        return load_class(folder)
+    except ScenarioError as err:
+        _print_problems(f"{folder}: {len(err.problems)} problem(s):", err)
+        sys.exit(2)
+
+
+@class_.command("init", short_help="Set up a class folder: market, levers, score, teams.")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--market",
+    "market_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("scenarios/baseline.toml"),
+    show_default=True,
+    help="The scenario every team starts from (copied into DIR).",
+)
+@_SET
+@click.option("--team", "teams", multiple=True, metavar="NAME", help="A team (repeatable).")
+@click.option("--name", help="The class's name. Default: the market's name + ' class'.")
+@click.option("--replications", "-r", type=click.IntRange(min=2), help="Per round.")
+@click.option("--seed", type=click.IntRange(min=0), help="Of every round. Default: the market's.")
+@click.option("--force", is_flag=True, help="Write into DIR even if it is not empty.")
+def class_init(
+    folder: Path,
+    market_file: Path,
+    overrides: tuple[str, ...],
+    teams: tuple[str, ...],
+    name: str | None,
+    replications: int | None,
+    seed: int | None,
+    force: bool,
+) -> None:
+    """Set up the class folder DIR: class.toml (levers, budget, score, teams and their tokens),
+    the market, a decision template and decisions/. Edit class.toml before the class."""
+    from simsales.classroom import init_class
+    from simsales.classroom.setup import DEFAULT_TEAMS
+
+    try:
+        path = init_class(
+            folder,
+            market_file=market_file,
+            overrides=overrides,
+            team_names=teams or DEFAULT_TEAMS,
+            name=name,
+            replications=replications,
+            seed=seed,
+            force=force,
+        )
+    except ScenarioError as err:
+        _print_problems(f"{len(err.problems)} problem(s):", err)
+        sys.exit(2)
+    except OutputError as err:
+        _fail(str(err), 2)
+    click.echo(f"class written to {path.parent}/: class.toml (keep it: it holds the tokens), ")
+    click.echo("market.toml, decision-template.toml, decisions/")
+
+
+@class_.command("template", short_help="Print a team's decision file for the next round.")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--team", "team_id", required=True, metavar="ID", help="The team's id.")
+def class_template(folder: Path, team_id: str) -> None:
+    """Print TEAM's decision file for the next round, with its current values."""
+    from simsales.classroom import current_values, decision_text, finished_rounds
+
+    classroom = _class_or_exit(folder)
+    try:
+        team = classroom.spec.team(team_id)
+    except KeyError:
+        ids = ", ".join(t.id for t in classroom.spec.teams)
+        _fail(f"no team {team_id!r} in {folder}/class.toml (teams: {ids})", 2)
+    done = finished_rounds(classroom)
+    last = done[-1] if done else 0
+    values = current_values(classroom, last)[team.id]
+    click.echo(decision_text(classroom, team, values, round_number=last + 1), nl=False)
+
+
+@class_.command("round", short_help="Check every decision and play the next round.")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--round", "number", type=click.IntRange(min=1), help="Default: the next.")
+@click.option("--force", is_flag=True, help="Play a finished round again (its files replaced).")
+@_JOBS
+@_CACHE_DIR
+@_NO_CACHE
+def class_round(
+    folder: Path,
+    number: int | None,
+    force: bool,
+    jobs: int,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> None:
+    """Check every team's decision (levers, values, budget), run every team and the base on
+    the same replications and random numbers, and write DIR/round-N/: the leaderboard, and per
+    team a debrief and the animation of its run beside the base's."""
+    from simsales.classroom import plan_round, print_leaderboard, publish_round, run_round
+    from simsales.classroom.rounds import class_lock
+    from simsales.report import terminal_console
+
+    classroom = _class_or_exit(folder)
+    store = _run_store(cache_dir, no_cache)
+    with class_lock(folder, ".round.lock", wait=False) as mine:
+        if not mine:
+            _fail(f"a round of {folder} is being played already (by another simsales)", 2)
+        try:
+            plan = plan_round(classroom, number, force=force)
+        except ScenarioError as err:
+            _print_problems(f"{len(err.problems)} problem(s); no round was played:", err)
+            sys.exit(2)
+        entries = len(plan.markets) + 1
+        total = classroom.spec.replications * entries
+        with _failing("round"), _progress_bar() as bar:
+            progress = None if bar is None else (lambda done: bar(done, total))
+            result = run_round(
+                classroom, plan, jobs=jobs or os.cpu_count() or 1, store=store, progress=progress
+            )
+        try:
+            written = publish_round(classroom, result, force=force)
+        except OutputError as err:
+            _fail(str(err), 2)
+        except OSError as err:
+            _fail(f"cannot write the round: {err}", 1)
+    print_leaderboard(terminal_console(), classroom, result)
+    click.echo(f"round {result.number} written to {written}/")
+
+
+@class_.command("serve", short_help="The class's web page: decisions, leaderboard, replays.")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0: the network.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@_JOBS
+def class_serve(folder: Path, host: str, port: int, jobs: int) -> None:
+    """Serve the class on HOST:PORT until Ctrl-C: each team logs in with its token (in
+    class.toml) and saves its decision in a form showing the budget left; the instructor's
+    token closes the round; everyone sees the leaderboard and the replay of their own run.
+    Needs the extra simsales[class]."""
+    try:
+        from simsales.classroom.web import serve
+    except ImportError as err:
+        _fail(
+            f"the web page needs the extra: pip install 'simsales[class]' ({err.name} missing)", 1
+        )
+    classroom = _class_or_exit(folder)
+    click.echo(f"class {classroom.spec.name!r} on http://{host}:{port}/ (Ctrl-C stops it)")
+    serve(classroom, host=host, port=port, jobs=jobs or os.cpu_count() or 1)
+
+
 if __name__ == "__main__":  # python -m simsales.cli
     main()
