@@ -18,7 +18,7 @@ from simsales.scenario import load_scenario
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 SHORT = ["run.horizon_days=1300", "run.warmup_days=300", "run.cohort_margin_days=350"]
-REPLICATIONS = 10
+REPLICATIONS = 20
 
 
 def _summary(*overrides: str) -> dict[str, MetricSummary]:

@@ -278,6 +278,19 @@ def test_wip_cap_blocks_and_the_queue_is_first_come_first_served() -> None:
     env.run()  # the succeeded events process without error
 
 
+def test_newest_first_gives_a_freed_place_to_the_suspect_that_arrived_last() -> None:
+    env = simpy.Environment()
+    team = Team(env, sellers=1, wip_cap=1, rule="least_loaded", newest_first=True)
+    assert team.try_assign() == 0
+    first, second, third = team.wait(), team.wait(), team.wait()
+    team.release(0)
+    assert third.triggered and not first.triggered and not second.triggered
+    team.give_up(second)
+    team.release(0)
+    assert first.triggered and team.waiting == 0
+    env.run()
+
+
 # --- forgetting the past -----------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ import pytest
 from model_helpers import t_interval
 
 from simsales.model import simulate
-from simsales.model.records import LOST, OPEN, WON
+from simsales.model.records import END_CAUSES, LOST, OPEN, WON
 from simsales.results import DealTable, metrics_from_records
 from simsales.scenario import Scenario, load_scenario
 
@@ -247,3 +247,33 @@ def test_non_selling_work_leaves_less_time_and_the_seller_is_waited_for() -> Non
     assert lo > 0, (lo, hi)
     lo, hi = _paired(LEADS, busy, _metric("seller_utilisation"))
     assert lo > 0, (lo, hi)
+
+
+# --- the suspect pool under a WIP cap ------------------------------------------------------------
+
+#: A team of two at a cap of 15 open deals each: suspects wait in the pool for a place.
+CAPPED: dict[str, Any] = {**LEADS, "team.sellers": 2, "policies.wip_cap": 15}
+
+
+def test_a_capped_team_that_takes_the_newest_suspect_first_reaches_fresher_leads() -> None:
+    """First come, first served hands a freed place to the suspect that has waited longest, whose
+    interest has faded; the newest first reaches suspects sooner after they arrive, and more
+    of them answer."""
+    newest = {**CAPPED, "policies.pool_order": "newest_first"}
+    lo, hi = _paired(CAPPED, newest, _metric("response_mean_days"))
+    assert hi < 0, (lo, hi)
+    lo, hi = _paired(CAPPED, newest, _metric("engaged_share"))
+    assert lo > 0, (lo, hi)
+
+
+def test_a_short_outreach_cadence_frees_the_place_a_silent_suspect_held() -> None:
+    """A suspect who never answers is closed when the cadence ends, not a CRM close-out later:
+    its place goes to the next suspect sooner, so a capped team reaches more of them."""
+    cadence = {**CAPPED, "market.leads.cadence_days": 7}
+    table, _ = _run(_key(cadence), 0)
+    silent = table["end_cause"] == END_CAUSES.index("unanswered")
+    assert silent.any()
+    closed_after = table["closed_at"][silent] - table["ended_at"][silent]
+    assert np.allclose(closed_after[np.isfinite(closed_after)], 7.0)
+    lo, hi = _paired(CAPPED, cadence, _metric("unworked_share"))
+    assert hi < 0, (lo, hi)

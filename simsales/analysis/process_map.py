@@ -494,6 +494,15 @@ def _pool(scenario: Scenario) -> tuple[str, ...]:
         else "a suspect waits for a seller as long as it takes [market.patience_days]"
     )
     cap = f"at most {pol.wip_cap} open deals each" if pol.wip_cap else "no cap on open deals"
+    order = (
+        (
+            "; a freed place goes to the newest waiting suspect [policies.pool_order]"
+            if pol.pool_order == "newest_first"
+            else "; a freed place goes to the suspect that has waited longest [policies.pool_order]"
+        )
+        if pol.wip_cap
+        else ""
+    )
     flat = len(set(m.schedule.by_month)) == 1 and m.schedule.quarter_end_push == 1.0
     day = (
         f"; each works {fmt_num(t.working_hours_per_day)} h a day "
@@ -508,8 +517,9 @@ def _pool(scenario: Scenario) -> tuple[str, ...]:
         f"suspects arrive at {fmt_num(m.suspects_per_day)} a day [market.suspects_per_day]"
         + ("" if flat else ", more or fewer in some months [market.schedule]"),
         f"segments [market.segments]: {segs}",
-        f"{t.sellers} sellers [team.sellers] take them first come, first served, by "
-        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]{day}",
+        f"{t.sellers} sellers [team.sellers] take them by "
+        f"{t.assignment.replace('_', ' ')} [team.assignment], {cap} [policies.wip_cap]{order}"
+        f"{day}",
         wait,
     ]
     if m.leads is not None:
@@ -537,6 +547,12 @@ def _speed_to_lead(leads: Leads) -> str:
         f"[market.leads.answer_chance], halving every {fmt_num(leads.interest_half_life_days)} "
         f"days [market.leads.interest_half_life_days]: {chances}; one who never answers ends "
         "as no response"
+        + (
+            f", closed after {fmt_num(leads.cadence_days)} days of outreach "
+            "[market.leads.cadence_days]"
+            if leads.cadence_days is not None
+            else ", closed out like any dark record"
+        )
     )
 
 

@@ -107,6 +107,7 @@ class LeadSettings:
     first_touch_hours: float
     interest_half_life: float
     answer_chance: float
+    cadence: float | None  # days of outreach to a silent suspect; None: the CRM close-out
 
 
 @dataclass(slots=True)
@@ -221,7 +222,13 @@ class RunContext:
         return cls(
             env=env,
             scenario=scenario,
-            team=Team(env, sellers=t.sellers, wip_cap=p.wip_cap, rule=t.assignment),
+            team=Team(
+                env,
+                sellers=t.sellers,
+                wip_cap=p.wip_cap,
+                rule=t.assignment,
+                newest_first=p.pool_order == "newest_first",
+            ),
             calendars=SellerCalendars(
                 sellers=t.sellers,
                 slots_per_day=t.meeting_slots_per_day,
@@ -288,4 +295,5 @@ def _lead_settings(scenario: Scenario) -> LeadSettings | None:
         first_touch_hours=leads.first_touch_hours,
         interest_half_life=leads.interest_half_life_days,
         answer_chance=leads.answer_chance,
+        cadence=leads.cadence_days,
     )

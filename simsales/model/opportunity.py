@@ -357,6 +357,9 @@ class Sale:
         self.consensus = rules.consensus(
             ctx.p_one, ctx.q_extra, draw.group_size, draw.fit, ctx.consensus_fit_weight
         )
+        # a slow buyer's attention runs at its own pace (buyers.pace_on_attention): momentum
+        # and competition move more slowly for it; the group's drift does not (yet)
+        self.attention = draw.pace**ctx.pace_on_attention if ctx.pace_on_attention else 1.0
         settings = ctx.group
         self.group = (
             None
@@ -369,8 +372,6 @@ class Sale:
                 at=start,
             )
         )
-        # a slow buyer's attention runs at its own pace too (buyers.pace_on_attention)
-        self.attention = draw.pace**ctx.pace_on_attention if ctx.pace_on_attention else 1.0
         self.lag_mult = 1.0  # grows with wrong steps that lengthen every later gap
         self.decision_mult = 1.0  # shrinks with wrong steps that make the decision less likely
         self.t = start  # when the latest thing happened: a call, or a stage's start
@@ -402,7 +403,7 @@ class Sale:
         if ctx.log is not None:
             ctx.log.add(deal.id, reached, _EV_REACHED, 1, chance, self.seller, NAN)
         if deal.draw.answer >= chance:
-            self.go_dark(reached, _DARK_UNANSWERED)
+            self.go_dark(reached, _DARK_UNANSWERED, close_after=leads.cadence)
             return False
         # the first call is asked for once the seller has reached out: the seller's own work
         self.ready = self.work_end = reached
@@ -673,10 +674,11 @@ class Sale:
         self.ended = True
         _close(self.ctx, self.deal, outcome, at, at, self.clock.momentum)
 
-    def go_dark(self, at: float, cause: int = 0) -> None:
-        """The buyer goes dark at ``at``; the seller closes it some weeks later."""
+    def go_dark(self, at: float, cause: int = 0, *, close_after: float | None = None) -> None:
+        """The buyer goes dark at ``at``; the seller closes it some weeks later (or, for a
+        suspect who never answered, when the outreach cadence ends: ``close_after`` days)."""
         self.ended = True
-        _go_dark(self.ctx, self.deal, self.clock, at, cause)
+        _go_dark(self.ctx, self.deal, self.clock, at, cause, close_after)
 
     def _ends_in_gap(self, at: float, *, learned_at: float) -> None:
         """The deal ended in a gap: the buyer went dark, or (``clock.lost``) committed to
@@ -688,9 +690,8 @@ class Sale:
         ctx = self.ctx
         deal = self.deal
         momentum = self.clock.momentum
-        if ctx.log is not None:
-            n = len(ctx.stages)
-            ctx.log.add(deal.id, at, _EV_DECIDED, n, LOST, self.seller, momentum)
+        if ctx.log is not None:  # decided for another supplier in the stage it was in
+            ctx.log.add(deal.id, at, _EV_DECIDED, self.sp.number, LOST, self.seller, momentum)
         learn = ctx.env.timeout(learned_at - ctx.env.now)
         learn.callbacks.append(lambda _: _close(ctx, deal, LOST, at, learned_at, momentum))
 
@@ -839,7 +840,14 @@ def _close(
         ctx.team.release(deal.seller)
 
 
-def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause: int = 0) -> None:
+def _go_dark(
+    ctx: RunContext,
+    deal: Deal,
+    clock: BuyerClock,
+    dark: float,
+    cause: int = 0,
+    close_after: float | None = None,
+) -> None:
     """The deal went dark at ``dark``; the seller closes it some weeks later: as no decision if
     the CRM had opened an opportunity (``crm.opens_at``), else as no response (prospecting).
 
@@ -856,7 +864,8 @@ def _go_dark(ctx: RunContext, deal: Deal, clock: BuyerClock, dark: float, cause:
         ctx.log.add(deal.id, dark, _EV_DARK, deal.stage_reached, cause, deal.seller, momentum)
     opened = deal.stage_reached > ctx.opens_stage or deal.origin != NEW_BUSINESS
     outcome = NO_DECISION if opened else NO_RESPONSE
-    closed_at = dark + deal.draw.close_out_delay
+    close_out_delay = deal.draw.close_out_delay
+    closed_at = dark + (close_out_delay if close_after is None else close_after)
     close_out = env.timeout(closed_at - env.now)
     close_out.callbacks.append(
         lambda _: _close(ctx, deal, outcome, dark, closed_at, momentum, cause)

@@ -1,9 +1,12 @@
 """The sales team as a capacity: who takes a new deal, and the WIP cap that makes suspects wait.
 
 A seller may carry at most ``wip_cap`` open deals (0: no cap). A suspect that finds every seller at
-the cap waits, first come first served, in the suspect pool until a seller closes a deal (and may
-give up after the market's patience). A deal holds its seller's place until the CRM records its end,
-so a deal that went dark but is not yet closed out still blocks the pipeline — as it does in life.
+the cap waits in the suspect pool until a seller closes a deal (and may give up after the market's
+patience); the freed place goes to the suspect that has waited longest, or with ``newest_first`` to
+the one that arrived last, while its interest is fresh (speed to lead). A deal holds its seller's
+place until the CRM records its end, so a deal that went dark but is not yet closed out still
+blocks the pipeline — as it does in life; a suspect who never answered holds it until the outreach
+cadence ends (``market.leads.cadence_days``), if the scenario sets one.
 """
 
 from __future__ import annotations
@@ -16,12 +19,21 @@ import simpy
 class Team:
     """Open deals per seller, the assignment rule and the queue of waiting suspects."""
 
-    def __init__(self, env: simpy.Environment, *, sellers: int, wip_cap: int, rule: str) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        sellers: int,
+        wip_cap: int,
+        rule: str,
+        newest_first: bool = False,
+    ) -> None:
         self.env = env
         self.open = [0] * sellers
         self.cap = wip_cap if wip_cap > 0 else 1 << 62
         self.round_robin = rule == "round_robin"
         self._next = 0
+        self.newest_first = newest_first
         self._waiting: deque[simpy.Event] = deque()
 
     def try_assign(self) -> int:
@@ -53,9 +65,11 @@ class Team:
         self._waiting.remove(ev)
 
     def release(self, seller: int) -> None:
-        """A deal of ``seller`` is closed: the first waiting suspect, if any, takes the place."""
-        if self._waiting:
-            self._waiting.popleft().succeed(seller)
+        """A deal of ``seller`` is closed: a waiting suspect, if any, takes the place (the first
+        come, or the newest)."""
+        waiting = self._waiting
+        if waiting:
+            (waiting.pop() if self.newest_first else waiting.popleft()).succeed(seller)
         else:
             self.open[seller] -= 1
 

@@ -310,6 +310,12 @@ def tradeoff(
     top.set_xlabel(x_label + (f" ({x_unit})" if x_unit else ""))
     right = ax.secondary_yaxis("right", functions=(_shifted(y_shift), _shifted(-y_shift)))
     right.set_ylabel(y_label + (f" ({y_unit})" if y_unit else ""))
+    for axis, percent, level in (
+        (top.xaxis, x_percent, x_shift),
+        (right.yaxis, y_percent, y_shift),
+    ):
+        if not percent:  # levels in the thousands read as on the change axes: 450,000
+            grouped_axis(axis, [abs(level) * 1.5])
     ax.grid(alpha=0.4)
     ax.set_title(title or f"{x_label} against {y_label}: each variant's change from the base")
     fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=8)

@@ -222,6 +222,7 @@ def sweep_differences(
     right.set_ylabel(f"{metric_label}" + (" (%)" if percent else ""))
     if not percent:
         grouped_axis(ax.yaxis, np.concatenate([mean, low, high]))
+        grouped_axis(right.yaxis, np.concatenate([mean, low, high]) + level_scale)
     ax.grid(alpha=0.4)
     ax.set_title(title or f"How does {metric_label} change with {x_label}?")
     handles = [

@@ -161,6 +161,14 @@ class Leads(_Frozen):
         le=1,
         description="Chance a suspect reached at the moment it arrives answers.",
     )
+    cadence_days: float | None = Field(
+        None,
+        ge=0,
+        le=365,
+        description="Days a seller keeps reaching out to a suspect who has not answered (the "
+        "outreach cadence) before closing it as no response, holding its WIP place until then; "
+        "unset: the CRM's close-out delay, as for any record that went dark.",
+    )
 
 
 class Market(_Frozen):
@@ -529,6 +537,12 @@ class Policies(_Frozen):
         0.3, ge=0, le=1, description="Disqualify a buyer whose fit, as read in discovery, is below."
     )
     wip_cap: int = Field(0, ge=0, description="Open deals per seller at most (0 = no cap).")
+    pool_order: Literal["first_come", "newest_first"] = Field(
+        "first_come",
+        description="Which waiting suspect a seller takes when a WIP place frees up: the one "
+        "that has waited longest (first_come), or the one that arrived last (newest_first: "
+        "work the freshest lead while it still answers).",
+    )
     buyer_enablement: float = Field(
         0.0,
         ge=0,
