@@ -1044,6 +1044,7 @@ def class_template(folder: Path, team_id: str) -> None:
 @_JOBS
 @_CACHE_DIR
 @_NO_CACHE
+@_limits
 def class_round(
     folder: Path,
     number: int | None,
@@ -1051,6 +1052,8 @@ def class_round(
     jobs: int,
     cache_dir: Path | None,
     no_cache: bool,
+    max_work: float | None,
+    max_memory: float | None,
 ) -> None:
     """Check every team's decision (levers, values, budget), run every team and the base on
     the same replications and random numbers, and write DIR/round-N/: the leaderboard, and per
@@ -1069,8 +1072,9 @@ def class_round(
         except ScenarioError as err:
             _print_problems(f"{len(err.problems)} problem(s); no round was played:", err)
             sys.exit(2)
-        entries = len(plan.markets) + 1
-        total = classroom.spec.replications * entries
+        markets = [plan.base, *plan.markets.values()]
+        _check_workload(markets, classroom.spec.replications, (max_work, max_memory))
+        total = classroom.spec.replications * len(markets)
         with _failing("round"), _progress_bar() as bar:
             progress = None if bar is None else (lambda done: bar(done, total))
             result = run_round(
