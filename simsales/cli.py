@@ -264,19 +264,25 @@ def schema(out: Path | None) -> None:
         _fail(f"cannot write {out}: {err.strerror or err}", 1)
 
 
-@main.command(short_help="Write the reference docs of scenario keys and outputs.")
+@main.command(
+    short_help="Write the reference docs: scenario keys, outputs, class and mapping files."
+)
 @click.option(
     "--out-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("docs/reference"),
     show_default=True,
-    help="Write scenario.md and outputs.md here.",
+    help="Write scenario.md, outputs.md, class.md and crm-mapping.md here.",
 )
 @click.option(
-    "--print", "show", type=click.Choice(["scenario", "outputs"]), help="Print one to stdout."
+    "--print",
+    "show",
+    type=click.Choice(["scenario", "outputs", "class", "crm-mapping"]),
+    help="Print one to stdout.",
 )
 def reference(out_dir: Path, show: str | None) -> None:
-    """Write the scenario and output reference (Markdown), generated from the code."""
+    """Write the reference (Markdown) of scenario files, outputs, class files and CRM mapping
+    files, generated from the code."""
     from simsales.reference import REFERENCES
 
     if show is not None:
