@@ -701,31 +701,124 @@ def trace(
     type=click.Path(path_type=Path),
     help="The mapping file (TOML): which column is which, what each status label means.",
 )
+@click.option(
+    "--stage-history",
+    "history_file",
+    type=click.Path(path_type=Path),
+    help="A CSV of stage entries (opportunity, stage, entered at); needs [stage_history] and "
+    "[stages] in the mapping. Default: the file [stage_history] names, if any.",
+)
+@click.option(
+    "--activities",
+    "activities_file",
+    type=click.Path(path_type=Path),
+    help="A CSV of activities (opportunity, type, date); needs [activities] in the mapping. "
+    "Default: the file [activities] names, if any.",
+)
 @_format_option("text: what was read, line by line; json: the same as data, on stdout.")
-def import_(export_file: Path, mapping_file: Path, fmt: str) -> None:
+def import_(
+    export_file: Path,
+    mapping_file: Path,
+    history_file: Path | None,
+    activities_file: Path | None,
+    fmt: str,
+) -> None:
     """Read EXPORT (a CSV of opportunities from a CRM) with the mapping, report every row left
-    out or doubted (with its line number, on stderr), and say what the export holds: outcomes,
-    the period and opportunities per month, how many are still open, owners and amounts."""
+    out or doubted (with its file and line number, on stderr), and say what the export holds:
+    outcomes, the period and opportunities per month, how many are still open, owners and
+    amounts. With a stage history: per stage, the opportunities that entered it, conversion to
+    a later stage and days in it; with an activity log: activities per opportunity by type, for
+    the won and the rest."""
     from simsales.crm import export_summary, load_mapping, read_export, summary_lines
+    from simsales.crm.flow import (
+        activity_lines,
+        activity_summary,
+        export_stage_flow,
+        stage_flow_lines,
+    )
+    from simsales.crm.history import read_activity_log, read_stage_history, section_file
     from simsales.crm.reader import ExportError
 
     try:
         mapping = load_mapping(mapping_file)
-        export = read_export(export_file, mapping)
     except ScenarioError as err:
         _print_problems(f"{mapping_file}: {len(err.problems)} problem(s):", err)
         sys.exit(2)
+    sections = {
+        "--stage-history": ("stage_history", mapping.stage_history, history_file,
+                            "opportunity, stage and entered_at, with [stages] saying what "
+                            "each stage label means"),
+        "--activities": ("activities", mapping.activities, activities_file,
+                         "opportunity, type and date"),
+    }  # fmt: skip
+    for flag, (name, section, given, columns) in sections.items():
+        if given is not None and section is None:
+            _fail(
+                f"{mapping_file}: {flag} {given} needs a [{name}] section in the mapping, "
+                f"naming the file's columns: {columns}",
+                2,
+            )
+    if history_file is None and mapping.stage_history is not None:
+        history_file = section_file(mapping_file, mapping.stage_history.file)
+    if activities_file is None and mapping.activities is not None:
+        activities_file = section_file(mapping_file, mapping.activities.file)
+    try:
+        export = read_export(export_file, mapping)
+        history = (
+            read_stage_history(history_file, mapping, export) if history_file is not None else None
+        )
+        activities = (
+            read_activity_log(activities_file, mapping, export)
+            if activities_file is not None
+            else None
+        )
     except ExportError as err:
         _fail(str(err), 2)
     for problem in export.problems:
         click.echo(f"{problem.severity}: {printable(str(problem))}", err=True)
+    for log in (history, activities):
+        if log is not None:
+            for problem in log.problems:
+                click.echo(f"{problem.severity}: {printable(f'{log.path}: {problem}')}", err=True)
     summary = export_summary(export)
+    flow = export_stage_flow(export, history) if history is not None else None
+    acts = activity_summary(export, activities) if activities is not None else None
     if fmt == "json":
-        problems = [vars(p) for p in export.problems]
-        click.echo(json.dumps(summary.to_dict() | {"problems": problems}, indent=2))
+        doc = summary.to_dict() | {"problems": [vars(p) for p in export.problems]}
+        if history is not None and flow is not None:
+            doc["stage_history"] = (
+                _log_counts(history)
+                | {
+                    "before_opportunity": history.before_opportunity,
+                    "ignored": history.ignored,
+                }
+                | flow.to_dict()
+            )
+        if activities is not None and acts is not None:
+            doc["activities"] = (
+                _log_counts(activities) | {"ignored": activities.ignored} | acts.to_dict()
+            )
+        click.echo(json.dumps(doc, indent=2))
         return
-    for line in summary_lines(summary):
+    lines = summary_lines(summary)
+    if history is not None and flow is not None:
+        lines += ["", *stage_flow_lines(flow, history)]
+    if activities is not None and acts is not None:
+        lines += ["", *activity_lines(acts, activities)]
+    for line in lines:
         click.echo(printable(line))
+
+
+def _log_counts(log: Any) -> dict[str, Any]:
+    """What a stage history or activity log read: its rows, kept, left out, problems."""
+    return {
+        "path": log.path,
+        "rows_read": log.rows_read,
+        "kept": len(log),
+        "left_out": len(log.errors),
+        "warnings": len(log.warnings),
+        "problems": [vars(p) for p in log.problems],
+    }
 
 
 @main.command(short_help="Write a page that replays a run: deals moving through the stages.")

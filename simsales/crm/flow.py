@@ -48,6 +48,13 @@ __all__ = [
 
 _WON = CRM_OUTCOMES.index("won")
 
+#: What the columns of the stage table mean, printed under it.
+_STAGE_NOTES: tuple[str, ...] = (
+    "  conversion: of those that left the stage, the share that entered a later one; won: of",
+    "  those that entered it and ended, the share won; days in stage (to a later stage or the",
+    "  close): Kaplan-Meier median and p90, the open ones still in it right-censored",
+)
+
 
 @dataclass(frozen=True)
 class StageFlow:
@@ -241,11 +248,7 @@ def stage_flow_lines(flow: StageFlow, history: StageHistory) -> list[str]:
     ]
     if not flow.opportunities:
         return lines
-    lines.append(
-        f"stages of {flow.opportunities} opportunities with a history (conversion: of those that "
-        "left the stage, the share that reached a later one; won: of those that ended; days in "
-        "stage: Kaplan-Meier, open ones censored):"
-    )
+    lines.append(f"stages of the {flow.opportunities} opportunities with a history:")
     width = max(5, *(len(s) for s in flow.stages))
     lines.append(
         f"  {'stage':<{width}}  entered  moved on  ended in  still in  conversion    won"
@@ -258,7 +261,7 @@ def stage_flow_lines(flow: StageFlow, history: StageHistory) -> list[str]:
             f"  {_share(flow.won[k]):>5}  {_days(flow.median_days[k]):>11}  "
             f"{_days(flow.p90_days[k]):>8}"
         )
-    return lines
+    return [*lines, *_STAGE_NOTES]
 
 
 def activity_lines(summary: ActivitySummary, log: ActivityLog) -> list[str]:
@@ -273,9 +276,8 @@ def activity_lines(summary: ActivitySummary, log: ActivityLog) -> list[str]:
         return lines
     s = summary
     lines.append(
-        f"activities per opportunity (means over {s.opportunities} opportunities, "
-        f"{s.without_any} with none; by outcome over the {s.won} won and the {s.not_won} "
-        "closed not won):"
+        f"activities per opportunity, mean: over all {s.opportunities} ({s.without_any} with "
+        f"none), the {s.won} won, the {s.not_won} closed not won:"
     )
     width = max(4, *(len(t) for t in s.types))
     show_kind = any(k != "other" for k in s.kinds)
