@@ -241,10 +241,11 @@ def stage_flow_lines(flow: StageFlow, history: StageHistory) -> list[str]:
     """The stage history's summary in plain lines for the terminal."""
     lines = [
         f"{history.path}: {history.rows_read} rows read: {len(history)} stage entries kept, "
-        f"{history.before_opportunity} before the opportunity opened, {history.ignored} "
-        f"ignored, {len(history.errors)} left out"
+        f"{len(history.errors)} left out"
         + (" (each named above, with its line)" if history.errors else "")
         + (f", {len(history.warnings)} kept with a warning" if history.warnings else ""),
+        f"  not stages: {history.before_opportunity} before the opportunity opened, "
+        f"{history.ignored} ignored",
     ]
     if not flow.opportunities:
         return lines

@@ -305,23 +305,26 @@ def _check_order(
     stages: tuple[str, ...],
     column: str,
 ) -> None:
-    """Warn where an opportunity first entered a stage before one earlier in the process."""
-    by_opp: dict[int, list[tuple[int, float, int]]] = {}
+    """Warn where an opportunity first entered a stage after one later in the process (in time
+    order, on the row that goes back): it moved back, or the history is out of order."""
+    by_opp: dict[int, list[tuple[float, int, int]]] = {}
     for (opp, stage), (day, line) in first.items():
-        by_opp.setdefault(opp, []).append((stage, day, line))
+        by_opp.setdefault(opp, []).append((day, line, stage))
     for entries in by_opp.values():
         entries.sort()
-        for i, (stage, day, line) in enumerate(entries):
-            later = [(d, s, ln) for s, d, ln in entries[:i] if d > day]
-            if later:
-                d, s, ln = max(later)
+        furthest: tuple[float, int, int] | None = None  # the latest stage entered so far
+        for day, line, stage in entries:
+            if furthest is not None and stage < furthest[2] and day > furthest[0]:
                 rows.warn(
                     line,
                     column,
                     "",
-                    f"entered {stages[stage]} ({rows.date(day)}) before {stages[s]}, earlier in "
-                    f"the process ({rows.date(d)}, line {ln}): moved back, or out of order",
+                    f"entered {stages[stage]} ({rows.date(day)}) after {stages[furthest[2]]}, "
+                    f"later in the process ({rows.date(furthest[0])}, line {furthest[1]}): "
+                    "moved back, or out of order",
                 )
+            if furthest is None or stage > furthest[2]:
+                furthest = (day, line, stage)
 
 
 def read_activity_log(

@@ -87,8 +87,7 @@ class ExportLayout:
             value = getattr(self, name)
             if value is not None:
                 lines.append(f'{name} = "{value}"')
-        lines += ["", "[dates]", f'formats = ["{self.date_format}"]', "", "[status]"]
-        lines += [f'"{label}" = "{meaning}"' for meaning, label in self.labels.items()]
+        lines += ["", "[dates]", f'formats = ["{self.date_format}"]']
         lines += ["", "[stage_history]", f'opportunity = "{self.history_opportunity}"']
         lines += [f'stage = "{self.history_stage}"', f'entered_at = "{self.history_entered}"']
         lines += ["", "[stages]"]
@@ -100,6 +99,8 @@ class ExportLayout:
         lines += [f'type = "{self.activity_type}"', f'date = "{self.activity_date}"']
         lines += ["", "[activity_types]"]
         lines += [f'"{label}" = "{kind}"' for kind, label in self.activity_labels.items()]
+        lines += ["", "[status]"]  # last, so that a test can add a label at the end
+        lines += [f'"{label}" = "{meaning}"' for meaning, label in self.labels.items()]
         return "\n".join(lines) + "\n"
 
     def day(self, value: float) -> str:
