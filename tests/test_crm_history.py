@@ -125,6 +125,8 @@ def test_a_generated_history_reads_back_and_tells_the_simulations_story(
     assert seen.stages == truth.stages == ("commitment", "discovery", "diagnosis", "close")
     for name in ("entered", "moved_on", "ended_in", "still_in"):
         assert getattr(seen, name) == getattr(truth, name), name
+    entered = table["stage_entered"][table.opportunity, table.opens_stage :]
+    assert seen.entered == tuple(np.isfinite(entered).sum(axis=0))  # the records' own count
     np.testing.assert_allclose(seen.conversion, truth.conversion, equal_nan=True)
     np.testing.assert_allclose(seen.won, truth.won, equal_nan=True)
     # dates keep the day (or the minute): days in stage move by less than one unit of them
@@ -340,3 +342,20 @@ def test_a_layout_that_misses_a_stage_is_refused(tmp_path: Path, tables: list[De
     layout = replace(ExportLayout(), stage_labels={"outreach": "Prospecting"})
     with pytest.raises(ValueError, match="no stage label for 'commitment'"):
         write_stage_history(tables[:1], tmp_path / "h.csv", layout)
+
+
+def test_a_history_too_large_or_without_a_column_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapping_path = _write(tmp_path, ExportLayout().mapping_toml(), "m.toml")
+    export = _write(tmp_path, _MESSY_EXPORT, "e.csv")
+    wrong = _write(tmp_path, "Opportunity ID,Stage,When\nA1,Qualification,03/01/2025\n", "h.csv")
+    args = ["import", str(export), "--mapping", str(mapping_path), "--stage-history", str(wrong)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2
+    assert "no column for entered_at ('Entered')" in refused.stderr
+    monkeypatch.setattr("simsales.crm.history.MAX_LOG_BYTES", 2**20)
+    big = _write(tmp_path, _MESSY_HISTORY + "A1,Qualification,03/01/2025\n" * 40_000, "big.csv")
+    refused = CliRunner().invoke(main, [*args[:-1], str(big)])
+    assert refused.exit_code == 2
+    assert "larger than 1 MB: is it a stage history?" in refused.stderr

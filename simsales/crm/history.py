@@ -21,7 +21,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -221,6 +221,12 @@ class _Rows:
         return (self.export.epoch + timedelta(days=math.floor(day))).isoformat()
 
 
+def _some(labels: Mapping[str, str], shown: int = 8) -> str:
+    """The first labels of a mapping table, quoted, for a message."""
+    more = " ..." if len(labels) > shown else ""
+    return ", ".join(repr(k) for k in list(labels)[:shown]) + more
+
+
 def _cell(raw: dict[str, Any]) -> Callable[[str], str]:
     def cell(name: str) -> str:
         value = raw.get(name)
@@ -241,6 +247,7 @@ def read_stage_history(
     kept: list[tuple[int, int, float, int]] = []  # opportunity, stage, day, line
     seen: dict[tuple[int, int, float], int] = {}
     first: dict[tuple[int, int], tuple[float, int]] = {}
+    labels: dict[int, str] = {}  # line -> the label written there
     before = ignored = 0
     for line, raw in rows:
         cell = _cell(raw)
@@ -250,7 +257,7 @@ def read_stage_history(
             continue
         stage = mapping.stage_of(label)
         if stage is None:
-            known = ", ".join(repr(k) for k in list(mapping.stages)[:8])
+            known = _some(mapping.stages)
             rows.error(
                 line, cols.stage, label, f"a stage label the mapping does not know ({known})"
             )
@@ -283,7 +290,8 @@ def read_stage_history(
             first[opp, stage] = (day, line)
         rows.check_within(line, cols.entered_at, text, opp, day)
         kept.append((opp, stage, day, line))
-    _check_order(rows, first, stages, cols.stage)
+        labels[line] = label
+    _check_order(rows, first, stages, cols.stage, labels)
     problems = sorted(rows.problems, key=lambda p: p.line)
     return StageHistory(
         path=rows.path,
@@ -304,6 +312,7 @@ def _check_order(
     first: dict[tuple[int, int], tuple[float, int]],
     stages: tuple[str, ...],
     column: str,
+    labels: dict[int, str],
 ) -> None:
     """Warn where an opportunity first entered a stage after one later in the process (in time
     order, on the row that goes back): it moved back, or the history is out of order."""
@@ -318,7 +327,7 @@ def _check_order(
                 rows.warn(
                     line,
                     column,
-                    "",
+                    labels[line],
                     f"entered {stages[stage]} ({rows.date(day)}) after {stages[furthest[2]]}, "
                     f"later in the process ({rows.date(furthest[0])}, line {furthest[1]}): "
                     "moved back, or out of order",
@@ -355,7 +364,7 @@ def read_activity_log(
             continue
         kind = mapping.activity_kind(label)
         if kind is None:
-            known = ", ".join(repr(k) for k in list(mapping.activity_types)[:8])
+            known = _some(mapping.activity_types)
             rows.error(
                 line, cols.type, label, f"an activity type the mapping does not know ({known})"
             )
