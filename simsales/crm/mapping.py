@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -244,11 +245,11 @@ class CrmMapping(_Frozen):
         """What a status label means, or None if the mapping does not say."""
         return self._by_key.get(label_key(label))
 
-    @property
+    @cached_property
     def _by_key(self) -> dict[str, str]:
         return {label_key(k): v for k, v in self.status.items()}
 
-    @property
+    @cached_property
     def stage_order(self) -> tuple[str, ...]:
         """The model stages the history can name, in process order (as ``[stages]`` first names
         each, spelled as there first)."""
@@ -259,23 +260,31 @@ class CrmMapping(_Frozen):
                 order.setdefault(key, name)
         return tuple(order.values())
 
+    @cached_property
+    def _stage_by_key(self) -> dict[str, int | str]:
+        """Each stage label, as matched, -> its index in ``stage_order`` or a skip."""
+        index = {label_key(name): i for i, name in enumerate(self.stage_order)}
+        out: dict[str, int | str] = {}
+        for label, name in self.stages.items():
+            key = label_key(name)
+            out[label_key(label)] = key if key in STAGE_SKIPS else index[key]
+        return out
+
     def stage_of(self, label: str) -> int | str | None:
         """The stage a history label means: its index in ``stage_order``, ``before_opportunity``
         or ``ignore``; None if the mapping does not say."""
-        name = {label_key(k): v for k, v in self.stages.items()}.get(label_key(label))
-        if name is None:
-            return None
-        key = label_key(name)
-        if key in STAGE_SKIPS:
-            return key
-        return [label_key(n) for n in self.stage_order].index(key)
+        return self._stage_by_key.get(label_key(label))
+
+    @cached_property
+    def _kind_by_key(self) -> dict[str, str]:
+        return {label_key(k): v for k, v in self.activity_types.items()}
 
     def activity_kind(self, label: str) -> str | None:
         """What an activity type is (``ACTIVITY_KINDS``); None if ``[activity_types]`` does not
-        say (every type is then ``other`` when there is no ``[activity_types]``)."""
+        say (every type is ``other`` when there is no ``[activity_types]``)."""
         if not self.activity_types:
             return "other"
-        return {label_key(k): v for k, v in self.activity_types.items()}.get(label_key(label))
+        return self._kind_by_key.get(label_key(label))
 
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
