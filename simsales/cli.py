@@ -786,18 +786,9 @@ def import_(
     if fmt == "json":
         doc = summary.to_dict() | {"problems": [vars(p) for p in export.problems]}
         if history is not None and flow is not None:
-            doc["stage_history"] = (
-                _log_counts(history)
-                | {
-                    "before_opportunity": history.before_opportunity,
-                    "ignored": history.ignored,
-                }
-                | flow.to_dict()
-            )
+            doc["stage_history"] = history.to_dict() | flow.to_dict()
         if activities is not None and acts is not None:
-            doc["activities"] = (
-                _log_counts(activities) | {"ignored": activities.ignored} | acts.to_dict()
-            )
+            doc["activities"] = activities.to_dict() | acts.to_dict()
         click.echo(json.dumps(doc, indent=2))
         return
     lines = summary_lines(summary)
@@ -807,18 +798,6 @@ def import_(
         lines += ["", *activity_lines(acts, activities)]
     for line in lines:
         click.echo(printable(line))
-
-
-def _log_counts(log: Any) -> dict[str, Any]:
-    """What a stage history or activity log read: its rows, kept, left out, problems."""
-    return {
-        "path": log.path,
-        "rows_read": log.rows_read,
-        "kept": len(log),
-        "left_out": len(log.errors),
-        "warnings": len(log.warnings),
-        "problems": [vars(p) for p in log.problems],
-    }
 
 
 @main.command(short_help="Write a page that replays a run: deals moving through the stages.")

@@ -85,7 +85,7 @@ class StageFlow:
                 "p90_days": _plain(self.p90_days[k]),
             }
             rows.append(row)
-        return {"opportunities": self.opportunities, "stages": rows}
+        return {"opportunities_with_stages": self.opportunities, "stages": rows}
 
 
 def stage_flow(

@@ -56,10 +56,12 @@ MAX_LOG_BYTES = 400 * 1024 * 1024
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class _EventFile:
-    """What both files share: where they came from, the rows read and the problems found."""
+    """What both files share: where they came from, the rows read, the file line of each entry
+    kept and the problems found."""
 
     path: str
     rows_read: int
+    line: np.ndarray
     problems: tuple[RowProblem, ...] = field(default=())
 
     @property
@@ -70,6 +72,20 @@ class _EventFile:
     def warnings(self) -> tuple[RowProblem, ...]:
         return tuple(p for p in self.problems if p.severity == "warning")
 
+    def to_dict(self) -> dict[str, Any]:
+        """What was read, for JSON: rows, kept, left out, warned, and every problem."""
+        return {
+            "path": self.path,
+            "rows_read": self.rows_read,
+            "kept": len(self.line),
+            "left_out": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [vars(p) for p in self.problems],
+        } | self._counts()
+
+    def _counts(self) -> dict[str, int]:
+        return {}
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class StageHistory(_EventFile):
@@ -77,7 +93,7 @@ class StageHistory(_EventFile):
 
     ``opportunity`` indexes the export's opportunities, ``stage`` indexes ``stages`` (the
     model stages in process order, from the mapping), ``entered`` is days since the export's
-    epoch and ``line`` the file line of each entry. ``before_opportunity`` and ``ignored``
+    epoch. ``before_opportunity`` and ``ignored``
     count the rows whose label is not a stage.
     """
 
@@ -85,12 +101,14 @@ class StageHistory(_EventFile):
     opportunity: np.ndarray
     stage: np.ndarray
     entered: np.ndarray
-    line: np.ndarray
     before_opportunity: int = 0
     ignored: int = 0
 
     def __len__(self) -> int:
         return len(self.opportunity)
+
+    def _counts(self) -> dict[str, int]:
+        return {"before_opportunity": self.before_opportunity, "ignored": self.ignored}
 
     def first_entries(self, n_opportunities: int) -> np.ndarray:
         """(opportunities, stages): the day each opportunity first entered each stage, NaN if
@@ -114,11 +132,13 @@ class ActivityLog(_EventFile):
     opportunity: np.ndarray
     type: np.ndarray
     day: np.ndarray
-    line: np.ndarray
     ignored: int = 0
 
     def __len__(self) -> int:
         return len(self.opportunity)
+
+    def _counts(self) -> dict[str, int]:
+        return {"ignored": self.ignored}
 
     def counts(self, n_opportunities: int) -> np.ndarray:
         """(opportunities, types): activities of each type per opportunity."""
