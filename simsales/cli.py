@@ -729,74 +729,24 @@ def import_(
     amounts. With a stage history: per stage, the opportunities that entered it, conversion to
     a later stage and days in it; with an activity log: activities per opportunity by type, for
     the won and the rest."""
-    from simsales.crm import export_summary, load_mapping, read_export, summary_lines
-    from simsales.crm.flow import (
-        activity_lines,
-        activity_summary,
-        export_stage_flow,
-        stage_flow_lines,
-    )
-    from simsales.crm.history import read_activity_log, read_stage_history, section_file
+    from simsales.crm.importing import import_crm
     from simsales.crm.reader import ExportError
 
     try:
-        mapping = load_mapping(mapping_file)
+        read = import_crm(
+            export_file, mapping_file, stage_history=history_file, activities=activities_file
+        )
     except ScenarioError as err:
         _print_problems(f"{mapping_file}: {len(err.problems)} problem(s):", err)
         sys.exit(2)
-    sections = {
-        "--stage-history": ("stage_history", mapping.stage_history, history_file,
-                            "opportunity, stage and entered_at, with [stages] saying what "
-                            "each stage label means"),
-        "--activities": ("activities", mapping.activities, activities_file,
-                         "opportunity, type and date"),
-    }  # fmt: skip
-    for flag, (name, section, given, columns) in sections.items():
-        if given is not None and section is None:
-            _fail(
-                f"{mapping_file}: {flag} {given} needs a [{name}] section in the mapping, "
-                f"naming the file's columns: {columns}",
-                2,
-            )
-    if history_file is None and mapping.stage_history is not None:
-        history_file = section_file(mapping_file, mapping.stage_history.file)
-    if activities_file is None and mapping.activities is not None:
-        activities_file = section_file(mapping_file, mapping.activities.file)
-    try:
-        export = read_export(export_file, mapping)
-        history = (
-            read_stage_history(history_file, mapping, export) if history_file is not None else None
-        )
-        activities = (
-            read_activity_log(activities_file, mapping, export)
-            if activities_file is not None
-            else None
-        )
     except ExportError as err:
         _fail(str(err), 2)
-    for problem in export.problems:
-        click.echo(f"{problem.severity}: {printable(str(problem))}", err=True)
-    for log in (history, activities):
-        if log is not None:
-            for problem in log.problems:
-                click.echo(f"{problem.severity}: {printable(f'{log.path}: {problem}')}", err=True)
-    summary = export_summary(export)
-    flow = export_stage_flow(export, history) if history is not None else None
-    acts = activity_summary(export, activities) if activities is not None else None
+    for line in read.problem_lines():
+        click.echo(printable(line), err=True)
     if fmt == "json":
-        doc = summary.to_dict() | {"problems": [vars(p) for p in export.problems]}
-        if history is not None and flow is not None:
-            doc["stage_history"] = history.to_dict() | flow.to_dict()
-        if activities is not None and acts is not None:
-            doc["activities"] = activities.to_dict() | acts.to_dict()
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(read.to_dict(), indent=2))
         return
-    lines = summary_lines(summary)
-    if history is not None and flow is not None:
-        lines += ["", *stage_flow_lines(flow, history)]
-    if activities is not None and acts is not None:
-        lines += ["", *activity_lines(acts, activities)]
-    for line in lines:
+    for line in read.lines():
         click.echo(printable(line))
 
 

@@ -320,6 +320,7 @@ def test_the_cli_reads_history_and_activities_and_refuses_a_missing_section(
     bare = _write(tmp_path, head + "\n[status]" + tail.split("\n[status]")[1], "bare.toml")
     refused = CliRunner().invoke(main, ["import", str(export), "--mapping", str(bare), *more[:2]])
     assert refused.exit_code == 2
+    assert "the stage history" in refused.stderr
     assert "needs a [stage_history] section" in refused.stderr
     assert "opportunity, stage and entered_at" in refused.stderr
     assert "Traceback" not in refused.output
