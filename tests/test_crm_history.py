@@ -22,7 +22,7 @@ from simsales.crm import (
     stage_flow,
     table_stage_flow,
 )
-from simsales.crm.flow import activity_summary
+from simsales.crm.flow import activity_summary, stage_pairs
 from simsales.crm.synthetic import (
     ExportLayout,
     write_activity_log,
@@ -64,7 +64,7 @@ HUBSPOT = ExportLayout(
         "outreach": "lead",
         "commitment": "appointmentscheduled",
         "discovery": "qualifiedtobuy",
-        "diagnosis": "presentationscheduled – proposal",  # an en dash: matched as '-'
+        "diagnosis": "presentationscheduled – proposal",  # an en dash in a label
         "close": "decisionmakerboughtin",
     },
     activity_opportunity="Associated Deal",
@@ -123,6 +123,7 @@ def test_a_generated_history_reads_back_and_tells_the_simulations_story(
     seen = export_stage_flow(export, history)
     truth = table_stage_flow(table, end_day=end_day)
     assert seen.stages == truth.stages == ("commitment", "discovery", "diagnosis", "close")
+    assert stage_pairs(seen, truth) == [(0, 0), (1, 1), (2, 2), (3, 3)]
     for name in ("entered", "moved_on", "ended_in", "still_in"):
         assert getattr(seen, name) == getattr(truth, name), name
     entered = table["stage_entered"][table.opportunity, table.opens_stage :]
@@ -284,6 +285,10 @@ def test_conversion_and_days_in_stage_on_a_hand_worked_example() -> None:
     assert flow.median_days == (10.0, 10.0, 10.0)
     assert math.isnan(flow.p90_days[0]) and math.isnan(flow.p90_days[1])
     assert flow.p90_days[2] == 10.0
+    other = replace(flow, stages=("a", "Negotiation", "b"))
+    assert stage_pairs(replace(flow, stages=("B", "a")), other) == [(0, 2), (1, 0)]
+    with pytest.raises(ValueError, match="stages the scenario has not got: 'C'"):
+        stage_pairs(flow, other)
     as_dict = flow.to_dict()
     assert as_dict["stages"][0]["p90_days"] is None and as_dict["stages"][2]["conversion"] is None
 

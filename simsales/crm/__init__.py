@@ -16,6 +16,7 @@ from simsales.crm.flow import (
     activity_summary,
     export_stage_flow,
     stage_flow,
+    stage_pairs,
     table_stage_flow,
 )
 from simsales.crm.history import ActivityLog, StageHistory, read_activity_log, read_stage_history
@@ -44,6 +45,7 @@ __all__ = [
     "read_export",
     "read_stage_history",
     "stage_flow",
+    "stage_pairs",
     "summary_lines",
     "table_stage_flow",
 ]

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from simsales.crm.history import ActivityLog, StageHistory
+from simsales.crm.mapping import label_key
 from simsales.crm.reader import CRM_OUTCOMES, CrmExport
 from simsales.model.records import OPEN, WON
 from simsales.results._numeric import mean, ratio
@@ -43,6 +44,7 @@ __all__ = [
     "export_stage_flow",
     "stage_flow",
     "stage_flow_lines",
+    "stage_pairs",
     "table_stage_flow",
 ]
 
@@ -179,6 +181,20 @@ def table_stage_flow(
         end_day=table.horizon_days if end_day is None else end_day,
         stages=table.stage_names[first:],
     )
+
+
+def stage_pairs(observed: StageFlow, simulated: StageFlow) -> list[tuple[int, int]]:
+    """Each stage of ``observed`` with the same stage of ``simulated`` (names matched as labels
+    are): (observed index, simulated index), in the observed order, to compare them stage by
+    stage. ``ValueError`` names the observed stages the simulation has not got."""
+    index = {label_key(name): k for k, name in enumerate(simulated.stages)}
+    unknown = [name for name in observed.stages if label_key(name) not in index]
+    if unknown:
+        raise ValueError(
+            f"the history names stages the scenario has not got: {', '.join(map(repr, unknown))} "
+            f"(its stages from the opening on: {', '.join(map(repr, simulated.stages))})"
+        )
+    return [(k, index[label_key(name)]) for k, name in enumerate(observed.stages)]
 
 
 @dataclass(frozen=True)
