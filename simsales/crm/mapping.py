@@ -216,8 +216,6 @@ class CrmMapping(_Frozen):
         seen: dict[str, str] = {}
         for label in labels:
             key = label_key(label)
-            if not key:
-                raise ValueError("an empty label")
             if key in seen:
                 raise ValueError(f"{label!r} and {seen[key]!r} are the same label")
             seen[key] = label
