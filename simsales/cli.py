@@ -264,19 +264,25 @@ def schema(out: Path | None) -> None:
         _fail(f"cannot write {out}: {err.strerror or err}", 1)
 
 
-@main.command(short_help="Write the reference docs of scenario keys and outputs.")
+@main.command(
+    short_help="Write the reference docs: scenario keys, outputs, class and mapping files."
+)
 @click.option(
     "--out-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("docs/reference"),
     show_default=True,
-    help="Write scenario.md and outputs.md here.",
+    help="Write scenario.md, outputs.md, class.md and crm-mapping.md here.",
 )
 @click.option(
-    "--print", "show", type=click.Choice(["scenario", "outputs"]), help="Print one to stdout."
+    "--print",
+    "show",
+    type=click.Choice(["scenario", "outputs", "class", "crm-mapping"]),
+    help="Print one to stdout.",
 )
 def reference(out_dir: Path, show: str | None) -> None:
-    """Write the scenario and output reference (Markdown), generated from the code."""
+    """Write the reference (Markdown) of scenario files, outputs, class files and CRM mapping
+    files, generated from the code."""
     from simsales.reference import REFERENCES
 
     if show is not None:
@@ -1066,6 +1072,7 @@ def class_template(folder: Path, team_id: str) -> None:
 @_JOBS
 @_CACHE_DIR
 @_NO_CACHE
+@_limits
 def class_round(
     folder: Path,
     number: int | None,
@@ -1073,6 +1080,8 @@ def class_round(
     jobs: int,
     cache_dir: Path | None,
     no_cache: bool,
+    max_work: float | None,
+    max_memory: float | None,
 ) -> None:
     """Check every team's decision (levers, values, budget), run every team and the base on
     the same replications and random numbers, and write DIR/round-N/: the leaderboard, and per
@@ -1091,8 +1100,9 @@ def class_round(
         except ScenarioError as err:
             _print_problems(f"{len(err.problems)} problem(s); no round was played:", err)
             sys.exit(2)
-        entries = len(plan.markets) + 1
-        total = classroom.spec.replications * entries
+        markets = [plan.base, *plan.markets.values()]
+        _check_workload(markets, classroom.spec.replications, (max_work, max_memory))
+        total = classroom.spec.replications * len(markets)
         with _failing("round"), _progress_bar() as bar:
             progress = None if bar is None else (lambda done: bar(done, total))
             result = run_round(

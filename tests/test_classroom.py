@@ -210,6 +210,13 @@ def test_every_bad_decision_is_named_and_no_round_is_played(fresh: Path) -> None
     assert "no round was played" in err and not (fresh / "round-1").exists()
 
 
+def test_a_round_past_the_work_limit_is_refused_before_it_runs(fresh: Path) -> None:
+    result = _cli("class", "round", fresh, "--max-work", "1000")
+    assert result.exit_code == 2, result.output
+    assert "too large to start" in result.stderr and "--max-work" in result.stderr
+    assert "Traceback" not in result.output and not (fresh / "round-1").exists()
+
+
 def test_a_decision_that_breaks_the_market_is_named_at_its_lever(fresh: Path) -> None:
     # training's working time, on a day with no selling time to spare
     market = load_scenario(fresh / "market.toml", ["team.non_selling_share=0.8"])

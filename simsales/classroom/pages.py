@@ -77,10 +77,10 @@ def _apart(diff: PairedDifference | None) -> str:
     return "yes" if diff.distinguishable else "no"
 
 
-def _changes_text(changes: Sequence[Change]) -> str:
+def _changes_text(changes: Sequence[Change], sep: str = ", ") -> str:
     if not changes:
         return "no change"
-    return ", ".join(f"{c.lever} {format_value(c.before)}→{format_value(c.after)}" for c in changes)
+    return sep.join(f"{c.lever} {format_value(c.before)}→{format_value(c.after)}" for c in changes)
 
 
 def leaderboard_table(classroom: Classroom, result: RoundResult) -> Table:
@@ -90,20 +90,20 @@ def leaderboard_table(classroom: Classroom, result: RoundResult) -> Table:
         title=f"{spec.name}: round {result.number} — score: {spec.score.label}",
         caption=f"mean ± 95% half-width over {spec.replications} replications, seed {spec.seed}",
     )
-    grid.add_column("rank", justify="right")
+    grid.add_column("rank", justify="right", no_wrap=True)
     grid.add_column("team")
-    grid.add_column("score", justify="right")
-    grid.add_column("vs base [95% interval]", justify="right")
+    grid.add_column("score", justify="right", no_wrap=True)
+    grid.add_column("vs base\n[95% interval]", justify="right", no_wrap=True)
     grid.add_column("changes this round", overflow="fold")  # lever names wrap, never cut
-    grid.add_column("cost", justify="right")
+    grid.add_column("cost", justify="right", no_wrap=True)
     for s in result.board:
         decision = result.plan.decisions.get(s.name)
         grid.add_row(
             str(s.rank),
             s.label,
             fmt_score(s),
-            fmt_vs_base(s.vs_base),
-            "" if decision is None else _changes_text(decision.changes),
+            fmt_vs_base(s.vs_base).replace(" [", "\n[", 1),  # the interval under the mean
+            "" if decision is None else _changes_text(decision.changes, "\n"),  # one a line
             "" if decision is None else f"{decision.cost:,.0f}",
         )
     return grid

@@ -194,13 +194,20 @@ class Score(_Frozen):
 class Team(_Frozen):
     """A team: its id (file names), its name (shown) and its token (its web login)."""
 
-    id: TeamId
-    name: PlainText = Field(min_length=1, max_length=60)
-    token: Token
+    id: TeamId = Field(
+        description="1 to 32 lower-case letters, digits and '-', starting with a letter or a "
+        "digit, not 'base': it names the team's files (decisions/<id>.toml)."
+    )
+    name: PlainText = Field(min_length=1, max_length=60, description="The team, as pages show it.")
+    token: Token = Field(
+        description="The team's password for the web page: at least 16 letters, digits, '-' or "
+        "'_' (class init makes them)."
+    )
 
 
 class ClassSpec(_Frozen):
-    """A class file, validated (without the market: see ``load_class``)."""
+    """A class file: its market, the replications and seed of every round, the budget, the
+    score, the levers and the teams. (Validated without the market: see ``load_class``.)"""
 
     name: PlainText = Field(min_length=1, description="The class, as pages show it.")
     market: PlainText = Field(
@@ -211,7 +218,10 @@ class ClassSpec(_Frozen):
     )
     seed: int = Field(ge=0, description="Root seed of every round: the same dice each round.")
     budget: float = Field(ge=0, description="What each team may spend a round, in currency.")
-    instructor_token: Token
+    instructor_token: Token = Field(
+        description="The instructor's password for the web page (closes rounds): at least 16 "
+        "letters, digits, '-' or '_'."
+    )
     score: Score
     levers: list[Lever] = Field(min_length=1, max_length=30)
     teams: list[Team] = Field(min_length=1, max_length=60)

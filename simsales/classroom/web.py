@@ -505,6 +505,8 @@ def _instructor_page(state: _State) -> Response:
 
 def _play(state: _State) -> None:
     """Play the next round (in a thread); its outcome goes to the instructor's page."""
+    from simsales.api import Execution, RequestError
+    from simsales.api.running import check_workload
     from simsales.classroom.pages import publish_round
 
     classroom = state.classroom
@@ -513,12 +515,16 @@ def _play(state: _State) -> None:
             if not mine:
                 raise RuntimeError("a round is being played already (by another simsales)")
             plan = plan_round(classroom)
+            markets = [plan.base, *plan.markets.values()]
+            check_workload(markets, classroom.spec.replications, Execution())  # default limits
             result = run_round(classroom, plan, jobs=state.jobs)
             publish_round(classroom, result)
         message = f"Round {result.number} played: the leaderboard is up."
         problems: list[str] = []
     except ScenarioError as err:
         message, problems = "No round was played:", [str(p) for p in err.problems]
+    except RequestError as err:  # the round would pass the work or memory limit
+        message, problems = "No round was played:", [str(err)]
     except Exception as exc:  # shown to the instructor, not lost in a thread
         message, problems = "The round failed:", [f"{type(exc).__name__}: {exc}"]
     with state.lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 from pydantic import BaseModel
@@ -35,6 +35,16 @@ QUANTITIES: dict[Any, str] = {
 #: What each model or field validator checks, by ``Class.validator``: constraints across keys that
 #: field metadata cannot express. ``validator_checks`` raises if a validator is missing here.
 CROSS_CHECKS: dict[str, str] = {
+    # a class file (simsales.classroom.spec)
+    "ClassSpec._distinct": "Lever names, team ids, team names and tokens must each differ.",
+    "Lever._one_way": "A lever has either `key` or `effects`, not both; its `values` differ and "
+    "are numbers.",
+    "ScoreTerm._weighs": "A `weight` is not 0 (drop the term instead).",
+    # a CRM mapping (simsales.crm.mapping)
+    "Dates._has_a_date": "Each format has a day, month or year directive (such as `%d`).",
+    "CrmMapping._labels_distinct": "No two status labels are the same label once case, spaces "
+    "and the kind of dash are set aside.",
+    # a scenario
     "RunSettings._warmup_inside": "`warmup_days` must be shorter than `horizon_days`.",
     "ArrivalSchedule._months": "Each monthly multiplier is from 0 to 100.",
     "ArrivalSchedule._factors": "The rate may not be zero all year.",
@@ -107,8 +117,9 @@ def sub_table(annotation: Any) -> tuple[type[BaseModel], bool] | None:
     return None
 
 
-def scenario_tables() -> list[ScenarioTable]:
-    """Every table of a scenario file, depth first in field order, the top level first."""
+def scenario_tables(root: type[BaseModel] = Scenario) -> list[ScenarioTable]:
+    """Every table of a scenario file (or of another TOML file read by the pydantic model
+    ``root``: a class file, a CRM mapping), depth first in field order, the top level first."""
     out: list[ScenarioTable] = []
 
     def walk(table: ScenarioTable) -> None:
@@ -121,7 +132,7 @@ def scenario_tables() -> list[ScenarioTable]:
                 outer = f"[[{table.path}]]" if table.array else table.in_array
                 walk(ScenarioTable(path, model, array, info, table.model, outer))
 
-    walk(ScenarioTable("", Scenario))
+    walk(ScenarioTable("", root))
     return out
 
 
@@ -142,17 +153,38 @@ def type_text(annotation: Any, info: FieldInfo, path: str) -> str:
     found = sub_table(annotation)
     if found is not None:
         return f"array of tables `[[{path}]]`" if found[1] else f"table `[{path}]`"
-    annotation = without_none(annotation)
-    if get_origin(annotation) is list:
-        return (
-            "array of " + {float: "numbers", int: "integers", str: "texts"}[get_args(annotation)[0]]
+    text = _value_type(without_none(annotation))
+    if text is None:
+        raise TypeError(
+            f"the reference does not know how to show the type {annotation!r} of {path}"
         )
-    if get_origin(annotation) is Literal:
+    return text
+
+
+_NAMES: dict[Any, str] = {float: "number", int: "integer", str: "text", bool: "true or false"}
+_PLURALS: dict[str, str] = {"number": "numbers", "integer": "integers", "text": "texts"}
+
+
+def _value_type(annotation: Any) -> str | None:
+    """A value's type as a person would say it: "number", "array of texts", "text or number",
+    "table of text → text"; None for a type the reference cannot show."""
+    origin = get_origin(annotation)
+    if origin is Annotated:  # PlainText and the like: the checks are rules, not types
+        return _value_type(get_args(annotation)[0])
+    if origin is Literal:
         return "text"
-    names = {float: "number", int: "integer", str: "text", bool: "true or false"}
-    if annotation in names:
-        return names[annotation]
-    raise TypeError(f"the reference does not know how to show the type {annotation!r} of {path}")
+    if origin is list:
+        inner = _value_type(get_args(annotation)[0])
+        if inner is None:
+            return None
+        return "array of " + " or ".join(_PLURALS.get(p, p) for p in inner.split(" or "))
+    if origin is dict:
+        key, value = (_value_type(a) for a in get_args(annotation))
+        return None if key is None or value is None else f"table of {key} → {value}"
+    if origin in (Union, types.UnionType):
+        parts = [_value_type(a) for a in get_args(annotation) if a is not type(None)]
+        return None if None in parts else " or ".join(dict.fromkeys(p for p in parts if p))
+    return _NAMES.get(annotation)
 
 
 def rule_text(annotation: Any, info: FieldInfo) -> str:
@@ -173,16 +205,18 @@ def rule_text(annotation: Any, info: FieldInfo) -> str:
             if key in found:
                 parts.append(f"{sign} {number(found[key])}")
     lo, hi = found.get("min_length"), found.get("max_length")
-    if annotation is str and lo == 1 and hi is None:
+    text = _value_type(annotation) == "text"
+    unit = "characters" if text else "items"
+    if text and lo == 1 and hi is None:
         parts.append("not empty")
     elif lo is not None and lo == hi:
-        parts.append(f"exactly {lo} items")
+        parts.append(f"exactly {lo} {unit}")
     elif lo is not None and hi is not None:
-        parts.append(f"{lo} to {hi} items")
+        parts.append(f"{lo} to {hi} {unit}")
     elif lo is not None:
-        parts.append(f"at least {lo} item{'s' if lo != 1 else ''}")
+        parts.append(f"at least {lo} {unit[:-1]}{'s' if lo != 1 else ''}")
     elif hi is not None:
-        parts.append(f"at most {hi} items")
+        parts.append(f"at most {hi} {unit}")
     if quantity_text(info) is not None:
         parts.append("see [Distributions](#distributions)")
     return ", ".join(parts)

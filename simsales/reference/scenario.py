@@ -15,7 +15,6 @@ from simsales.reference._keys import (
     QUANTITIES,
     ScenarioTable,
     default_text,
-    meaning_text,
     quantity_text,
     rule_text,
     scenario_tables,
@@ -31,6 +30,7 @@ from simsales.reference._markdown import (
     paragraphs,
     toml_value,
 )
+from simsales.reference._tables import field_rows, presence, table_checks
 from simsales.scenario.distributions import Distribution
 from simsales.scenario.schema import Scenario
 
@@ -48,58 +48,6 @@ _DIST_EXAMPLES: dict[str, dict[str, Any]] = {
     "beta": {"mean": 0.6, "concentration": 6},
     "empirical": {"values": [3, 4, 5, 6, 7], "weights": [1, 2, 3, 2, 1]},
 }
-
-
-def _table_checks(table: ScenarioTable) -> list[str]:
-    """Checks across keys that apply to this table's keys."""
-    own = [text for text, on in validator_checks(table.model) if not on]
-    own += [
-        text
-        for text, on in validator_checks(table.model)
-        if on and not any(sub_table(table.model.model_fields[f].annotation) for f in on)
-    ]
-    if table.parent is not None:
-        name = table.path.rsplit(".", 1)[-1]
-        own += [text for text, on in validator_checks(table.parent) if name in on]
-    return own
-
-
-def _presence(table: ScenarioTable) -> str:
-    """Whether the table must be written, and how."""
-    info = table.field
-    if info is None:
-        return "Keys written before the first table header."
-    name = table.path.rsplit(".", 1)[-1]
-    where = f" It belongs to the `{table.in_array}` table above it." if table.in_array else ""
-    if table.array:
-        size = rule_text(info.annotation, info) or "any number of items"
-        need = "Required" if info.is_required() else "Optional"
-        return f"{need}: one `{table.header}` table per item, in order ({size}).{where}"
-    if info.is_required():
-        return f"Required.{where}"
-    if info.get_default(call_default_factory=True) is None:
-        return (
-            f"Optional: absent unless written; `{name} = {{}}` turns it on with the defaults "
-            f"below.{where}"
-        )
-    return f"Optional: leave it out to take the defaults below.{where}"
-
-
-def _field_rows(table: ScenarioTable) -> list[tuple[str, ...]]:
-    """(key, type, default, rule, meaning) of each key of the table."""
-    rows: list[tuple[str, ...]] = []
-    for name, info in table.model.model_fields.items():
-        path = f"{table.path}.{name}" if table.path else name
-        rows.append(
-            (
-                f"`{info.alias or name}`",
-                type_text(info.annotation, info, path),
-                default_text(info),
-                rule_text(info.annotation, info),
-                meaning_text(info),
-            )
-        )
-    return rows
 
 
 def _layout(tables: list[ScenarioTable]) -> list[str]:
@@ -251,9 +199,9 @@ def scenario_reference_markdown() -> str:
     for table in tables:
         title = "Top-level keys" if not table.path else f"`{table.header}`"
         lines += ["", f"## {title}", "", md(first_paragraph(table.model.__doc__)), ""]
-        lines += [_presence(table), ""]
-        lines += md_table(("key", "type", "default", "rule", "meaning"), _field_rows(table))
-        checks = _table_checks(table)
+        lines += [presence(table), ""]
+        lines += md_table(("key", "type", "default", "rule", "meaning"), field_rows(table))
+        checks = table_checks(table)
         if checks:
             lines += ["", *(f"Also checked: {text}" for text in checks)]
     lines += ["", *_distribution_section(tables), "", *_variants_section()]

@@ -1,0 +1,69 @@
+"""One table of a TOML file in the reference: whether it must be written, its keys' rows and the
+checks across its keys. Shared by the scenario reference and the references of the other files
+(a class, a CRM mapping)."""
+
+from __future__ import annotations
+
+from simsales.reference._keys import (
+    ScenarioTable,
+    default_text,
+    meaning_text,
+    rule_text,
+    sub_table,
+    type_text,
+    validator_checks,
+)
+
+__all__ = ["field_rows", "presence", "table_checks"]
+
+
+def table_checks(table: ScenarioTable) -> list[str]:
+    """Checks across keys that apply to this table's keys."""
+    own = [text for text, on in validator_checks(table.model) if not on]
+    own += [
+        text
+        for text, on in validator_checks(table.model)
+        if on and not any(sub_table(table.model.model_fields[f].annotation) for f in on)
+    ]
+    if table.parent is not None:
+        name = table.path.rsplit(".", 1)[-1]
+        own += [text for text, on in validator_checks(table.parent) if name in on]
+    return own
+
+
+def presence(table: ScenarioTable) -> str:
+    """Whether the table must be written, and how."""
+    info = table.field
+    if info is None:
+        return "Keys written before the first table header."
+    name = table.path.rsplit(".", 1)[-1]
+    where = f" It belongs to the `{table.in_array}` table above it." if table.in_array else ""
+    if table.array:
+        size = rule_text(info.annotation, info) or "any number of items"
+        need = "Required" if info.is_required() else "Optional"
+        return f"{need}: one `{table.header}` table per item, in order ({size}).{where}"
+    if info.is_required():
+        return f"Required.{where}"
+    if info.get_default(call_default_factory=True) is None:
+        return (
+            f"Optional: absent unless written; `{name} = {{}}` turns it on with the defaults "
+            f"below.{where}"
+        )
+    return f"Optional: leave it out to take the defaults below.{where}"
+
+
+def field_rows(table: ScenarioTable) -> list[tuple[str, ...]]:
+    """(key, type, default, rule, meaning) of each key of the table."""
+    rows: list[tuple[str, ...]] = []
+    for name, info in table.model.model_fields.items():
+        path = f"{table.path}.{name}" if table.path else name
+        rows.append(
+            (
+                f"`{info.alias or name}`",
+                type_text(info.annotation, info, path),
+                default_text(info),
+                rule_text(info.annotation, info),
+                meaning_text(info),
+            )
+        )
+    return rows
