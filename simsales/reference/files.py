@@ -69,7 +69,7 @@ def crm_mapping_reference_markdown() -> str:
         "row each time an opportunity entered a stage) needs `[stage_history]`, naming its "
         "columns, and `[stages]`, saying which stage of the model each of the team's stage "
         "labels is, in the order of the process (or `before_opportunity`: prospecting, counted "
-        "and not kept; or `ignore`, such as a \"Closed Won\" row). `--activities FILE` (one row "
+        'and not kept; or `ignore`, such as a "Closed Won" row). `--activities FILE` (one row '
         "per meeting, call or email) needs `[activities]`, and optionally `[activity_types]` "
         "(`meeting`: the model's calls; `touch`: its touches). A section's `file` names the file "
         "instead, relative to the mapping. Days are read with `[dates]`.",
