@@ -13,8 +13,9 @@ from simsales.reference._keys import (
     type_text,
     validator_checks,
 )
+from simsales.reference._markdown import first_paragraph, md, md_table
 
-__all__ = ["field_rows", "presence", "table_checks"]
+__all__ = ["field_rows", "presence", "table_checks", "tables_markdown"]
 
 
 def table_checks(table: ScenarioTable) -> list[str]:
@@ -67,3 +68,17 @@ def field_rows(table: ScenarioTable) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+def tables_markdown(tables: list[ScenarioTable]) -> list[str]:
+    """A section per table: what it is, whether it must be written, its keys, its checks."""
+    lines: list[str] = []
+    for table in tables:
+        title = "Top-level keys" if not table.path else f"`{table.header}`"
+        lines += ["", f"## {title}", "", md(first_paragraph(table.model.__doc__)), ""]
+        lines += [presence(table), ""]
+        lines += md_table(("key", "type", "default", "rule", "meaning"), field_rows(table))
+        checks = table_checks(table)
+        if checks:
+            lines += ["", *(f"Also checked: {text}" for text in checks)]
+    return lines

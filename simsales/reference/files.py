@@ -7,28 +7,13 @@ page cannot drift from what the code reads.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from simsales.classroom.spec import ClassSpec
 from simsales.crm.mapping import CrmMapping
 from simsales.reference._keys import scenario_tables
-from simsales.reference._markdown import GENERATED, first_paragraph, md, md_table
-from simsales.reference._tables import field_rows, presence, table_checks
+from simsales.reference._markdown import GENERATED
+from simsales.reference._tables import tables_markdown
 
 __all__ = ["class_reference_markdown", "crm_mapping_reference_markdown"]
-
-
-def _tables_markdown(root: type[BaseModel]) -> list[str]:
-    lines: list[str] = []
-    for table in scenario_tables(root):
-        title = "Top-level keys" if not table.path else f"`{table.header}`"
-        lines += ["", f"## {title}", "", md(first_paragraph(table.model.__doc__)), ""]
-        lines += [presence(table), ""]
-        lines += md_table(("key", "type", "default", "rule", "meaning"), field_rows(table))
-        checks = table_checks(table)
-        if checks:
-            lines += ["", *(f"Also checked: {text}" for text in checks)]
-    return lines
 
 
 def class_reference_markdown() -> str:
@@ -48,7 +33,7 @@ def class_reference_markdown() -> str:
         "holds `team`, `round` and a `[levers]` table of lever names and values; each value "
         "must be one of the lever's `values`, and the changes must fit the `budget`.",
         "- The tokens are passwords for the class's web page: keep `class.toml` to the instructor.",
-        *_tables_markdown(ClassSpec),
+        *tables_markdown(scenario_tables(ClassSpec)),
     ]
     return "\n".join(lines) + "\n"
 
@@ -82,6 +67,6 @@ def crm_mapping_reference_markdown() -> str:
         "activity log, a row is left out for an id the export does not hold, an unknown label, "
         "a bad date or a duplicate, and kept with a warning when it lies before the "
         "opportunity's creation or after its close, or enters a stage again or out of order.",
-        *_tables_markdown(CrmMapping),
+        *tables_markdown(scenario_tables(CrmMapping)),
     ]
     return "\n".join(lines) + "\n"

@@ -25,12 +25,11 @@ from simsales.reference._keys import (
 from simsales.reference._markdown import (
     GENERATED,
     first_paragraph,
-    md,
     md_table,
     paragraphs,
     toml_value,
 )
-from simsales.reference._tables import field_rows, presence, table_checks
+from simsales.reference._tables import tables_markdown
 from simsales.scenario.distributions import Distribution
 from simsales.scenario.schema import Scenario
 
@@ -196,13 +195,6 @@ def scenario_reference_markdown() -> str:
         "",
         *_layout(tables),
     ]
-    for table in tables:
-        title = "Top-level keys" if not table.path else f"`{table.header}`"
-        lines += ["", f"## {title}", "", md(first_paragraph(table.model.__doc__)), ""]
-        lines += [presence(table), ""]
-        lines += md_table(("key", "type", "default", "rule", "meaning"), field_rows(table))
-        checks = table_checks(table)
-        if checks:
-            lines += ["", *(f"Also checked: {text}" for text in checks)]
+    lines += tables_markdown(tables)
     lines += ["", *_distribution_section(tables), "", *_variants_section()]
     return "\n".join(lines) + "\n"
