@@ -707,30 +707,52 @@ def trace(
     type=click.Path(path_type=Path),
     help="The mapping file (TOML): which column is which, what each status label means.",
 )
+@click.option(
+    "--stage-history",
+    "history_file",
+    type=click.Path(path_type=Path),
+    help="A CSV of stage entries (opportunity, stage, entered at); needs [stage_history] and "
+    "[stages] in the mapping. Default: the file [stage_history] names, if any.",
+)
+@click.option(
+    "--activities",
+    "activities_file",
+    type=click.Path(path_type=Path),
+    help="A CSV of activities (opportunity, type, date); needs [activities] in the mapping. "
+    "Default: the file [activities] names, if any.",
+)
 @_format_option("text: what was read, line by line; json: the same as data, on stdout.")
-def import_(export_file: Path, mapping_file: Path, fmt: str) -> None:
+def import_(
+    export_file: Path,
+    mapping_file: Path,
+    history_file: Path | None,
+    activities_file: Path | None,
+    fmt: str,
+) -> None:
     """Read EXPORT (a CSV of opportunities from a CRM) with the mapping, report every row left
-    out or doubted (with its line number, on stderr), and say what the export holds: outcomes,
-    the period and opportunities per month, how many are still open, owners and amounts."""
-    from simsales.crm import export_summary, load_mapping, read_export, summary_lines
+    out or doubted (with its file and line number, on stderr), and say what the export holds:
+    outcomes, the period and opportunities per month, how many are still open, owners and
+    amounts. With a stage history: per stage, the opportunities that entered it, conversion to
+    a later stage and days in it; with an activity log: activities per opportunity by type, for
+    the won and the rest."""
+    from simsales.crm.importing import import_crm
     from simsales.crm.reader import ExportError
 
     try:
-        mapping = load_mapping(mapping_file)
-        export = read_export(export_file, mapping)
+        read = import_crm(
+            export_file, mapping_file, stage_history=history_file, activities=activities_file
+        )
     except ScenarioError as err:
         _print_problems(f"{mapping_file}: {len(err.problems)} problem(s):", err)
         sys.exit(2)
     except ExportError as err:
         _fail(str(err), 2)
-    for problem in export.problems:
-        click.echo(f"{problem.severity}: {printable(str(problem))}", err=True)
-    summary = export_summary(export)
+    for line in read.problem_lines():
+        click.echo(printable(line), err=True)
     if fmt == "json":
-        problems = [vars(p) for p in export.problems]
-        click.echo(json.dumps(summary.to_dict() | {"problems": problems}, indent=2))
+        click.echo(json.dumps(read.to_dict(), indent=2))
         return
-    for line in summary_lines(summary):
+    for line in read.lines():
         click.echo(printable(line))
 
 

@@ -163,18 +163,18 @@ class _Row:
     product: str | None
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, *, limit: int = MAX_EXPORT_BYTES, kind: str = "an export") -> str:
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_EXPORT_BYTES + 1)
+            raw = fh.read(limit + 1)
     except FileNotFoundError:
         raise ExportError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ExportError(f"{path}: is a folder, not an export") from None
+        raise ExportError(f"{path}: is a folder, not {kind}") from None
     except OSError as err:
         raise ExportError(f"{path}: cannot read it: {err.strerror or err}") from None
-    if len(raw) > MAX_EXPORT_BYTES:
-        raise ExportError(f"{path}: larger than {MAX_EXPORT_BYTES // 2**20} MB: is it an export?")
+    if len(raw) > limit:
+        raise ExportError(f"{path}: larger than {limit // 2**20} MB: is it {kind}?")
     for encoding in ("utf-8-sig", "cp1252"):  # Excel's exports are often not UTF-8
         try:
             return raw.decode(encoding)

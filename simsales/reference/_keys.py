@@ -42,8 +42,12 @@ CROSS_CHECKS: dict[str, str] = {
     "ScoreTerm._weighs": "A `weight` is not 0 (drop the term instead).",
     # a CRM mapping (simsales.crm.mapping)
     "Dates._has_a_date": "Each format has a day, month or year directive (such as `%d`).",
-    "CrmMapping._labels_distinct": "No two status labels are the same label once case, spaces "
-    "and the kind of dash are set aside.",
+    "CrmMapping._labels_distinct": "No two labels of `[status]`, of `[stages]` or of "
+    "`[activity_types]` are the same label once case, spaces and the kind of dash are set aside.",
+    "CrmMapping._names_a_stage": "At least one label of `[stages]` names a stage (not all "
+    "`before_opportunity` or `ignore`), and none names an empty one.",
+    "CrmMapping._history_has_stages": "A `[stage_history]` needs `[stages]`: what each stage "
+    "label means, in the order of the process.",
     # a scenario
     "RunSettings._warmup_inside": "`warmup_days` must be shorter than `horizon_days`.",
     "ArrivalSchedule._months": "Each monthly multiplier is from 0 to 100.",

@@ -50,12 +50,23 @@ def crm_mapping_reference_markdown() -> str:
         "its dates are written, and what each of the team's status labels means. This page "
         "lists every table and key of the mapping.",
         "",
+        "- **A stage history and an activity log** are optional: `--stage-history FILE` (one "
+        "row each time an opportunity entered a stage) needs `[stage_history]`, naming its "
+        "columns, and `[stages]`, saying which stage of the model each of the team's stage "
+        "labels is, in the order of the process (or `before_opportunity`: prospecting, counted "
+        'and not kept; or `ignore`, such as a "Closed Won" row). `--activities FILE` (one row '
+        "per meeting, call or email) needs `[activities]`, and optionally `[activity_types]` "
+        "(`meeting`: the model's calls; `touch`: its touches). A section's `file` names the file "
+        "instead, relative to the mapping. Days are read with `[dates]`.",
         "- **Labels** are matched without regard to case, spaces and the kind of dash: "
         '"Closed Lost – No Decision" and "closed lost - no decision" are one label.',
         "- **Rows that cannot be read** (no id, an id seen before, a date that is not a date, a "
         "close before the creation, a status label the mapping does not know) are left out and "
         "reported with their line numbers; doubtful values (an amount that is not a number, no "
-        "owner) are kept with a warning. Nothing is dropped silently.",
+        "owner) are kept with a warning. Nothing is dropped silently. In a stage history or an "
+        "activity log, a row is left out for an id the export does not hold, an unknown label, "
+        "a bad date or a duplicate, and kept with a warning when it lies before the "
+        "opportunity's creation or after its close, or enters a stage again or out of order.",
         *tables_markdown(scenario_tables(CrmMapping)),
     ]
     return "\n".join(lines) + "\n"
