@@ -106,9 +106,12 @@ def summary_lines(s: ExportSummary, *, width: int = 100) -> list[str]:
     )
     lines.append(f"period: {s.first_day} to {s.last_day} ({len(s.per_month)} months)")
     lines += _per_month(s.per_month, width)
-    top = ", ".join(f"{name} {count}" for name, count in list(s.owners.items())[:8])
-    more = f" and {len(s.owners) - 8} more" if len(s.owners) > 8 else ""
-    lines.append(f"owners: {len(s.owners)}: {top}{more}")
+    lines.append(f"owners: {len(s.owners)}, by opportunities:")
+    shown = list(s.owners.items())[:8]
+    for i in range(0, len(shown), 3):  # three a line: the lines fit 100 columns
+        lines.append("  " + ", ".join(f"{name} {count}" for name, count in shown[i : i + 3]))
+    if len(s.owners) > 8:
+        lines.append(f"  and {len(s.owners) - 8} more")
     if s.amount_quantiles:
         q = s.amount_quantiles
         lines.append(

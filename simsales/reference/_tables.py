@@ -46,6 +46,8 @@ def presence(table: ScenarioTable) -> str:
     if info.is_required():
         return f"Required.{where}"
     if info.get_default(call_default_factory=True) is None:
+        if any(field.is_required() for field in table.model.model_fields.values()):
+            return f"Optional: absent unless written, and then its required keys too.{where}"
         return (
             f"Optional: absent unless written; `{name} = {{}}` turns it on with the defaults "
             f"below.{where}"
