@@ -365,3 +365,32 @@ def test_a_history_too_large_or_without_a_column_is_refused(
     refused = CliRunner().invoke(main, [*args[:-1], str(big)])
     assert refused.exit_code == 2
     assert "larger than 1 MB: is it a stage history?" in refused.stderr
+
+
+def test_the_bundled_example_export_is_what_its_script_writes(tmp_path: Path) -> None:
+    """examples/crm/ is written by make_export.py from team.toml: rerun, the same files, and
+    they read back without a problem (a model change that moves them shows here)."""
+    import runpy
+    import shutil
+
+    from simsales.crm import import_crm
+
+    bundled = Path(__file__).resolve().parent.parent / "examples" / "crm"
+    copy = tmp_path / "examples" / "crm"
+    copy.mkdir(parents=True)
+    for name in ("make_export.py", "team.toml"):
+        shutil.copy(bundled / name, copy / name)
+    shutil.copytree(bundled.parent.parent / "scenarios", tmp_path / "scenarios")
+    runpy.run_path(str(copy / "make_export.py"), run_name="__main__")
+    for name in ("export.csv", "stage-history.csv", "activities.csv", "mapping.toml"):
+        assert (copy / name).read_bytes() == (bundled / name).read_bytes(), (
+            f"examples/crm/{name} is out of date: run python examples/crm/make_export.py"
+        )
+    read = import_crm(
+        bundled / "export.csv",
+        bundled / "mapping.toml",
+        stage_history=bundled / "stage-history.csv",
+        activities=bundled / "activities.csv",
+    )
+    assert read.problem_lines() == []
+    assert read.history is not None and read.activities is not None

@@ -106,12 +106,18 @@ def summary_lines(s: ExportSummary, *, width: int = 100) -> list[str]:
     )
     lines.append(f"period: {s.first_day} to {s.last_day} ({len(s.per_month)} months)")
     lines += _per_month(s.per_month, width)
-    lines.append(f"owners: {len(s.owners)}, by opportunities:")
-    shown = list(s.owners.items())[:8]
-    for i in range(0, len(shown), 3):  # three a line: the lines fit 100 columns
-        lines.append("  " + ", ".join(f"{name} {count}" for name, count in shown[i : i + 3]))
-    if len(s.owners) > 8:
-        lines.append(f"  and {len(s.owners) - 8} more")
+    lines.append(f"owners: {len(s.owners)}, with their opportunities:")
+    shown = [f"{name} ({count})" for name, count in list(s.owners.items())[:12]]
+    if len(s.owners) > 12:
+        shown.append(f"and {len(s.owners) - 12} more")
+    line = ""
+    for item in shown:  # filled to 100 columns, never wider
+        if line and len(line) + 2 + len(item) > 98:
+            lines.append("  " + line)
+            line = ""
+        line = f"{line}, {item}" if line else item
+    if line:
+        lines.append("  " + line)
     if s.amount_quantiles:
         q = s.amount_quantiles
         lines.append(
