@@ -88,8 +88,9 @@ def summary_lines(s: ExportSummary, *, width: int = 100) -> list[str]:
     """The summary in plain lines for the terminal."""
     n = s.opportunities
     lines = [
-        f"{s.path}: {s.rows_read} rows read: {n} opportunities, {s.prospects} prospecting rows "
-        f"(not opportunities yet), {s.left_out} left out"
+        f"{s.path}: {s.rows_read} rows read",
+        f"  {n} opportunities, {s.prospects} prospecting rows (not opportunities yet), "
+        f"{s.left_out} left out"
         + (" (each named above, with its line)" if s.left_out else "")
         + (f", {s.warnings} kept with a warning" if s.warnings else ""),
     ]
