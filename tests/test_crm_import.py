@@ -150,6 +150,14 @@ def test_mapping_errors_name_the_key(tmp_path: Path) -> None:
         load_mapping(_write(tmp_path, clash, "m2.toml"))
 
 
+def test_a_misspelt_mapping_key_is_matched_against_the_mappings_keys(tmp_path: Path) -> None:
+    misspelt = ExportLayout().mapping_toml().replace("[columns]", "[colums]")
+    with pytest.raises(ScenarioError) as err:
+        load_mapping(_write(tmp_path, misspelt, "m.toml"))
+    said = [p.message for p in err.value.problems if p.key_path == "colums"]
+    assert said == ["unknown key; did you mean 'columns'?"], err.value.problems
+
+
 def test_a_missing_column_is_named(tmp_path: Path) -> None:
     mapping = load_mapping(_write(tmp_path, ExportLayout().mapping_toml(), "m.toml"))
     export = _write(tmp_path, "Opportunity ID,Stage\nA1,Open\n", "e.csv")

@@ -301,4 +301,4 @@ def load_mapping(path: str | os.PathLike[str]) -> CrmMapping:
     try:
         return CrmMapping.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(validation_problems(err, data, {}, display)) from None
+        raise ScenarioError(validation_problems(err, data, {}, display, CrmMapping)) from None

@@ -154,12 +154,17 @@ def render_path(steps: Iterable[str | int], names: dict[int, str] | None = None)
 
 
 def validation_problems(
-    err: ValidationError, data: dict[str, Any], origins: dict[Steps, Chain], root: str
+    err: ValidationError,
+    data: dict[str, Any],
+    origins: dict[Steps, Chain],
+    root: str,
+    model: type[BaseModel] = Scenario,
 ) -> list[Problem]:
     """Turn pydantic's errors into problems on the user's key paths, in the user's words.
 
     ``origins`` tells which file wrote each key path (see ``loading``); ``root`` is the file
-    that was loaded, named when nothing more precise is known.
+    that was loaded, named when nothing more precise is known; ``model`` the pydantic model of
+    the whole file (a scenario unless said), which tells the keys known at each path.
     """
     problems = []
     for error in err.errors(include_url=False):
@@ -182,7 +187,7 @@ def validation_problems(
                 chain[-1],
                 render_path(steps, names),
                 value,
-                _message(error, loc),
+                _message(error, loc, model),
                 via=f"in {via}" if via else None,
             )
         )
@@ -248,12 +253,12 @@ def _origin(origins: dict[Steps, Chain], steps: Steps) -> Chain | None:
     return None
 
 
-def _message(error: Any, loc: tuple[str | int, ...]) -> str:
+def _message(error: Any, loc: tuple[str | int, ...], root: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
-        return _unknown_key(loc)
+        return _unknown_key(loc, root)
     if kind == "union_tag_invalid":
         tag = error.get("ctx", {}).get("tag")
         return f"unknown distribution {tag!r}; dist must be one of: {', '.join(DIST_NAMES)}"
@@ -270,10 +275,10 @@ def _message(error: Any, loc: tuple[str | int, ...]) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def _unknown_key(loc: tuple[str | int, ...]) -> str:
+def _unknown_key(loc: tuple[str | int, ...], root: type[BaseModel]) -> str:
     """Say that a key is unknown, and which known key was probably meant."""
     key = str(loc[-1]) if loc else ""
-    model = _model_at(loc[:-1])
+    model = _model_at(loc[:-1], root)
     if model is None:
         return "unknown key"
     known = [f.alias or name for name, f in model.model_fields.items()]
@@ -285,9 +290,10 @@ def _unknown_key(loc: tuple[str | int, ...]) -> str:
     return f"unknown key; known keys here: {', '.join(sorted(known))}"
 
 
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The schema model that validates the table at ``loc`` (a pydantic error location)."""
-    current: Any = Scenario
+def _model_at(loc: tuple[str | int, ...], root: type[BaseModel]) -> type[BaseModel] | None:
+    """The model that validates the table at ``loc`` (a pydantic error location) in a file
+    read by ``root``."""
+    current: Any = root
     for step in loc:
         if isinstance(step, int) or is_pseudo(step):
             continue
