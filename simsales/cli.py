@@ -821,9 +821,9 @@ def animate(
 @click.option(
     "--budget",
     type=click.IntRange(min=4),
-    default=60,
+    default=48,
     show_default=True,
-    help="Evaluations of the search (the held-out fit gets half).",
+    help="Evaluations of the search (the held-out fit gets a third).",
 )
 @click.option(
     "--replications",

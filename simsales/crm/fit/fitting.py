@@ -2,9 +2,9 @@
 
 1. Check the export (``direct.check_export``) and estimate what it says directly: arrivals
    per day and their calendar months, the sellers at once, the amounts.
-2. Set the simulation's period: a year of warm-up (so the pipeline is full when the export
-   begins, as a real team's is), starting on the export's first calendar day, then the
-   export's span; what the CRM would have exported is read from that window.
+2. Set the simulation's period: four months of warm-up (so the pipeline is full when the
+   export begins, as a real team's is), then the export's span, the months' pattern turned to
+   the export's calendar; what the CRM would have exported is read from that window.
 3. Calibrate the scale: the suspects per day (the share of suspects that become opportunities
    depends on behaviour, so the rate is scaled by observed over simulated opportunities per
    day) and the segments' deal values (scaled so the simulated amounts' median and p90 match).
@@ -34,8 +34,10 @@ __all__ = ["FitOptions", "FitResult", "Fitted", "fit_export"]
 
 #: Progress: (evaluations so far, evaluations in all, best distance so far).
 Progress = Callable[[int, int, float], None]
-#: Days of warm-up before the export's period begins.
-WARMUP_DAYS = 365.0
+#: Months of warm-up before the export's period begins: sellers carry a full pipeline when the
+#: export begins, as a real team's do (the deals opened before are not in the export).
+WARMUP_MONTHS = 4
+DAYS_PER_MONTH = 365.0 / 12
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +46,9 @@ class FitOptions:
     evaluation, the seed, ``sellers`` (the team size when the export cannot say it)."""
 
     parameters: tuple[FitParameter, ...]
-    budget: int = 60
+    budget: int = 48
     replications: int = 2
-    final_replications: int = 8
+    final_replications: int = 6
     seed: int = 20261202
     sellers: int | None = None
 
@@ -169,9 +171,27 @@ def fit_export(
 def _plan(
     export: CrmExport, base: Scenario, direct: DirectEstimates, options: FitOptions
 ) -> SimulationPlan:
-    """The base document with the direct estimates and the simulation's period set."""
+    """The base document with the direct estimates and the simulation's period set.
+
+    The model's year starts on 1 January (``market.schedule.by_month``). Rather than run most
+    of a year before the export's first day comes round, the warm-up is ``WARMUP_MONTHS``
+    months and the months' pattern is turned so that the export's first month falls where the
+    warm-up ends (with a quarter-end push in the base, which cannot be turned so, the warm-up
+    runs from 1 January instead).
+    """
     doc = base.model_dump(by_alias=True)
-    warmup = WARMUP_DAYS + day_of_year(export.epoch)
+    schedule = doc["market"]["schedule"]
+    if direct.by_month is not None:
+        schedule["by_month"] = direct.by_month
+        schedule["quarter_end_push"] = 1.0
+    epoch = export.epoch
+    if schedule["quarter_end_push"] == 1.0:
+        warmup = WARMUP_MONTHS * DAYS_PER_MONTH + (epoch.day - 1)
+        first = epoch.month - 1
+        by_month = list(schedule["by_month"])
+        schedule["by_month"] = [by_month[(j - WARMUP_MONTHS + first) % 12] for j in range(12)]
+    else:
+        warmup = 365.0 + day_of_year(epoch)
     span = math.ceil(direct.span_days)
     doc["run"].update(
         horizon_days=warmup + span,
@@ -181,14 +201,11 @@ def _plan(
         seed=options.seed,
     )
     doc["team"]["sellers"] = direct.sellers
-    if direct.by_month is not None:
-        doc["market"]["schedule"]["by_month"] = direct.by_month
-        doc["market"]["schedule"]["quarter_end_push"] = 1.0
     return SimulationPlan(
         document=doc,
         parameters=options.parameters,
         window=SimulatedWindow(start=warmup, span=direct.span_days),
-        epoch=export.epoch,
+        epoch=epoch,
         replications=options.replications,
         seed=options.seed,
         merge_disqualified=direct.merge_disqualified,

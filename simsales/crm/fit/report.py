@@ -149,8 +149,8 @@ def _ident_text(o: FitOutcome) -> str:
     known = {p.name: p for p in PARAMETERS}
     text = (
         "Each parameter was moved a step (an eighth of its log range) either way from the "
-        "fit; it is pinned down when the distance rises by more than twice its noise between "
-        f"replication sets ({o.noise:.1f}) and by at least 1. "
+        "fit; it is pinned down when the distance rises by more than twice the noise of such a "
+        f"rise between replication sets ({o.noise:.1f}) and by at least 1. "
     )
     if not flat:
         return text + "Every fitted parameter is pinned down by this export."

@@ -42,9 +42,9 @@ class FitRequest:
     out_file: Path
     report_dir: Path | None = None
     parameters: tuple[str, ...] = ()
-    budget: int = 60
+    budget: int = 48
     replications: int = 2
-    final_replications: int = 8
+    final_replications: int = 6
     seed: int = 20261202
     sellers: int | None = None
     holdout: bool = True
@@ -128,7 +128,7 @@ def run_fit(request: FitRequest) -> FitOutcome:
             f"--budget {request.budget} is too small for {dim} parameters: give at "
             f"least {2 * dim + 2} (a start of 2 d + 2 points)"
         )
-    held = replace(options, budget=max(2 * dim + 2, request.budget // 2))
+    held = replace(options, budget=max(2 * dim + 2, request.budget // 3))
     check_export(export, sellers=request.sellers)  # before any work: nothing to wait for
     skipped = _holdout_problem(export, request) if request.holdout else None
     run_holdout = request.holdout and skipped is None
