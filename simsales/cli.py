@@ -895,7 +895,7 @@ def fit(
 def _fit_errors() -> Iterator[None]:
     """The fit's errors: bad files, an export that cannot be fitted, an output that exists (exit
     2, no traceback); a cluster that fails (1)."""
-    from simsales.crm.fit import FitDataError
+    from simsales.crm.fit import FitDataError, FitRequestError
     from simsales.crm.reader import ExportError
     from simsales.experiment.cluster import ClusterError
 
@@ -904,7 +904,7 @@ def _fit_errors() -> Iterator[None]:
     except ScenarioError as err:
         _print_problems(f"{len(err.problems)} problem(s):", err)
         sys.exit(2)
-    except (ExportError, FitDataError, FileExistsError, ValueError, OutputError) as err:
+    except (ExportError, FitDataError, FileExistsError, FitRequestError, OutputError) as err:
         _fail(str(err), 2)
     except ClusterError as err:
         _fail(str(err), 1)

@@ -181,3 +181,14 @@ def test_degenerate_exports_are_refused_clearly(tmp_path: Path, text: str, said:
         ran.exception, SystemExit
     )
     assert not out.exists()
+
+
+def test_unknown_parameter_is_a_clear_error(tmp_path: Path) -> None:
+    csv, mapping = tmp_path / "export.csv", tmp_path / "mapping.toml"
+    csv.write_text(_rows(80, status="mixed"), "utf-8")
+    mapping.write_text(MAPPING, "utf-8")
+    args = ["fit", str(csv), "--mapping", str(mapping), "--base", str(BASELINE),
+            "-o", str(tmp_path / "ours.toml"), "--params", "half_life,charm"]  # fmt: skip
+    ran = CliRunner().invoke(main, args)
+    assert ran.exit_code == 2
+    assert "unknown parameter(s) charm" in ran.output

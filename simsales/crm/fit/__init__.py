@@ -11,7 +11,7 @@ runs it all (``run_fit``).
 from simsales.crm.fit.direct import MIN_CLOSED, FitDataError
 from simsales.crm.fit.parameters import PARAMETERS, FitParameter
 from simsales.crm.fit.report import outcome_lines
-from simsales.crm.fit.workflow import FitOutcome, FitRequest, run_fit
+from simsales.crm.fit.workflow import FitOutcome, FitRequest, FitRequestError, run_fit
 
 __all__ = [
     "MIN_CLOSED",
@@ -20,6 +20,7 @@ __all__ = [
     "FitOutcome",
     "FitParameter",
     "FitRequest",
+    "FitRequestError",
     "outcome_lines",
     "run_fit",
 ]

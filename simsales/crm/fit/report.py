@@ -260,7 +260,7 @@ def _holdout_blocks(o: FitOutcome) -> list[Block]:
                 obs.label,
                 _shown(obs.value, obs.unit, obs.value - Z95 * obs.se, obs.value + Z95 * obs.se),
                 _shown(pred.value, pred.unit, low, high),
-                "yes" if ok else "no",
+                ("yes" if ok else "no") if judged else "–",
             )
         )
     verdict = f"{inside} of {counted} observed values fall in the predicted range."

@@ -26,9 +26,14 @@ from simsales.crm.mapping import load_mapping
 from simsales.crm.reader import CrmExport, read_export
 from simsales.scenario import Scenario, load_scenario
 
-__all__ = ["FitOutcome", "FitRequest", "run_fit"]
+__all__ = ["FitOutcome", "FitRequest", "FitRequestError", "run_fit"]
 
 Progress = Callable[[int, int, float], None]
+
+
+class FitRequestError(ValueError):
+    """Options that cannot run as asked (a parameter not known, a budget too small, an output
+    path that cannot be used); the message says what to do."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +111,7 @@ class FitOutcome:
 
 def run_fit(request: FitRequest) -> FitOutcome:
     """Fit, check, write; see the module docstring. Raises ``ScenarioError`` (mapping or base),
-    ``ExportError``, ``FitDataError``, ``FileExistsError`` or ``ValueError`` (options)."""
+    ``ExportError``, ``FitDataError``, ``FileExistsError`` or ``FitRequestError``."""
     from simsales.crm.fit.report import write_report
 
     _check_outputs(request)
@@ -114,8 +119,12 @@ def run_fit(request: FitRequest) -> FitOutcome:
     export = read_export(request.export_file, mapping)
     base = load_scenario(request.base_file)
     names = request.parameters or parameter_names()
+    try:
+        chosen = parameters_named(names)
+    except ValueError as err:
+        raise FitRequestError(f"--params: {err}") from None
     options = FitOptions(
-        parameters=parameters_named(names),
+        parameters=chosen,
         budget=request.budget,
         replications=request.replications,
         final_replications=request.final_replications,
@@ -124,7 +133,7 @@ def run_fit(request: FitRequest) -> FitOutcome:
     )
     dim = len(options.parameters)
     if request.budget < 2 * dim + 2:
-        raise ValueError(
+        raise FitRequestError(
             f"--budget {request.budget} is too small for {dim} parameters: give at "
             f"least {2 * dim + 2} (a start of 2 d + 2 points)"
         )
@@ -186,9 +195,9 @@ def _holdout_problem(export: CrmExport, request: FitRequest) -> str | None:
 def _check_outputs(request: FitRequest) -> None:
     """Refuse, before any work, to overwrite the scenario file or a report folder."""
     if request.out_file.suffix != ".toml":
-        raise ValueError(f"-o {request.out_file}: the fitted scenario is a .toml file")
+        raise FitRequestError(f"-o {request.out_file}: the fitted scenario is a .toml file")
     if request.out_file.resolve() == request.base_file.resolve():
-        raise ValueError("-o names the base scenario itself: choose another file")
+        raise FitRequestError("-o names the base scenario itself: choose another file")
     if request.out_file.exists() and not request.force:
         raise FileExistsError(f"{request.out_file} exists: give --force to replace it")
     folder = request.report_folder
