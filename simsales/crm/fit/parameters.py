@@ -82,7 +82,11 @@ def _pace_read(doc: Document) -> float:
 def _pace_write(doc: Document, spread: float) -> None:
     pace = doc["buyers"]["pace"]
     median = float(pace["median"]) if pace.get("dist") == "lognormal" else 1.0
-    doc["buyers"]["pace"] = {"dist": "lognormal", "median": median, "p90": median * spread}
+    doc["buyers"]["pace"] = {
+        "dist": "lognormal",
+        "median": median,
+        "p90": round(median * spread, 4),
+    }
 
 
 def _group_read(doc: Document) -> float:

@@ -123,6 +123,15 @@ def run_fit(request: FitRequest) -> FitOutcome:
         chosen = parameters_named(names)
     except ValueError as err:
         raise FitRequestError(f"--params: {err}") from None
+    for parameter in chosen:  # a base this parameter cannot be set in: said before any work
+        trial = base.model_dump(by_alias=True)
+        try:
+            parameter.write(trial, parameter.read(trial))
+        except (KeyError, TypeError, ValueError) as err:
+            raise FitRequestError(
+                f"--params {parameter.name}: cannot set {parameter.key} in {request.base_file}: "
+                f"{err}"
+            ) from None
     options = FitOptions(
         parameters=chosen,
         budget=request.budget,
