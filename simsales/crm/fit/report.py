@@ -295,8 +295,9 @@ def _figures(o: FitOutcome) -> dict[str, Figure]:
 
 
 _CAPTIONS = {
-    "time_to_outcome": "Time to each outcome, the export against the fitted scenario "
-    "(Kaplan–Meier, deals still open censored).",
+    "time_to_outcome": "Time to each outcome, the export against the fitted scenario: "
+    "Kaplan–Meier over the deals that ended so or are still open (censored at their age), "
+    "which is why a curve levels off below 100% where many deals are still open.",
     "outcome_shares": "How opportunities end, observed and simulated.",
     "arrivals_by_month": "Opportunities created per month, observed and simulated.",
 }

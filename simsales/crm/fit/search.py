@@ -57,11 +57,13 @@ def search(
     dim = start.size
     points: list[np.ndarray] = []
     values: list[float] = []
+    cache: dict[tuple[float, ...], float] = {}
 
     def record(batch: Sequence[np.ndarray]) -> list[float]:
         found = evaluate(batch)
         points.extend(np.array(u, dtype=float) for u in batch)
         values.extend(found)
+        cache.update((_key(u), d) for u, d in zip(batch, found, strict=True))
         if progress is not None:
             progress(len(values), budget, min(values))
         return found
@@ -71,13 +73,12 @@ def search(
     first = [np.clip(start, 0.0, 1.0), *sampler.random(n_start - 1)]
     record(first)
     left = budget - len(values)
-    if left > dim + 1:
+    if left > dim:  # the simplex's other corners, and a step of the search at least
         best = points[int(np.argmin(values))]
-        cache: dict[tuple[float, ...], float] = {}
 
         def one(u: np.ndarray) -> float:
             u = np.clip(u, 0.0, 1.0)
-            key = tuple(np.round(u, 12))
+            key = _key(u)
             if key not in cache:
                 if len(values) >= budget:
                     raise _BudgetSpent
@@ -101,6 +102,11 @@ def search(
             )
     i = int(np.argmin(values))
     return SearchResult(points[i], values[i], tuple(points), tuple(values))
+
+
+def _key(u: np.ndarray) -> tuple[float, ...]:
+    """A point as a dictionary key (evaluated points are not evaluated again)."""
+    return tuple(float(x) for x in np.round(np.asarray(u, dtype=float), 12))
 
 
 def _moved(u: np.ndarray, i: int, step: float) -> np.ndarray:
