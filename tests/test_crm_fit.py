@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from simsales.cli import main
-from simsales.crm import load_mapping, read_export
+from simsales.crm import CrmExport, load_mapping, read_export
 from simsales.crm.fit.direct import direct_estimates
 from simsales.crm.fit.fitting import FitOptions, _plan, fit_export
+from simsales.crm.fit.holdout import truncated
 from simsales.crm.fit.objective import Simulator
 from simsales.crm.fit.observed import summarise
 from simsales.crm.fit.parameters import parameters_named
@@ -192,3 +193,31 @@ def test_unknown_parameter_is_a_clear_error(tmp_path: Path) -> None:
     ran = CliRunner().invoke(main, args)
     assert ran.exit_code == 2
     assert "unknown parameter(s) charm" in ran.output
+
+
+def _read(tmp_path: Path, text: str) -> CrmExport:
+    csv, mapping = tmp_path / "export.csv", tmp_path / "mapping.toml"
+    csv.write_text(text, "utf-8")
+    mapping.write_text(MAPPING, "utf-8")
+    return read_export(csv, load_mapping(mapping))
+
+
+def test_direct_estimates_say_what_they_could_not_estimate(tmp_path: Path) -> None:
+    short = direct_estimates(_read(tmp_path, _rows(200, status="mixed", months=8, owners=5)))
+    assert short.by_month is None
+    assert any("less than 12" in n for n in short.notices)
+    assert short.sellers == 5
+    assert short.merge_disqualified  # no row is booked disqualified: they count as lost
+    year = direct_estimates(_read(tmp_path, _rows(600, status="mixed", months=14)))
+    assert year.by_month is not None and len(year.by_month) == 12
+    assert abs(float(np.mean(year.by_month)) - 1.0) < 0.01
+
+
+def test_the_held_out_part_is_the_export_as_pulled_on_the_split_day(tmp_path: Path) -> None:
+    export = _read(tmp_path, _rows(200, status="mixed", months=12))
+    part = truncated(export, 200.0)
+    assert len(part) == int((export.created < 200.0).sum())
+    assert np.all(part.created < 200.0)
+    closed_late = np.isfinite(export.closed) & (export.closed > 200.0) & (export.created < 200.0)
+    assert int((part.outcome == 0).sum()) == int(closed_late.sum())
+    assert np.all(np.isnan(part.closed[part.outcome == 0]))
