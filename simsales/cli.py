@@ -809,6 +809,159 @@ def animate(
     click.echo(f"animation written to {out}" + (f" and {gif}" if gif else ""))
 
 
+@main.command(short_help="Fit a scenario to a CRM export: a scenario file and a fit report.")
+@click.argument("export_file", metavar="EXPORT", type=click.Path(path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The mapping file (TOML) of the export, as for `simsales import`.",
+)
+@click.option(
+    "--base",
+    "base_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The scenario to start from, e.g. scenarios/baseline.toml.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The fitted scenario file to write (.toml); it extends --base.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of the fit report. Default: beside -o, named <name>-fit.",
+)
+@click.option(
+    "--params",
+    default="",
+    metavar="NAMES",
+    help="Parameters to fit, comma-separated (default all): half_life, no_decision, "
+    "competition, p_right, pace, group_size.",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=4),
+    default=48,
+    show_default=True,
+    help="Evaluations of the search (the held-out fit gets a third).",
+)
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Replications per evaluation (common random numbers).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=20261202, show_default=True)
+@click.option(
+    "--sellers",
+    type=click.IntRange(min=1),
+    help="The team size, when the export cannot say it (one owner, no owner column).",
+)
+@click.option("--no-holdout", is_flag=True, help="Skip the held-out check (about a third faster).")
+@click.option("--force", is_flag=True, help="Replace -o and write into a non-empty --report.")
+@_JOBS
+@_SCHEDULER
+def fit(
+    export_file: Path,
+    mapping_file: Path,
+    base_file: Path,
+    out_file: Path,
+    report_dir: Path | None,
+    params: str,
+    budget: int,
+    replications: int,
+    seed: int,
+    sellers: int | None,
+    no_holdout: bool,
+    force: bool,
+    jobs: int,
+    scheduler: str | None,
+) -> None:
+    """Fit the base scenario to EXPORT (a CSV of opportunities from a CRM): set what the data
+    say directly (arrivals, seasons, sellers, deal values), estimate the behavioural
+    parameters by simulation, write the fitted scenario (-o) and a fit report."""
+    from simsales.crm.fit import FitRequest, outcome_lines, run_fit
+
+    where = _check_jobs(jobs, scheduler)
+    names = tuple(n.strip() for n in params.split(",") if n.strip())
+    with _fit_errors(), _fit_progress_bar() as progress:
+        outcome = run_fit(
+            FitRequest(
+                export_file=export_file,
+                mapping_file=mapping_file,
+                base_file=base_file,
+                out_file=out_file,
+                report_dir=report_dir,
+                parameters=names,
+                budget=budget,
+                replications=replications,
+                seed=seed,
+                sellers=sellers,
+                holdout=not no_holdout,
+                force=force,
+                jobs=where,
+                scheduler=scheduler,
+                progress=progress,
+            )
+        )
+    _warn(outcome.fitted.direct.notices)
+    for line in outcome_lines(outcome):
+        click.echo(printable(line))
+
+
+@contextmanager
+def _fit_errors() -> Iterator[None]:
+    """The fit's errors: bad files, an export that cannot be fitted, an output that exists (exit
+    2, no traceback); a cluster that fails (1)."""
+    from simsales.crm.fit import FitDataError, FitRequestError
+    from simsales.crm.reader import ExportError
+    from simsales.experiment.cluster import ClusterError
+
+    try:
+        yield
+    except ScenarioError as err:
+        _print_problems(f"{len(err.problems)} problem(s):", err)
+        sys.exit(2)
+    except (ExportError, FitDataError, FileExistsError, FitRequestError, OutputError) as err:
+        _fail(str(err), 2)
+    except ClusterError as err:
+        _fail(str(err), 1)
+
+
+@contextmanager
+def _fit_progress_bar() -> Iterator[Callable[[int, int, float], None] | None]:
+    """The progress bar of the CLI's style, saying evaluations n/N and the best distance."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress
+
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("evaluations", total=None)
+
+        def show(done: int, total: int, best: float) -> None:
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                description=f"evaluations (best distance {best:.1f})",
+            )
+
+        yield show
+
+
 def _listing(written: Sequence[str]) -> str:
     """The files written, the figures counted rather than listed one by one."""
     figures = [name for name in written if name.startswith("figures/")]
