@@ -840,6 +840,14 @@ def animate(
     help="Folder of the fit report. Default: beside -o, named <name>-fit.",
 )
 @click.option(
+    "--stage-history",
+    "stage_history_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The opportunities' stage history (CSV), as for `simsales import`: the report sets "
+    "each stage's conversion and time against the fitted scenario's. Default: the file the "
+    "mapping's [stage_history] names, if any.",
+)
+@click.option(
     "--params",
     default="",
     metavar="NAMES",
@@ -877,6 +885,7 @@ def fit(
     base_file: Path,
     out_file: Path,
     report_dir: Path | None,
+    stage_history_file: Path | None,
     params: str,
     budget: int,
     replications: int,
@@ -902,6 +911,7 @@ def fit(
                 base_file=base_file,
                 out_file=out_file,
                 report_dir=report_dir,
+                stage_history_file=stage_history_file,
                 parameters=names,
                 budget=budget,
                 replications=replications,
@@ -914,6 +924,8 @@ def fit(
                 progress=progress,
             )
         )
+    for problem in outcome.problems:  # rows left out or doubted, each with its file and line
+        click.echo(printable(problem), err=True)
     _warn(outcome.fitted.direct.notices)
     for line in outcome_lines(outcome):
         click.echo(printable(line))

@@ -150,15 +150,23 @@ def _wait_for(browser: Any, element_id: str) -> Any:
 
 
 def _submit(browser: Any, button: str = "save") -> None:
-    """Click a form's button and wait for the answer's page to replace this one."""
-    from selenium.webdriver.support import expected_conditions
+    """Click a form's button and wait for the answer's page to replace this one.
+
+    The old page is marked with a script variable and the wait is for a loaded document
+    without it: asking whether an element of the old page has gone stale can instead fail
+    inside Chromium while the new page replaces it ("Node with given id does not belong to
+    the document"), under load."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = browser.find_element("tag name", "html")
+    browser.execute_script("window.__answered = false;")
     browser.find_element("id", button).click()
-    wait = WebDriverWait(browser, 20)
-    wait.until(expected_conditions.staleness_of(page))
-    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,))
+    wait.until(
+        lambda b: b.execute_script(
+            "return window.__answered === undefined && document.readyState === 'complete'"
+        )
+    )
 
 
 def _follow(browser: Any, by: str, what: str) -> None:

@@ -30,6 +30,7 @@ from simsales.report.htmlpage import code, esc, page, png_size, stage_figures, t
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from simsales.crm.fit.stages import StageCheck
     from simsales.crm.fit.workflow import FitOutcome
 
 __all__ = ["REPORT_FILES", "write_report"]
@@ -97,6 +98,7 @@ def _blocks(o: FitOutcome) -> list[Block]:
         ("figure", "outcome_shares"),
         ("figure", "arrivals_by_month"),
     ]
+    blocks += _stage_blocks(o)
     blocks += _holdout_blocks(o)
     blocks += [
         ("h2", "Reproduce"),
@@ -225,6 +227,69 @@ def _shown(value: float, unit: str, low: float, high: float) -> str:
         main = f"{math.exp(value):.0f} d"
         rng = f" [{math.exp(low):.0f}, {math.exp(high):.0f}]" if math.isfinite(low) else ""
     return main + rng
+
+
+def _stage_blocks(o: FitOutcome) -> list[Block]:
+    """With a stage history: each stage's conversion and days in stage, observed and simulated."""
+    if o.stages is None:
+        if o.stages_skipped:
+            return [
+                ("h2", "Stages"),
+                ("p", f"The stage history was not compared: {o.stages_skipped}."),
+            ]
+        return []
+    check = o.stages
+    text = (
+        "From the stage history, counted as `simsales import` counts it, against the fitted "
+        f"scenario over the export's period ({check.replications} replications, pooled). "
+        "Conversion: of the opportunities that left the stage, the share that entered a later "
+        "one, with its 95% interval; days in stage: the Kaplan–Meier median, the open ones "
+        "censored. The search did not use these: they check it. A conversion outside its "
+        "interval points at the stage's chance of doing it right (`p_right`), its gate or "
+        "its qualification; a stage much slower or faster, at its buyer tasks or lags. "
+        + _stage_verdict(check)
+    )
+    rows = tuple(
+        (
+            r.stage,
+            str(r.entered),
+            _pct(r.conversion)
+            + (
+                f" [{_pct(r.conversion_low)}, {_pct(r.conversion_high)}]"
+                if math.isfinite(r.conversion)
+                else ""
+            ),
+            _pct(r.simulated_conversion),
+            {True: "yes", False: "no", None: "–"}[r.conversion_inside],
+            _days(r.median_days),
+            _days(r.simulated_median_days),
+        )
+        for r in check.rows
+    )
+    heads = (
+        "stage",
+        "entered",
+        "conversion [95%]",
+        "simulated",
+        "inside",
+        "median days in stage",
+        "simulated",
+    )
+    return [("h2", "Stages"), ("p", text), ("table", _Table(heads, rows))]
+
+
+def _stage_verdict(check: StageCheck) -> str:
+    judged = [r for r in check.rows if r.conversion_inside is not None]
+    inside = sum(1 for r in judged if r.conversion_inside)
+    return f"{inside} of {len(judged)} stage conversions fall in the observed interval."
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.0f}%" if math.isfinite(value) else "–"
+
+
+def _days(value: float) -> str:
+    return f"{value:.0f} d" if math.isfinite(value) else "–"
 
 
 def _holdout_blocks(o: FitOutcome) -> list[Block]:
@@ -390,6 +455,10 @@ def outcome_lines(o: FitOutcome) -> list[str]:
         + (", arrivals by month" if f.direct.by_month is not None else "")
         + (", deal values" if f.value_scale != (1.0, 1.0) else "")
     )
+    if o.stages is not None:
+        lines.append(f"stage history: {_stage_verdict(o.stages)}")
+    elif o.stages_skipped:
+        lines.append(f"stage history not compared: {o.stages_skipped}")
     if o.holdout is not None:
         held = _holdout_blocks(o)[-1][1]
         lines.append(f"held-out check (last third predicted from the first two): {held}")

@@ -22,8 +22,9 @@ from simsales.crm.fit.holdout import Holdout, holdout_check, truncated
 from simsales.crm.fit.identify import Profile, profiles
 from simsales.crm.fit.parameters import parameter_names, parameters_named
 from simsales.crm.fit.scenario_file import scenario_text, write_scenario
-from simsales.crm.mapping import load_mapping
-from simsales.crm.reader import CrmExport, read_export
+from simsales.crm.fit.stages import StageCheck, stage_check
+from simsales.crm.importing import import_crm
+from simsales.crm.reader import CrmExport
 from simsales.scenario import Scenario, load_scenario
 
 __all__ = ["FitOutcome", "FitRequest", "FitRequestError", "run_fit"]
@@ -46,6 +47,7 @@ class FitRequest:
     base_file: Path
     out_file: Path
     report_dir: Path | None = None
+    stage_history_file: Path | None = None  # else the one the mapping names, if any
     parameters: tuple[str, ...] = ()
     budget: int = 48
     replications: int = 2
@@ -86,6 +88,8 @@ class FitRequest:
         ]
         if self.parameters:
             words += ["--params", ",".join(self.parameters)]
+        if self.stage_history_file is not None:
+            words += ["--stage-history", str(self.stage_history_file)]
         if self.sellers is not None:
             words += ["--sellers", str(self.sellers)]
         if not self.holdout:
@@ -95,7 +99,8 @@ class FitRequest:
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """What ``run_fit`` did: the fit, its profiles and held-out check, the files written."""
+    """What ``run_fit`` did: the fit, its profiles and held-out check, the stage check (with a
+    stage history), the files written, and the rows of the files left out or doubted."""
 
     request: FitRequest
     export: CrmExport
@@ -107,6 +112,9 @@ class FitOutcome:
     holdout_skipped: str | None
     scenario: Scenario
     written: tuple[str, ...]
+    stages: StageCheck | None = None
+    stages_skipped: str | None = None
+    problems: tuple[str, ...] = ()
 
 
 def run_fit(request: FitRequest) -> FitOutcome:
@@ -115,8 +123,10 @@ def run_fit(request: FitRequest) -> FitOutcome:
     from simsales.crm.fit.report import write_report
 
     _check_outputs(request)
-    mapping = load_mapping(request.mapping_file)
-    export = read_export(request.export_file, mapping)
+    read = import_crm(
+        request.export_file, request.mapping_file, stage_history=request.stage_history_file
+    )
+    export = read.export
     base = load_scenario(request.base_file)
     names = request.parameters or parameter_names()
     try:
@@ -175,6 +185,12 @@ def run_fit(request: FitRequest) -> FitOutcome:
                 budget_offset=options.budget,
                 budget_total=total,
             )
+    stages, stages_skipped = None, None
+    if read.history is not None:
+        try:
+            stages = stage_check(fitted, export, read.history)
+        except ValueError as err:  # the history names stages the scenario has not got
+            stages_skipped = str(err)
     notes = {p.name: p.note() for p in found}
     text = scenario_text(
         fitted,
@@ -185,7 +201,19 @@ def run_fit(request: FitRequest) -> FitOutcome:
     )
     scenario = write_scenario(text, request.out_file, force=request.force)
     outcome = FitOutcome(
-        request, export, base, fitted, tuple(found), noise, holdout, skipped, scenario, ()
+        request,
+        export,
+        base,
+        fitted,
+        tuple(found),
+        noise,
+        holdout,
+        skipped,
+        scenario,
+        (),
+        stages=stages,
+        stages_skipped=stages_skipped,
+        problems=tuple(read.problem_lines()),
     )
     written = write_report(outcome, request.report_folder, force=request.force)
     return replace(outcome, written=(str(request.out_file), *written))
