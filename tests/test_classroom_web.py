@@ -156,11 +156,16 @@ def _submit(browser: Any, button: str = "save") -> None:
     without it: asking whether an element of the old page has gone stale can instead fail
     inside Chromium while the new page replaces it ("Node with given id does not belong to
     the document"), under load."""
+    browser.execute_script("window.__answered = false;")
+    browser.find_element("id", button).click()
+    _wait_for_new_page(browser)
+
+
+def _wait_for_new_page(browser: Any) -> None:
+    """Wait for a loaded page without the mark the old one was given."""
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.execute_script("window.__answered = false;")
-    browser.find_element("id", button).click()
     wait = WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,))
     wait.until(
         lambda b: b.execute_script(
@@ -170,15 +175,10 @@ def _submit(browser: Any, button: str = "save") -> None:
 
 
 def _follow(browser: Any, by: str, what: str) -> None:
-    """Follow a link and wait for the page it leads to."""
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = browser.find_element("tag name", "html")
+    """Follow a link and wait for the page it leads to (as ``_submit`` waits)."""
+    browser.execute_script("window.__answered = false;")
     browser.find_element(by, what).click()
-    wait = WebDriverWait(browser, 20)
-    wait.until(expected_conditions.staleness_of(page))
-    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+    _wait_for_new_page(browser)
 
 
 def _errors(browser: Any) -> str:
