@@ -93,11 +93,14 @@ def test_recovers_known_parameters_salesforce_layout(tmp_path: Path) -> None:
 
 def test_recovers_known_parameters_through_the_command(tmp_path: Path) -> None:
     csv, mapping = _export(tmp_path, HUBSPOT, seed=11)
+    rows = csv.read_text("utf-8").splitlines()
+    csv.write_text("\n".join([*rows, rows[1]]) + "\n", "utf-8")  # a duplicate id: left out, said
     out = tmp_path / "ours.toml"
     args = ["fit", str(csv), "--mapping", str(mapping), "--base", str(BASELINE), "-o", str(out),
             "--params", "half_life,competition", "--budget", "14", "--no-holdout"]  # fmt: skip
     ran = CliRunner().invoke(main, args)
     assert ran.exit_code == 0, ran.output
+    assert f"line {len(rows) + 1}" in ran.stderr and "error:" in ran.stderr, ran.stderr
     assert "buyers.momentum.half_life_days" in ran.output
     with open(out, "rb") as fh:
         written = tomllib.load(fh)
@@ -220,3 +223,32 @@ def test_the_held_out_part_is_the_export_as_pulled_on_the_split_day(tmp_path: Pa
     closed_late = np.isfinite(export.closed) & (export.closed > 200.0) & (export.created < 200.0)
     assert int((part.outcome == 0).sum()) == int(closed_late.sum())
     assert np.all(np.isnan(part.closed[part.outcome == 0]))
+
+
+def test_a_stage_history_checks_the_fit_stage_by_stage() -> None:
+    """With the stage history of the bundled example (a team the baseline's model wrote), the
+    fitted scenario's stage conversions land in the history's intervals, counted the same way;
+    a history naming a stage the scenario has not got is said, not guessed."""
+    from dataclasses import replace as changed
+
+    from simsales.crm import import_crm
+    from simsales.crm.fit.stages import stage_check
+
+    crm = ROOT / "examples" / "crm"
+    read = import_crm(
+        crm / "export.csv", crm / "mapping.toml", stage_history=crm / "stage-history.csv"
+    )
+    assert read.history is not None
+    options = FitOptions(
+        parameters=parameters_named(["competition"]), budget=4, replications=2, final_replications=2
+    )
+    fitted = fit_export(read.export, load_scenario(BASELINE), options)
+    check = stage_check(fitted, read.export, read.history)
+    assert [r.stage for r in check.rows] == ["commitment", "discovery", "diagnosis", "close"]
+    judged = [r for r in check.rows if r.conversion_inside is not None]
+    assert len(judged) == 3 and sum(r.conversion_inside for r in judged) >= 2, check.rows
+    for row in check.rows:  # days in stage of the same order as the team's
+        assert 0.5 < row.simulated_median_days / row.median_days < 2.0, row
+    renamed = changed(read.history, stages=("commitment", "discovery", "proposal", "close"))
+    with pytest.raises(ValueError, match="'proposal'"):
+        stage_check(fitted, read.export, renamed)
