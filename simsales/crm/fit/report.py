@@ -156,12 +156,18 @@ def _ident_text(o: FitOutcome) -> str:
     )
     if not flat:
         return text + "Every fitted parameter is pinned down by this export."
-    return (
+    said = (
         text
         + "Not pinned down: "
         + "; ".join(f"{p.name} (would need {known[p.name].pinned_by})" for p in flat)
         + ". Their fitted values carry the base scenario's story more than the team's."
     )
+    if o.stages is not None:  # the history was given, but the search does not use it yet
+        said += (
+            " The stage history given here checks the fit stage by stage (below); the search "
+            "itself uses the export's own summaries only."
+        )
+    return said
 
 
 def _param_table(o: FitOutcome) -> _Table:
