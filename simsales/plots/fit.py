@@ -65,7 +65,7 @@ def km_overlay(
         percent_axis(ax)
         ax.grid(alpha=0.4)
         ax.legend(loc="lower right", fontsize=8)
-    fig.axes[0].set_ylabel("share ended by then (Kaplan–Meier, open censored)")
+    fig.axes[0].set_ylabel("share ended by then\n(Kaplan–Meier)")
     fig.suptitle("Time to each outcome: the export against the fitted scenario")
     return fig
 
