@@ -111,6 +111,23 @@ _SCHEDULER = click.option(
 )
 
 
+#: The inputs of `import` and `fit`: a CRM export, its mapping, and its stage history.
+_EXPORT = click.argument("export_file", metavar="EXPORT", type=click.Path(path_type=Path))
+_MAPPING = click.option(
+    "--mapping",
+    "mapping_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The mapping file (TOML): which column is which, what each status label means.",
+)
+_STAGE_HISTORY = click.option(
+    "--stage-history",
+    "stage_history_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A CSV of stage entries (opportunity, stage, entered at); needs [stage_history] and "
+    "[stages] in the mapping. Default: the file [stage_history] names, if any. `fit` sets each "
+    "stage's conversion and days in it against the fitted scenario's, in its report.",
+)
 _CACHE_DIR = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -699,21 +716,9 @@ def trace(
 
 
 @main.command("import", short_help="Read a CRM export of opportunities: what it holds.")
-@click.argument("export_file", metavar="EXPORT", type=click.Path(path_type=Path))
-@click.option(
-    "--mapping",
-    "mapping_file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The mapping file (TOML): which column is which, what each status label means.",
-)
-@click.option(
-    "--stage-history",
-    "history_file",
-    type=click.Path(path_type=Path),
-    help="A CSV of stage entries (opportunity, stage, entered at); needs [stage_history] and "
-    "[stages] in the mapping. Default: the file [stage_history] names, if any.",
-)
+@_EXPORT
+@_MAPPING
+@_STAGE_HISTORY
 @click.option(
     "--activities",
     "activities_file",
@@ -725,7 +730,7 @@ def trace(
 def import_(
     export_file: Path,
     mapping_file: Path,
-    history_file: Path | None,
+    stage_history_file: Path | None,
     activities_file: Path | None,
     fmt: str,
 ) -> None:
@@ -740,7 +745,7 @@ def import_(
 
     try:
         read = import_crm(
-            export_file, mapping_file, stage_history=history_file, activities=activities_file
+            export_file, mapping_file, stage_history=stage_history_file, activities=activities_file
         )
     except ScenarioError as err:
         _print_problems(f"{mapping_file}: {len(err.problems)} problem(s):", err)
@@ -810,14 +815,8 @@ def animate(
 
 
 @main.command(short_help="Fit a scenario to a CRM export: a scenario file and a fit report.")
-@click.argument("export_file", metavar="EXPORT", type=click.Path(path_type=Path))
-@click.option(
-    "--mapping",
-    "mapping_file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The mapping file (TOML) of the export, as for `simsales import`.",
-)
+@_EXPORT
+@_MAPPING
 @click.option(
     "--base",
     "base_file",
@@ -839,14 +838,7 @@ def animate(
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder of the fit report. Default: beside -o, named <name>-fit.",
 )
-@click.option(
-    "--stage-history",
-    "stage_history_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The opportunities' stage history (CSV), as for `simsales import`: the report sets "
-    "each stage's conversion and time against the fitted scenario's. Default: the file the "
-    "mapping's [stage_history] names, if any.",
-)
+@_STAGE_HISTORY
 @click.option(
     "--params",
     default="",

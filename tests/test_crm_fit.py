@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from crm_layouts import HUBSPOT
 
 from simsales.cli import main
 from simsales.crm import CrmExport, load_mapping, read_export
@@ -41,26 +42,6 @@ TRUE_KEYS = [
     f"buyers.momentum.half_life_days={TRUTH['half_life']}",
     f"buyers.competition.hazard_per_day={TRUTH['competition']}",
 ]
-
-#: A second CRM: other column names, day first with a time, other labels, another epoch.
-HUBSPOT = ExportLayout(
-    id="Deal ID",
-    created="Create Date",
-    closed="Close Date",
-    status="Deal Stage",
-    amount="Amount (EUR)",
-    owner="Deal owner",
-    meetings=None,
-    date_format="%d-%m-%Y %H:%M",
-    epoch=date(2023, 7, 1),
-    labels={
-        "won": "closedwon",
-        "lost": "closedlost",
-        "no_decision": "Went dark",
-        "disqualified": "Unqualified",
-        "open": "presentationscheduled",
-    },
-)
 
 
 def _export(tmp_path: Path, layout: ExportLayout, seed: int) -> tuple[Path, Path]:

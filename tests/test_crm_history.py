@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from crm_layouts import HUBSPOT
 
 from simsales.cli import main
 from simsales.crm import (
@@ -38,40 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 #: touches every 4 days: the activity log has emails as well as meetings
 SHORT_GAPS = ROOT / "scenarios" / "short-gaps.toml"
 SHORT = ["run.horizon_days=700", "run.warmup_days=100", "run.cohort_margin_days=100"]
-
-#: Another CRM's layout: other names, day first with a time, other stage and activity labels.
-HUBSPOT = ExportLayout(
-    id="Deal ID",
-    created="Create Date",
-    closed="Close Date",
-    status="Deal Stage",
-    amount="Amount (EUR)",
-    owner="Deal owner",
-    meetings=None,
-    date_format="%d-%m-%Y %H:%M",
-    epoch=date(2023, 7, 1),
-    labels={
-        "won": "closedwon",
-        "lost": "closedlost",
-        "no_decision": "Went dark",
-        "disqualified": "Unqualified",
-        "open": "presentationscheduled",
-    },
-    history_opportunity="Deal ID",
-    history_stage="Pipeline stage",
-    history_entered="Date entered",
-    stage_labels={
-        "outreach": "lead",
-        "commitment": "appointmentscheduled",
-        "discovery": "qualifiedtobuy",
-        "diagnosis": "presentationscheduled – proposal",  # an en dash in a label
-        "close": "decisionmakerboughtin",
-    },
-    activity_opportunity="Associated Deal",
-    activity_type="Engagement type",
-    activity_date="Timestamp",
-    activity_labels={"meeting": "MEETING", "touch": "EMAIL"},
-)
 
 
 @pytest.fixture(scope="module")

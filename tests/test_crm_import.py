@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from crm_layouts import HUBSPOT
 
 from simsales.cli import main
 from simsales.crm import CRM_OUTCOMES, export_summary, load_mapping, read_export
@@ -24,26 +24,6 @@ from simsales.scenario.errors import ScenarioError
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 SHORT = ["run.horizon_days=700", "run.warmup_days=100", "run.cohort_margin_days=100"]
-
-#: A second layout, as another CRM writes it: other names, day first with a time, other labels.
-HUBSPOT = ExportLayout(
-    id="Deal ID",
-    created="Create Date",
-    closed="Close Date",
-    status="Deal Stage",
-    amount="Amount (EUR)",
-    owner="Deal owner",
-    meetings=None,
-    date_format="%d-%m-%Y %H:%M",
-    epoch=date(2023, 7, 1),
-    labels={
-        "won": "closedwon",
-        "lost": "closedlost",
-        "no_decision": "Went dark",
-        "disqualified": "Unqualified",
-        "open": "presentationscheduled",
-    },
-)
 
 
 @pytest.fixture(scope="module")
