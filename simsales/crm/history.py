@@ -33,6 +33,7 @@ from simsales.crm.mapping import CrmMapping, label_key
 from simsales.crm.reader import (
     CrmExport,
     ExportError,
+    Problems,
     RowProblem,
     _DateParser,
     _not_a_date,
@@ -55,7 +56,7 @@ MAX_LOG_BYTES = 400 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _EventFile:
+class _EventFile(Problems):
     """What both files share: where they came from, the rows read, the file line of each entry
     kept and the problems found."""
 
@@ -63,14 +64,6 @@ class _EventFile:
     rows_read: int
     line: np.ndarray
     problems: tuple[RowProblem, ...] = field(default=())
-
-    @property
-    def errors(self) -> tuple[RowProblem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
-
-    @property
-    def warnings(self) -> tuple[RowProblem, ...]:
-        return tuple(p for p in self.problems if p.severity == "warning")
 
     def to_dict(self) -> dict[str, Any]:
         """What was read, for JSON: rows, kept, left out, warned, and every problem."""

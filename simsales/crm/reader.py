@@ -29,7 +29,7 @@ import numpy as np
 from simsales.crm.mapping import CrmMapping
 from simsales.scenario.text import printable
 
-__all__ = ["CRM_OUTCOMES", "CrmExport", "ExportError", "RowProblem", "read_export"]
+__all__ = ["CRM_OUTCOMES", "CrmExport", "ExportError", "Problems", "RowProblem", "read_export"]
 
 #: How an opportunity in the export ended, or that it has not: the ``outcome`` codes.
 CRM_OUTCOMES: tuple[str, ...] = ("open", "won", "lost", "no_decision", "disqualified")
@@ -58,8 +58,23 @@ class RowProblem:
         return f"{where}: {self.message}{shown}"
 
 
+class Problems:
+    """The rows a file read left out (``errors``) or kept with a doubt (``warnings``), from
+    its ``problems``."""
+
+    problems: tuple[RowProblem, ...]
+
+    @property
+    def errors(self) -> tuple[RowProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[RowProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
-class CrmExport:
+class CrmExport(Problems):
     """An export's opportunities as columns, one entry per opportunity kept, in file order.
 
     ``created`` and ``closed`` are days since ``epoch`` (``closed`` NaN while open; an open
@@ -88,14 +103,6 @@ class CrmExport:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    @property
-    def errors(self) -> tuple[RowProblem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
-
-    @property
-    def warnings(self) -> tuple[RowProblem, ...]:
-        return tuple(p for p in self.problems if p.severity == "warning")
 
     @property
     def is_open(self) -> np.ndarray:

@@ -18,6 +18,7 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+from scipy import stats
 
 from simsales.results import MetricSummary
 from simsales.scenario.text import CONTROL_CHARACTERS, printable
@@ -153,3 +154,34 @@ def pick(
 def half_widths(summaries: Sequence[MetricSummary]) -> list[float]:
     """Error-bar half-widths; 0 where there is no interval (a single replication)."""
     return [s.half_width if math.isfinite(s.half_width) else 0.0 for s in summaries]
+
+
+def km_step(
+    ax: Axes,
+    days: np.ndarray,
+    censored: np.ndarray | None,
+    i: int,
+    label: str | None,
+    *,
+    markersize: float = 5,
+) -> None:
+    """Draw the (Kaplan–Meier) CDF of ``days`` as a step line in the i-th series style."""
+    if days.size == 0 or (censored is not None and censored.all()):
+        return
+    flags = np.zeros(days.shape, bool) if censored is None else censored
+    cdf = stats.ecdf(stats.CensoredData.right_censored(days, flags)).cdf
+    x = np.concatenate([[0.0], cdf.quantiles])
+    y = np.concatenate([[0.0], cdf.probabilities])
+    style = series_style(i)
+    ax.step(
+        x,
+        y,
+        where="post",
+        color=style.colour,
+        linestyle=style.linestyle,
+        marker=style.marker,
+        markevery=max(1, x.size // 8),
+        markersize=markersize,
+        markeredgecolor="black",
+        label=label,
+    )

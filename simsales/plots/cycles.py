@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from simsales.model.records import OPEN, WON
-from simsales.plots._style import new_figure, percent_axis, series_style
+from simsales.plots._style import km_step, new_figure, percent_axis
 from simsales.results import DealTable
 
 __all__ = ["Cycles", "cycle_ecdf", "cycles_from_tables"]
@@ -73,12 +71,12 @@ def cycle_ecdf(cycles_by_scenario: Mapping[str, Cycles]) -> Figure:
         days, censored = sample[0].astype(float), sample[1].astype(bool)
         if days.shape != censored.shape:
             raise ValueError(f"{name!r}: cycle days and censored flags differ in length")
-        _km_step(axes[0], days, censored, i, f"{name} (n = {days.size})")
+        km_step(axes[0], days, censored, i, f"{name} (n = {days.size})")
         if with_outcomes:
             outcome = sample[2]
             closed = ~censored
-            _km_step(axes[1], days[closed & (outcome == WON)], None, i, None)
-            _km_step(axes[2], days[closed & (outcome != WON)], None, i, None)
+            km_step(axes[1], days[closed & (outcome == WON)], None, i, None)
+            km_step(axes[2], days[closed & (outcome != WON)], None, i, None)
     axes[0].set_title("All opportunities\n(Kaplan–Meier, open deals censored)")
     axes[0].set_ylabel("share of deals closed by then (%)")
     if with_outcomes:
@@ -104,28 +102,3 @@ def cycle_ecdf(cycles_by_scenario: Mapping[str, Cycles]) -> Figure:
     fig.suptitle("How long do deals take? Cumulative share closed by cycle day")
     fig.legend(loc="outside lower center", ncols=min(len(samples), 4), title="scenario")
     return fig
-
-
-def _km_step(
-    ax: Axes, days: np.ndarray, censored: np.ndarray | None, i: int, label: str | None
-) -> None:
-    """Draw the (Kaplan–Meier) CDF of ``days`` as a step line in the i-th series style."""
-    if days.size == 0 or (censored is not None and censored.all()):
-        return
-    flags = np.zeros(days.shape, bool) if censored is None else censored
-    cdf = stats.ecdf(stats.CensoredData.right_censored(days, flags)).cdf
-    x = np.concatenate([[0.0], cdf.quantiles])
-    y = np.concatenate([[0.0], cdf.probabilities])
-    style = series_style(i)
-    ax.step(
-        x,
-        y,
-        where="post",
-        color=style.colour,
-        linestyle=style.linestyle,
-        marker=style.marker,
-        markevery=max(1, x.size // 8),
-        markersize=5,
-        markeredgecolor="black",
-        label=label,
-    )

@@ -11,16 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
+from simsales.crm.fit.observed import seen_on
 from simsales.crm.reader import CRM_OUTCOMES, CrmExport
-from simsales.plots._style import new_figure, percent_axis, series_style
+from simsales.plots._style import km_step, new_figure, percent_axis, series_style
 
 __all__ = ["arrivals_by_month", "km_overlay", "outcome_share_bars"]
-
-OPEN = 0
 
 
 def km_overlay(
@@ -39,16 +36,11 @@ def km_overlay(
     fig = new_figure(3.6 * len(outcomes) + 0.6, 4.2, ncols=len(outcomes), sharey=True)
     for ax, code in zip(fig.axes, outcomes, strict=True):
         for i, (label, (export, end_day, reps)) in enumerate(sides.items()):
-            outcome = export.outcome.astype(int)
-            closed = export.closed
-            is_open = (outcome == OPEN) | (np.isfinite(closed) & (closed > end_day))
-            event = (outcome == code) & ~is_open
-            if code == CRM_OUTCOMES.index("lost") and merge_disqualified:
-                event = event | ((outcome == CRM_OUTCOMES.index("disqualified")) & ~is_open)
+            outcome, is_open, age = seen_on(export, end_day, merge_disqualified)
+            event = outcome == code
             use = event | is_open
-            age = np.where(is_open, end_day, closed) - export.created
             n = int(event.sum())
-            _km_curve(
+            km_step(
                 ax,
                 np.maximum(age[use], 0.0),
                 is_open[use],
@@ -56,6 +48,7 @@ def km_overlay(
                 f"{label} ({n / reps:.0f} ended per replication)"
                 if reps > 1
                 else f"{label} ({n} ended)",
+                markersize=4,
             )
         ax.set_title(f"Time to {CRM_OUTCOMES[code].replace('_', ' ')}")
         ax.set_xlabel("days from creation")
@@ -68,27 +61,6 @@ def km_overlay(
     fig.axes[0].set_ylabel("share ended by then\n(Kaplan–Meier)")
     fig.suptitle("Time to each outcome: the export against the fitted scenario")
     return fig
-
-
-def _km_curve(ax: Axes, days: np.ndarray, censored: np.ndarray, i: int, label: str) -> None:
-    if days.size == 0 or censored.all():
-        return
-    cdf = stats.ecdf(stats.CensoredData.right_censored(days, censored)).cdf
-    x = np.concatenate([[0.0], cdf.quantiles])
-    y = np.concatenate([[0.0], cdf.probabilities])
-    style = series_style(i)
-    ax.step(
-        x,
-        y,
-        where="post",
-        color=style.colour,
-        linestyle=style.linestyle,
-        marker=style.marker,
-        markevery=max(1, x.size // 8),
-        markersize=4,
-        markeredgecolor="black",
-        label=label,
-    )
 
 
 def outcome_share_bars(

@@ -12,7 +12,6 @@ the user's files (names, descriptions, keys, paths, file text, the command line)
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,11 +23,11 @@ from simsales.report.findings import answer_note, best_line, finding_lines, vari
 from simsales.report.htmlpage import (
     InputFile,
     code,
+    embedded_figure,
     esc,
     name_code,
     nowrap,
     page,
-    png_size,
     read_input,
     stage_figures,
     table,
@@ -384,15 +383,8 @@ def _figures(
     keys = [k.replace("`", "'") for k in sweep_keys]
     for stem, png in images.items():
         text = caption(stem, sweep_keys=keys)
-        size = png_size(png)
-        dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-        data = base64.b64encode(png).decode("ascii")
-        out.append(
-            f'<figure id="figure-{esc(stem)}">'
-            f'<img src="data:image/png;base64,{data}" alt="{esc(text.replace("`", ""))}"{dims}>'
-            f"<figcaption>{with_code(text)} ({code(f'{FIGURE_DIR}/{stem}.png')})</figcaption>"
-            "</figure>"
-        )
+        shown = f"{with_code(text)} ({code(f'{FIGURE_DIR}/{stem}.png')})"
+        out.append(embedded_figure(png, text.replace("`", ""), shown, figure_id=f"figure-{stem}"))
     return out
 
 

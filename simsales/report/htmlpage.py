@@ -8,6 +8,7 @@ escapes text with ``html.escape`` unless its name or docstring says it takes HTM
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import re
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "InputFile",
     "code",
+    "embedded_figure",
     "esc",
     "name_code",
     "nowrap",
@@ -220,3 +222,16 @@ def png_size(png: bytes) -> tuple[int, int] | None:
     if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
         return None
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def embedded_figure(png: bytes, alt: str, caption: str, *, figure_id: str | None = None) -> str:
+    """A ``<figure>`` with the PNG inline (a ``data:`` image, sized from its header), ``alt``
+    as plain text (escaped here) and ``caption`` as HTML (escaped by the caller)."""
+    size = png_size(png)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    data = base64.b64encode(png).decode("ascii")
+    ident = f' id="{esc(figure_id)}"' if figure_id is not None else ""
+    return (
+        f'<figure{ident}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{dims}>'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )

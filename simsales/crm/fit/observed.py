@@ -32,6 +32,7 @@ __all__ = [
     "Summaries",
     "Summary",
     "closed_outcomes",
+    "seen_on",
     "simulated_export",
     "summarise",
 ]
@@ -83,15 +84,8 @@ def summarise(
     seen on ``end_day`` (later closes count as still open)."""
     created = export.created
     keep = (created >= start_day) & (created < end_day)
-    outcome = export.outcome[keep].astype(int)
-    closed = export.closed[keep]
+    outcome, is_open, age = seen_on(export, end_day, merge_disqualified, keep)
     created = created[keep]
-    late = np.isfinite(closed) & (closed > end_day)
-    outcome = np.where(late, OPEN, outcome)
-    if merge_disqualified:
-        outcome = np.where(outcome == DISQUALIFIED, LOST, outcome)
-    is_open = outcome == OPEN
-    age = np.where(is_open, end_day, closed) - created
     n = int(keep.sum())
     items: dict[str, Summary] = {}
     for code in (*closed_outcomes(merge_disqualified), OPEN):
@@ -116,6 +110,27 @@ def summarise(
     return Summaries(
         items=items, opportunities=n, closed=int((~is_open).sum()), span_days=end_day - start_day
     )
+
+
+def seen_on(
+    export: CrmExport,
+    end_day: float,
+    merge_disqualified: bool,
+    keep: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(outcome, open, age) of the opportunities of ``export`` (``keep``: those picked) as the
+    CRM showed them on ``end_day``: a later close is still open, an open one is aged to that
+    day, and with ``merge_disqualified`` disqualified counts as lost."""
+    pick = slice(None) if keep is None else keep
+    outcome = export.outcome[pick].astype(int)
+    closed = export.closed[pick]
+    late = np.isfinite(closed) & (closed > end_day)
+    outcome = np.where(late, OPEN, outcome)
+    if merge_disqualified:
+        outcome = np.where(outcome == DISQUALIFIED, LOST, outcome)
+    is_open = outcome == OPEN
+    age = np.where(is_open, end_day, closed) - export.created[pick]
+    return outcome, is_open, age
 
 
 def _share(name: str, label: str, count: int, n: int) -> Summary:

@@ -10,7 +10,6 @@ together (``simsales.output.StagedFiles``): never half a report.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from simsales.crm.fit.observed import Summaries, Summary, closed_outcomes
 from simsales.crm.reader import CRM_OUTCOMES
 from simsales.output import StagedFiles, prepare_out_dir
 from simsales.report.figures import FIGURE_DIR
-from simsales.report.htmlpage import code, esc, page, png_size, stage_figures, table, td
+from simsales.report.htmlpage import code, embedded_figure, esc, page, stage_figures, table, td
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -426,14 +425,8 @@ def _html(title: str, blocks: Sequence[Block], pngs: dict[str, bytes]) -> str:
             png = pngs.get(stem)
             if png is None:
                 continue
-            size = png_size(png)
-            dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-            data = base64.b64encode(png).decode("ascii")
-            body.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{esc(_CAPTIONS[stem])}"'
-                f"{dims}><figcaption>{esc(_CAPTIONS[stem])} "
-                f"({code(f'{FIGURE_DIR}/{stem}.png')})</figcaption></figure>"
-            )
+            shown = f"{esc(_CAPTIONS[stem])} ({code(f'{FIGURE_DIR}/{stem}.png')})"
+            body.append(embedded_figure(png, _CAPTIONS[stem], shown))
     return page(title, body, {"simsales_version": __version__})
 
 

@@ -19,6 +19,7 @@ from simsales.crm.fit.fitting import Fitted
 from simsales.crm.flow import StageFlow, export_stage_flow, stage_flow, stage_pairs
 from simsales.crm.history import StageHistory
 from simsales.crm.reader import CrmExport
+from simsales.model.records import OPEN, WON
 
 __all__ = ["StageCheck", "StageRow", "stage_check"]
 
@@ -111,10 +112,10 @@ def _simulated_flow(fitted: Fitted, replications: int) -> StageFlow:
         entered[entered > end] = np.nan  # not yet entered on the export's day
         outcome = table["outcome"][rows]
         close = np.array(table["closed_at"][rows], dtype=float)
-        close[(outcome == _OPEN) | ~(close <= end)] = np.nan  # still open on that day
+        close[(outcome == OPEN) | ~(close <= end)] = np.nan  # still open on that day
         entries.append(entered)
         closed.append(close)
-        won.append((outcome == _WON) & np.isfinite(close))
+        won.append((outcome == WON) & np.isfinite(close))
         stages = tuple(table.stage_names[first:])
     return stage_flow(
         np.concatenate(entries),
@@ -123,12 +124,3 @@ def _simulated_flow(fitted: Fitted, replications: int) -> StageFlow:
         end_day=end,
         stages=stages,
     )
-
-
-def _outcome_code(name: str) -> int:
-    from simsales.model.records import OUTCOMES
-
-    return OUTCOMES.index(name)
-
-
-_OPEN, _WON = _outcome_code("open"), _outcome_code("won")
